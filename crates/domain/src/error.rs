@@ -1,0 +1,60 @@
+//! The one error type of the domain; the HTTP adapter alone maps it to status codes.
+
+use crate::validation::FieldError;
+
+/// The kinds of resource a lookup can miss, so that "not found" carries a precise code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    ToolServer,
+    Tool,
+    Permission,
+    RoleRule,
+    User,
+    ApiKey,
+}
+
+impl ResourceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ToolServer => "tool server",
+            Self::Tool => "tool",
+            Self::Permission => "permission",
+            Self::RoleRule => "role access rule",
+            Self::User => "user",
+            Self::ApiKey => "API key",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{} '{id}' not found", kind.label())]
+    NotFound { kind: ResourceKind, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the {} was changed by someone else (current version {current})", kind.label())]
+    VersionMismatch { kind: ResourceKind, current: i64 },
+    #[error("the request contains invalid data")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
+    /// A failure of an adapter (database, network); the text is for logs, never for clients.
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+impl DomainError {
+    pub fn not_found(kind: ResourceKind, id: impl Into<String>) -> Self {
+        Self::NotFound { kind, id: id.into() }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

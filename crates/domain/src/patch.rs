@@ -1,0 +1,82 @@
+//! Partial updates that tell "field absent" from "field set to null".
+
+use serde::{Deserialize, Deserializer};
+
+/// One field of a partial update. Use with `#[serde(default)]` so an absent field is `Absent`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Absent,
+    Null,
+    Value(T),
+}
+
+impl<T> Patch<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+
+    pub fn as_ref(&self) -> Patch<&T> {
+        match self {
+            Self::Absent => Patch::Absent,
+            Self::Null => Patch::Null,
+            Self::Value(v) => Patch::Value(v),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Self::Absent => Patch::Absent,
+            Self::Null => Patch::Null,
+            Self::Value(v) => Patch::Value(f(v)),
+        }
+    }
+
+    /// Applies the patch to a nullable field.
+    pub fn apply_to(self, target: &mut Option<T>) {
+        match self {
+            Self::Absent => {}
+            Self::Null => *target = None,
+            Self::Value(v) => *target = Some(v),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(value) => Self::Value(value),
+            None => Self::Null,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        field: Patch<u32>,
+    }
+
+    #[test]
+    fn tells_absent_from_null_from_value() {
+        let parse = |s: &str| serde_json::from_str::<Body>(s).unwrap().field;
+        assert_eq!(parse("{}"), Patch::Absent);
+        assert_eq!(parse(r#"{"field":null}"#), Patch::Null);
+        assert_eq!(parse(r#"{"field":7}"#), Patch::Value(7));
+    }
+
+    #[test]
+    fn applies_to_nullable_fields() {
+        let mut target = Some(1);
+        Patch::Absent.apply_to(&mut target);
+        assert_eq!(target, Some(1));
+        Patch::Value(2).apply_to(&mut target);
+        assert_eq!(target, Some(2));
+        Patch::Null.apply_to(&mut target);
+        assert_eq!(target, None);
+    }
+}

@@ -1,0 +1,83 @@
+//! Ports: what the domain needs from the outside world. Adapters implement them; the domain's
+//! services use them through `Arc<dyn Port>`.
+//!
+//! # Errors
+//! Every method returns [`DomainError::Storage`] when its backend fails. Inserts return
+//! [`DomainError::Conflict`] when a uniqueness rule is broken.
+
+use async_trait::async_trait;
+
+use crate::{
+    DomainError, Timestamp,
+    api_key::ApiKey,
+    principal::User,
+    secret::Secret,
+    server::{ServerFilter, ToolServer},
+    tool::Tool,
+};
+
+pub type PortResult<T> = Result<T, DomainError>;
+
+#[async_trait]
+pub trait ServerRepository: Send + Sync {
+    /// Conflict when the tenant already has a server of that name.
+    async fn insert(&self, server: &ToolServer) -> PortResult<()>;
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>>;
+    /// Ordered by creation time, then id.
+    async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>>;
+    /// Writes `server` if the stored row is still at `expected_version`; the caller has already
+    /// incremented `server.version`. Returns false when the row changed or disappeared.
+    async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool>;
+    /// Deletes the server and its tools. Returns false when it did not exist.
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
+}
+
+#[async_trait]
+pub trait ToolRepository: Send + Sync {
+    /// The tools of these servers, ordered by server, sort order, then name.
+    async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>>;
+}
+
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<User>>;
+    /// Inserts the user unless one with the same tenant and id exists; returns the stored user.
+    async fn insert_if_absent(&self, user: &User) -> PortResult<User>;
+}
+
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    async fn insert(&self, key: &ApiKey) -> PortResult<()>;
+    async fn find_by_hash(&self, key_hash: &str) -> PortResult<Option<ApiKey>>;
+    /// Number of keys in all tenants, revoked ones included.
+    async fn count(&self) -> PortResult<u64>;
+    async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()>;
+}
+
+/// Seals secrets for storage (AEAD) and opens them again.
+pub trait SecretCipher: Send + Sync {
+    fn seal(&self, secret: &Secret) -> String;
+    /// Fails when the text was not sealed with this key or was tampered with.
+    fn open(&self, sealed: &str) -> PortResult<Secret>;
+}
+
+/// The current time; a port so tests can stand still or travel.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Whether the service can take traffic (database reachable, schema up to date).
+#[async_trait]
+pub trait ReadinessProbe: Send + Sync {
+    async fn check(&self) -> Result<(), String>;
+}

@@ -1,0 +1,506 @@
+//! Tool servers: what an operator registers, with its invariants.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    DomainError, Patch, Timestamp,
+    secret::{ConfigMap, Secret, merge_config_map},
+    validation::Validator,
+};
+
+/// Limits of the seed API, kept in one place; the OpenAPI schema repeats them (checked by a test).
+pub mod limits {
+    pub const NAME_MAX: usize = 100;
+    pub const DISPLAY_NAME_MAX: usize = 200;
+    pub const DESCRIPTION_MAX: usize = 10_000;
+    pub const TIMEOUT_MIN: i64 = 5;
+    pub const TIMEOUT_MAX: i64 = 300;
+    pub const TIMEOUT_DEFAULT: i32 = 30;
+    pub const MAX_FAILURES_MIN: i64 = 1;
+    pub const MAX_FAILURES_MAX: i64 = 10;
+    pub const MAX_FAILURES_DEFAULT: i32 = 3;
+    pub const COMMAND_MAX: usize = 1_000;
+    pub const ARGS_MAX: usize = 100;
+    pub const ARG_MAX: usize = 4_096;
+    pub const MAP_ENTRIES_MAX: usize = 100;
+    pub const MAP_VALUE_MAX: usize = 8_192;
+    pub const TAGS_MAX: usize = 20;
+    pub const TAG_MAX: usize = 50;
+    pub const CATEGORY_MAX: usize = 100;
+    pub const OAUTH_FIELD_MAX: usize = 500;
+}
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} '{other}'", stringify!($name))),
+                }
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum! {
+    /// How Toolhub reaches a server.
+    TransportType { Http = "http", Sse = "sse", Stdio = "stdio", Websocket = "websocket" }
+}
+
+wire_enum! {
+    /// A server's state. `enabled` means running (connected) for non-builtin servers.
+    ServerStatus { Enabled = "enabled", Disabled = "disabled", Error = "error", Starting = "starting", Stopping = "stopping" }
+}
+
+/// OAuth 2 client-credentials settings for a remote server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub token_url: String,
+    pub scope: Option<String>,
+}
+
+/// A registered tool server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolServer {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    pub transport_type: TransportType,
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub env: ConfigMap,
+    pub headers: ConfigMap,
+    pub oauth_config: Option<OAuthConfig>,
+    pub timeout: i32,
+    pub auto_start: bool,
+    pub auto_update: bool,
+    pub max_failures: i32,
+    pub status: ServerStatus,
+    pub is_builtin: bool,
+    pub last_health_check: Option<Timestamp>,
+    pub last_startup_success: Option<Timestamp>,
+    pub last_startup_error: Option<String>,
+    pub consecutive_failures: i32,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    /// Incremented on every write; an update naming an older version is refused.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub created_by: Option<String>,
+}
+
+/// OAuth settings as a client sends them; the secret may be the mask on update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthInput {
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_url: String,
+    pub scope: Option<String>,
+}
+
+/// What a client may set when registering a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewToolServer {
+    pub name: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    pub transport_type: Option<TransportType>,
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub secret_env: Vec<String>,
+    pub headers: BTreeMap<String, String>,
+    pub secret_headers: Vec<String>,
+    pub oauth_config: Option<OAuthInput>,
+    pub timeout: Option<i32>,
+    pub auto_start: Option<bool>,
+    pub auto_update: Option<bool>,
+    pub max_failures: Option<i32>,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// What a client may change; absent fields stay as they are. The name cannot change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerPatch {
+    pub display_name: Patch<String>,
+    pub description: Patch<String>,
+    pub base_url: Patch<String>,
+    pub transport_type: Patch<TransportType>,
+    pub command: Patch<String>,
+    pub args: Patch<Vec<String>>,
+    pub env: Patch<BTreeMap<String, String>>,
+    pub secret_env: Vec<String>,
+    pub headers: Patch<BTreeMap<String, String>>,
+    pub secret_headers: Vec<String>,
+    pub oauth_config: Patch<OAuthInput>,
+    pub timeout: Patch<i32>,
+    pub auto_start: Patch<bool>,
+    pub auto_update: Patch<bool>,
+    pub max_failures: Patch<i32>,
+    pub category: Patch<String>,
+    pub tags: Patch<Vec<String>>,
+    /// When given, the update applies only if the server is still at this version.
+    pub expected_version: Option<i64>,
+}
+
+impl ToolServer {
+    /// Builds a server from a registration, in status `disabled` until started.
+    pub fn register(
+        input: NewToolServer,
+        id: String,
+        tenant: String,
+        created_by: Option<String>,
+        now: Timestamp,
+    ) -> Result<Self, DomainError> {
+        let server = Self {
+            id,
+            tenant,
+            name: input.name.trim().to_string(),
+            display_name: input.display_name,
+            description: input.description,
+            base_url: input.base_url,
+            transport_type: input.transport_type.unwrap_or(TransportType::Http),
+            command: input.command,
+            args: input.args,
+            env: merge_config_map(input.env, &input.secret_env, None),
+            headers: merge_config_map(input.headers, &input.secret_headers, None),
+            oauth_config: input.oauth_config.map(|o| oauth_from_input(o, None)),
+            timeout: input.timeout.unwrap_or(limits::TIMEOUT_DEFAULT),
+            auto_start: input.auto_start.unwrap_or(true),
+            auto_update: input.auto_update.unwrap_or(true),
+            max_failures: input.max_failures.unwrap_or(limits::MAX_FAILURES_DEFAULT),
+            status: ServerStatus::Disabled,
+            is_builtin: false,
+            last_health_check: None,
+            last_startup_success: None,
+            last_startup_error: None,
+            consecutive_failures: 0,
+            category: input.category,
+            tags: input.tags,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            created_by,
+        };
+        server.validate()?;
+        Ok(server)
+    }
+
+    /// Applies a partial update; the result is validated as a whole, so a transport change
+    /// without the matching `base_url` or `command` is refused.
+    pub fn apply(&mut self, patch: ServerPatch, now: Timestamp) -> Result<(), DomainError> {
+        let mut v = Validator::new();
+        let mut required = |field: &str, present_null: bool| {
+            if present_null {
+                v.error(field, "must not be null");
+            }
+        };
+        required("display_name", patch.display_name == Patch::Null);
+        required("transport_type", patch.transport_type == Patch::Null);
+        required("timeout", patch.timeout == Patch::Null);
+        required("auto_start", patch.auto_start == Patch::Null);
+        required("auto_update", patch.auto_update == Patch::Null);
+        required("max_failures", patch.max_failures == Patch::Null);
+        v.finish()?;
+
+        set(&mut self.display_name, patch.display_name);
+        patch.description.apply_to(&mut self.description);
+        patch.base_url.apply_to(&mut self.base_url);
+        set(&mut self.transport_type, patch.transport_type);
+        patch.command.apply_to(&mut self.command);
+        match patch.args {
+            Patch::Value(args) => self.args = args,
+            Patch::Null => self.args.clear(),
+            Patch::Absent => {}
+        }
+        match patch.env {
+            Patch::Value(env) => self.env = merge_config_map(env, &patch.secret_env, Some(&self.env)),
+            Patch::Null => self.env.clear(),
+            Patch::Absent => {}
+        }
+        match patch.headers {
+            Patch::Value(h) => self.headers = merge_config_map(h, &patch.secret_headers, Some(&self.headers)),
+            Patch::Null => self.headers.clear(),
+            Patch::Absent => {}
+        }
+        let previous_oauth = self.oauth_config.take();
+        self.oauth_config = match patch.oauth_config {
+            Patch::Absent => previous_oauth,
+            Patch::Null => None,
+            Patch::Value(input) => Some(oauth_from_input(input, previous_oauth.as_ref())),
+        };
+        set(&mut self.timeout, patch.timeout);
+        set(&mut self.auto_start, patch.auto_start);
+        set(&mut self.auto_update, patch.auto_update);
+        set(&mut self.max_failures, patch.max_failures);
+        patch.category.apply_to(&mut self.category);
+        match patch.tags {
+            Patch::Value(tags) => self.tags = tags,
+            Patch::Null => self.tags.clear(),
+            Patch::Absent => {}
+        }
+        self.updated_at = now;
+        self.validate()
+    }
+
+    /// Every invariant of a server, checked on registration and after each update.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        use limits::*;
+        let mut v = Validator::new();
+        v.text("name", &self.name, 1, NAME_MAX);
+        v.text("display_name", &self.display_name, 1, DISPLAY_NAME_MAX);
+        if let Some(d) = &self.description {
+            v.text("description", d, 0, DESCRIPTION_MAX);
+        }
+        v.range("timeout", self.timeout.into(), TIMEOUT_MIN, TIMEOUT_MAX);
+        v.range("max_failures", self.max_failures.into(), MAX_FAILURES_MIN, MAX_FAILURES_MAX);
+
+        match (self.transport_type, &self.base_url) {
+            (TransportType::Stdio, _) => {
+                v.check(self.command.is_some(), "command", || "stdio transport requires command".into())
+            }
+            (TransportType::Websocket, Some(url)) => v.url("base_url", url, &["ws", "wss", "http", "https"]),
+            (_, Some(url)) => v.url("base_url", url, &["http", "https"]),
+            (t, None) => v.error("base_url", format!("{t} transport requires base_url")),
+        }
+        if let (TransportType::Stdio, Some(url)) = (self.transport_type, &self.base_url) {
+            v.url("base_url", url, &["http", "https"]);
+        }
+        if let Some(command) = &self.command {
+            v.text("command", command, 1, COMMAND_MAX);
+        }
+        v.check(self.args.len() <= ARGS_MAX, "args", || format!("at most {ARGS_MAX} arguments"));
+        for (i, arg) in self.args.iter().enumerate() {
+            v.check(arg.len() <= ARG_MAX && !arg.contains('\0'), &format!("args[{i}]"), || {
+                format!("must be at most {ARG_MAX} bytes without NUL")
+            });
+        }
+        check_map(&mut v, "env", &self.env, is_env_name, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        check_map(&mut v, "headers", &self.headers, is_header_name, "an HTTP header name");
+        if let Some(oauth) = &self.oauth_config {
+            v.text("oauth_config.client_id", &oauth.client_id, 1, OAUTH_FIELD_MAX);
+            v.text("oauth_config.client_secret", oauth.client_secret.expose(), 1, OAUTH_FIELD_MAX);
+            v.url("oauth_config.token_url", &oauth.token_url, &["http", "https"]);
+            if let Some(scope) = &oauth.scope {
+                v.text("oauth_config.scope", scope, 0, OAUTH_FIELD_MAX);
+            }
+        }
+        if let Some(category) = &self.category {
+            v.text("category", category, 1, CATEGORY_MAX);
+        }
+        v.check(self.tags.len() <= TAGS_MAX, "tags", || format!("at most {TAGS_MAX} tags"));
+        for (i, tag) in self.tags.iter().enumerate() {
+            v.text(&format!("tags[{i}]"), tag, 1, TAG_MAX);
+        }
+        v.finish()
+    }
+}
+
+fn set<T>(target: &mut T, patch: Patch<T>) {
+    if let Patch::Value(value) = patch {
+        *target = value;
+    }
+}
+
+fn oauth_from_input(input: OAuthInput, previous: Option<&OAuthConfig>) -> OAuthConfig {
+    let client_secret = match previous {
+        Some(p) if input.client_secret == crate::secret::MASK => p.client_secret.clone(),
+        _ => Secret::new(input.client_secret),
+    };
+    OAuthConfig { client_id: input.client_id, client_secret, token_url: input.token_url, scope: input.scope }
+}
+
+fn check_map(v: &mut Validator, field: &str, map: &ConfigMap, name_ok: fn(&str) -> bool, what: &str) {
+    use limits::*;
+    v.check(map.len() <= MAP_ENTRIES_MAX, field, || format!("at most {MAP_ENTRIES_MAX} entries"));
+    for (name, value) in map {
+        if !name_ok(name) {
+            v.error(format!("{field}.{name}"), format!("must be {what}"));
+        }
+        let value = value.expose();
+        if value.len() > MAP_VALUE_MAX || value.contains(['\r', '\n', '\0']) {
+            v.error(format!("{field}.{name}"), format!("value must be at most {MAP_VALUE_MAX} bytes on one line"));
+        }
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Which servers a listing returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerFilter {
+    pub status: Option<ServerStatus>,
+    pub include_builtin: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::MASK;
+
+    fn now() -> Timestamp {
+        chrono::Utc::now()
+    }
+
+    fn http_server() -> NewToolServer {
+        NewToolServer {
+            name: "weather".into(),
+            display_name: "Weather".into(),
+            base_url: Some("https://weather.example/mcp".into()),
+            ..Default::default()
+        }
+    }
+
+    fn register(input: NewToolServer) -> Result<ToolServer, DomainError> {
+        ToolServer::register(input, crate::new_id(), "default".into(), Some("admin".into()), now())
+    }
+
+    fn field_errors(result: Result<impl std::fmt::Debug, DomainError>) -> Vec<String> {
+        match result {
+            Err(DomainError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn registration_applies_seed_defaults() {
+        let s = register(http_server()).unwrap();
+        assert_eq!(s.transport_type, TransportType::Http);
+        assert_eq!((s.timeout, s.max_failures), (30, 3));
+        assert!(s.auto_start && s.auto_update && !s.is_builtin);
+        assert_eq!(s.status, ServerStatus::Disabled);
+        assert_eq!(s.version, 1);
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let mut input = http_server();
+        input.name = "x".repeat(101);
+        input.display_name = String::new();
+        input.timeout = Some(4);
+        input.max_failures = Some(11);
+        let fields = field_errors(register(input));
+        assert_eq!(fields, ["name", "display_name", "timeout", "max_failures"]);
+
+        let mut input = http_server();
+        input.name = "x".repeat(100);
+        input.timeout = Some(300);
+        input.max_failures = Some(10);
+        assert!(register(input).is_ok());
+    }
+
+    #[test]
+    fn transport_needs_its_address() {
+        let mut input = http_server();
+        input.base_url = None;
+        assert_eq!(field_errors(register(input)), ["base_url"]);
+
+        let mut input = http_server();
+        input.base_url = Some("ftp://files.example".into());
+        assert_eq!(field_errors(register(input)), ["base_url"]);
+
+        let mut input = http_server();
+        input.transport_type = Some(TransportType::Stdio);
+        input.base_url = None;
+        assert_eq!(field_errors(register(input.clone())), ["command"]);
+        input.command = Some("npx".into());
+        input.args = vec!["-y".into(), "@modelcontextprotocol/server-everything".into()];
+        assert!(register(input).is_ok());
+    }
+
+    #[test]
+    fn maps_are_checked_and_secrets_detected() {
+        let mut input = http_server();
+        input.headers = BTreeMap::from([("Bad Header".into(), "v".into()), ("X-Ok".into(), "a\nb".into())]);
+        input.env = BTreeMap::from([("1BAD".into(), "v".into())]);
+        assert_eq!(field_errors(register(input)), ["env.1BAD", "headers.Bad Header", "headers.X-Ok"]);
+
+        let mut input = http_server();
+        input.headers = BTreeMap::from([("Authorization".into(), "Bearer t".into())]);
+        let s = register(input).unwrap();
+        assert!(s.headers["Authorization"].is_secret());
+    }
+
+    #[test]
+    fn patch_changes_only_present_fields_and_revalidates() {
+        let mut s = register(http_server()).unwrap();
+        let before = s.clone();
+        s.apply(ServerPatch { description: Patch::Value("Forecasts".into()), ..Default::default() }, now()).unwrap();
+        assert_eq!(s.description.as_deref(), Some("Forecasts"));
+        assert_eq!((s.name.as_str(), s.timeout), (before.name.as_str(), before.timeout));
+
+        let err = s.clone().apply(ServerPatch { timeout: Patch::Null, ..Default::default() }, now());
+        assert_eq!(field_errors(err), ["timeout"]);
+
+        let err = s.clone().apply(
+            ServerPatch { transport_type: Patch::Value(TransportType::Stdio), ..Default::default() },
+            now(),
+        );
+        assert_eq!(field_errors(err), ["command"]);
+
+        s.apply(ServerPatch { description: Patch::Null, ..Default::default() }, now()).unwrap();
+        assert_eq!(s.description, None);
+    }
+
+    #[test]
+    fn masked_oauth_secret_keeps_the_stored_one() {
+        let mut input = http_server();
+        input.oauth_config = Some(OAuthInput {
+            client_id: "id".into(),
+            client_secret: "s3cret".into(),
+            token_url: "https://auth.example/token".into(),
+            scope: None,
+        });
+        let mut s = register(input).unwrap();
+        let patch = ServerPatch {
+            oauth_config: Patch::Value(OAuthInput {
+                client_id: "id2".into(),
+                client_secret: MASK.into(),
+                token_url: "https://auth.example/token".into(),
+                scope: Some("tools".into()),
+            }),
+            ..Default::default()
+        };
+        s.apply(patch, now()).unwrap();
+        let oauth = s.oauth_config.unwrap();
+        assert_eq!((oauth.client_id.as_str(), oauth.client_secret.expose()), ("id2", "s3cret"));
+    }
+}

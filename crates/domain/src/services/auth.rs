@@ -1,0 +1,150 @@
+//! Turning credentials into principals, and issuing API keys.
+
+use std::sync::Arc;
+
+use crate::{
+    DomainError, Principal, Role,
+    api_key::{self, ApiKey},
+    error::DomainResult,
+    new_id,
+    ports::{ApiKeyRepository, Clock, UserRepository},
+    principal::User,
+    secret::Secret,
+    validation::Validator,
+};
+
+/// Who a verified credential says the caller is (from an API key or JWT claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub groups: Vec<String>,
+    pub display_name: Option<String>,
+}
+
+/// A key to issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub tenant: String,
+    pub principal_id: String,
+    pub role: Role,
+    pub name: String,
+    pub expires_at: Option<crate::Timestamp>,
+}
+
+pub struct AuthService {
+    keys: Arc<dyn ApiKeyRepository>,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// `last_used_at` is written at most this often per key, to keep requests read-only.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// The one message for every bad key, so a caller cannot probe which keys exist.
+const INVALID_KEY: &str = "invalid or expired API key";
+
+impl AuthService {
+    pub fn new(keys: Arc<dyn ApiKeyRepository>, users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { keys, users, clock }
+    }
+
+    pub async fn authenticate_key(&self, key: &str) -> DomainResult<Principal> {
+        let unauthenticated = || DomainError::Unauthenticated(INVALID_KEY.into());
+        if !api_key::looks_like_key(key) {
+            return Err(unauthenticated());
+        }
+        let stored = self.keys.find_by_hash(&api_key::hash_key(key)).await?.ok_or_else(unauthenticated)?;
+        let now = self.clock.now();
+        if !stored.is_usable(now) {
+            return Err(unauthenticated());
+        }
+        if stored.last_used_at.is_none_or(|at| (now - at).num_seconds() >= TOUCH_INTERVAL_SECS) {
+            self.keys.touch(&stored.id, now).await?;
+        }
+        self.resolve(Identity {
+            id: stored.principal_id,
+            tenant: stored.tenant,
+            role: stored.role,
+            groups: Vec::new(),
+            display_name: None,
+        })
+        .await
+    }
+
+    /// Records a first-seen user and refuses disabled ones. The credential's role decides;
+    /// groups are those of the credential plus those an administrator gave the user.
+    pub async fn resolve(&self, identity: Identity) -> DomainResult<Principal> {
+        let now = self.clock.now();
+        let user = match self.users.get(&identity.tenant, &identity.id).await? {
+            Some(user) => user,
+            None => {
+                self.users
+                    .insert_if_absent(&User {
+                        tenant: identity.tenant.clone(),
+                        id: identity.id.clone(),
+                        role: identity.role,
+                        groups: identity.groups.clone(),
+                        display_name: identity.display_name.clone(),
+                        disabled: false,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .await?
+            }
+        };
+        if user.disabled {
+            return Err(DomainError::Unauthenticated("this account is disabled".into()));
+        }
+        let mut groups = identity.groups;
+        for group in user.groups {
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
+        }
+        Ok(Principal { id: identity.id, tenant: identity.tenant, role: identity.role, groups })
+    }
+
+    /// Issues a key; the returned secret is the only time the key exists in clear.
+    pub async fn create_key(&self, request: NewApiKey) -> DomainResult<(ApiKey, Secret)> {
+        let mut v = Validator::new();
+        v.text("tenant", &request.tenant, 1, 100);
+        v.text("principal_id", &request.principal_id, 1, 200);
+        v.text("name", &request.name, 1, 200);
+        v.finish()?;
+        let secret = api_key::generate_key();
+        let key = ApiKey {
+            id: new_id(),
+            tenant: request.tenant,
+            principal_id: request.principal_id,
+            role: request.role,
+            name: request.name,
+            key_hash: api_key::hash_key(secret.expose()),
+            key_prefix: secret.expose()[..10].to_string(),
+            expires_at: request.expires_at,
+            created_at: self.clock.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.keys.insert(&key).await?;
+        Ok((key, secret))
+    }
+
+    /// On a database without any key, issues the first administrator key.
+    pub async fn bootstrap_admin_key(&self) -> DomainResult<Option<Secret>> {
+        if self.keys.count().await? > 0 {
+            return Ok(None);
+        }
+        let (_, secret) = self
+            .create_key(NewApiKey {
+                tenant: crate::DEFAULT_TENANT.into(),
+                principal_id: "admin".into(),
+                role: Role::Admin,
+                name: "bootstrap admin key".into(),
+                expires_at: None,
+            })
+            .await?;
+        Ok(Some(secret))
+    }
+}

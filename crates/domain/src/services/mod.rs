@@ -1,0 +1,7 @@
+//! Application services: the use cases, written against ports.
+
+pub mod auth;
+pub mod servers;
+
+pub use auth::{AuthService, Identity, NewApiKey};
+pub use servers::{ServerService, ServerView};

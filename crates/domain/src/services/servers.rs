@@ -1,0 +1,109 @@
+//! Registering and managing tool servers.
+
+use std::{collections::HashMap, sync::Arc};
+
+use crate::{
+    DomainError, Principal, ResourceKind,
+    error::DomainResult,
+    new_id,
+    ports::{Clock, ServerRepository, ToolRepository},
+    server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
+    tool::Tool,
+};
+
+/// A server with its tools, as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerView {
+    pub server: ToolServer,
+    pub tools: Vec<Tool>,
+}
+
+pub struct ServerService {
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Concurrent unconditional updates retry this often before giving up with a conflict.
+const UPDATE_ATTEMPTS: usize = 5;
+
+impl ServerService {
+    pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { servers, tools, clock }
+    }
+
+    pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
+        actor.require_admin("register tool servers")?;
+        let server =
+            ToolServer::register(input, new_id(), actor.tenant.clone(), Some(actor.id.clone()), self.clock.now())?;
+        match self.servers.insert(&server).await {
+            Err(DomainError::Conflict(_)) => {
+                Err(DomainError::Conflict(format!("a tool server named '{}' already exists", server.name)))
+            }
+            other => other,
+        }?;
+        Ok(ServerView { server, tools: Vec::new() })
+    }
+
+    pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
+        let servers = self.servers.list(&actor.tenant, filter).await?;
+        self.with_tools(&actor.tenant, servers).await
+    }
+
+    pub async fn get(&self, actor: &Principal, id: &str) -> DomainResult<ServerView> {
+        let server = self.load(actor, id).await?;
+        let mut views = self.with_tools(&actor.tenant, vec![server]).await?;
+        Ok(views.remove(0))
+    }
+
+    pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
+        actor.require_admin("change tool servers")?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut server = self.load(actor, id).await?;
+            let read_version = server.version;
+            if let Some(expected) = patch.expected_version
+                && expected != read_version
+            {
+                return Err(DomainError::VersionMismatch { kind: ResourceKind::ToolServer, current: read_version });
+            }
+            server.apply(patch.clone(), self.clock.now())?;
+            server.version = read_version + 1;
+            if self.servers.update(&server, read_version).await? {
+                return self.get(actor, id).await;
+            }
+        }
+        let current = self.load(actor, id).await?.version;
+        Err(DomainError::VersionMismatch { kind: ResourceKind::ToolServer, current })
+    }
+
+    pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
+        actor.require_admin("delete tool servers")?;
+        if self.servers.delete(&actor.tenant, id).await? {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(ResourceKind::ToolServer, id))
+        }
+    }
+
+    async fn load(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
+        self.servers
+            .get(&actor.tenant, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
+    }
+
+    async fn with_tools(&self, tenant: &str, servers: Vec<ToolServer>) -> DomainResult<Vec<ServerView>> {
+        let ids: Vec<String> = servers.iter().map(|s| s.id.clone()).collect();
+        let mut by_server: HashMap<String, Vec<Tool>> = HashMap::new();
+        for tool in self.tools.list_for_servers(tenant, &ids).await? {
+            by_server.entry(tool.server_id.clone()).or_default().push(tool);
+        }
+        Ok(servers
+            .into_iter()
+            .map(|server| {
+                let tools = by_server.remove(&server.id).unwrap_or_default();
+                ServerView { server, tools }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,162 @@
+//! In-memory implementations of the ports, for domain tests and for embedders that do not
+//! want a database. They honour the same contracts as the storage adapter.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, MutexGuard},
+};
+
+use async_trait::async_trait;
+
+use crate::{
+    DomainError, Timestamp,
+    api_key::ApiKey,
+    ports::{ApiKeyRepository, Clock, PortResult, ServerRepository, ToolRepository, UserRepository},
+    principal::User,
+    server::{ServerFilter, ToolServer},
+    tool::Tool,
+};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// All repositories in one value; share it through `Arc` and hand it out as each port.
+#[derive(Default)]
+pub struct InMemoryStore {
+    servers: Mutex<BTreeMap<String, ToolServer>>,
+    tools: Mutex<BTreeMap<String, Tool>>,
+    users: Mutex<BTreeMap<(String, String), User>>,
+    keys: Mutex<BTreeMap<String, ApiKey>>,
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a tool directly (discovery comes with the upstream adapters).
+    pub fn put_tool(&self, tool: Tool) {
+        lock(&self.tools).insert(tool.id.clone(), tool);
+    }
+}
+
+#[async_trait]
+impl ServerRepository for InMemoryStore {
+    async fn insert(&self, server: &ToolServer) -> PortResult<()> {
+        let mut servers = lock(&self.servers);
+        if servers.values().any(|s| s.tenant == server.tenant && s.name == server.name) {
+            return Err(DomainError::Conflict("duplicate server name".into()));
+        }
+        servers.insert(server.id.clone(), server.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>> {
+        Ok(lock(&self.servers).get(id).filter(|s| s.tenant == tenant).cloned())
+    }
+
+    async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>> {
+        let mut list: Vec<ToolServer> = lock(&self.servers)
+            .values()
+            .filter(|s| s.tenant == tenant)
+            .filter(|s| filter.status.is_none_or(|st| s.status == st))
+            .filter(|s| filter.include_builtin || !s.is_builtin)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
+        let mut servers = lock(&self.servers);
+        match servers.get_mut(&server.id) {
+            Some(stored) if stored.tenant == server.tenant && stored.version == expected_version => {
+                *stored = server.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        let mut servers = lock(&self.servers);
+        if servers.get(id).is_none_or(|s| s.tenant != tenant) {
+            return Ok(false);
+        }
+        servers.remove(id);
+        lock(&self.tools).retain(|_, t| t.server_id != id);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl ToolRepository for InMemoryStore {
+    async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>> {
+        let mut tools: Vec<Tool> = lock(&self.tools)
+            .values()
+            .filter(|t| t.tenant == tenant && server_ids.contains(&t.server_id))
+            .cloned()
+            .collect();
+        tools.sort_by(|a, b| (&a.server_id, a.sort_order, &a.name).cmp(&(&b.server_id, b.sort_order, &b.name)));
+        Ok(tools)
+    }
+}
+
+#[async_trait]
+impl UserRepository for InMemoryStore {
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<User>> {
+        Ok(lock(&self.users).get(&(tenant.to_string(), id.to_string())).cloned())
+    }
+
+    async fn insert_if_absent(&self, user: &User) -> PortResult<User> {
+        let mut users = lock(&self.users);
+        Ok(users.entry((user.tenant.clone(), user.id.clone())).or_insert_with(|| user.clone()).clone())
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for InMemoryStore {
+    async fn insert(&self, key: &ApiKey) -> PortResult<()> {
+        let mut keys = lock(&self.keys);
+        if keys.values().any(|k| k.key_hash == key.key_hash) {
+            return Err(DomainError::Conflict("duplicate key".into()));
+        }
+        keys.insert(key.id.clone(), key.clone());
+        Ok(())
+    }
+
+    async fn find_by_hash(&self, key_hash: &str) -> PortResult<Option<ApiKey>> {
+        Ok(lock(&self.keys).values().find(|k| k.key_hash == key_hash).cloned())
+    }
+
+    async fn count(&self) -> PortResult<u64> {
+        Ok(lock(&self.keys).len() as u64)
+    }
+
+    async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()> {
+        if let Some(key) = lock(&self.keys).get_mut(id) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct FixedClock(Mutex<Timestamp>);
+
+impl FixedClock {
+    pub fn new(at: Timestamp) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *lock(&self.0)
+    }
+}
