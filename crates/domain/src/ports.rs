@@ -34,6 +34,8 @@ pub trait ServerRepository: Send + Sync {
 
 #[async_trait]
 pub trait ToolRepository: Send + Sync {
+    /// Conflict when the server already has a tool of that name.
+    async fn insert(&self, tool: &Tool) -> PortResult<()>;
     /// The tools of these servers, ordered by server, sort order, then name.
     async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>>;
 }

@@ -35,10 +35,6 @@ impl InMemoryStore {
         Self::default()
     }
 
-    /// Adds a tool directly (discovery comes with the upstream adapters).
-    pub fn put_tool(&self, tool: Tool) {
-        lock(&self.tools).insert(tool.id.clone(), tool);
-    }
 }
 
 #[async_trait]
@@ -92,6 +88,15 @@ impl ServerRepository for InMemoryStore {
 
 #[async_trait]
 impl ToolRepository for InMemoryStore {
+    async fn insert(&self, tool: &Tool) -> PortResult<()> {
+        let mut tools = lock(&self.tools);
+        if tools.values().any(|t| t.server_id == tool.server_id && t.name == tool.name) {
+            return Err(DomainError::Conflict("duplicate tool name".into()));
+        }
+        tools.insert(tool.id.clone(), tool.clone());
+        Ok(())
+    }
+
     async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>> {
         let mut tools: Vec<Tool> = lock(&self.tools)
             .values()

@@ -1,0 +1,6 @@
+//! sea-orm entities, one per table; they never leave this crate.
+
+pub mod api_keys;
+pub mod tool_servers;
+pub mod tools;
+pub mod users;

@@ -1,0 +1,164 @@
+//! The repository ports on sea-orm.
+
+use async_trait::async_trait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    sea_query::OnConflict,
+};
+use toolhub_domain::{
+    Timestamp,
+    api_key::ApiKey,
+    ports::{ApiKeyRepository, PortResult, ServerRepository, ToolRepository, UserRepository},
+    principal::User,
+    server::{ServerFilter, ToolServer},
+    tool::Tool,
+};
+
+use crate::{
+    Store, db_error,
+    entities::{api_keys, tool_servers, tools, users},
+    mapping,
+};
+
+#[async_trait]
+impl ServerRepository for Store {
+    async fn insert(&self, server: &ToolServer) -> PortResult<()> {
+        let row = mapping::server_to_row(server, self.cipher.as_ref()).into_active_model().reset_all();
+        tool_servers::Entity::insert(row).exec_without_returning(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>> {
+        tool_servers::Entity::find_by_id(id.to_owned())
+            .filter(tool_servers::Column::Tenant.eq(tenant))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(|row| mapping::server_from_row(row, self.cipher.as_ref()))
+            .transpose()
+    }
+
+    async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>> {
+        let mut query = tool_servers::Entity::find().filter(tool_servers::Column::Tenant.eq(tenant));
+        if let Some(status) = filter.status {
+            query = query.filter(tool_servers::Column::Status.eq(status.as_str()));
+        }
+        if !filter.include_builtin {
+            query = query.filter(tool_servers::Column::IsBuiltin.eq(false));
+        }
+        query
+            .order_by_asc(tool_servers::Column::CreatedAt)
+            .order_by_asc(tool_servers::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|row| mapping::server_from_row(row, self.cipher.as_ref()))
+            .collect()
+    }
+
+    async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
+        let row = mapping::server_to_row(server, self.cipher.as_ref()).into_active_model().reset_all();
+        let result = tool_servers::Entity::update_many()
+            .set(row)
+            .filter(tool_servers::Column::Id.eq(server.id.as_str()))
+            .filter(tool_servers::Column::Tenant.eq(server.tenant.as_str()))
+            .filter(tool_servers::Column::Version.eq(expected_version))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        let result = tool_servers::Entity::delete_many()
+            .filter(tool_servers::Column::Id.eq(id))
+            .filter(tool_servers::Column::Tenant.eq(tenant))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected == 1)
+    }
+}
+
+#[async_trait]
+impl ToolRepository for Store {
+    async fn insert(&self, tool: &Tool) -> PortResult<()> {
+        let row = mapping::tool_to_row(tool).into_active_model().reset_all();
+        tools::Entity::insert(row).exec_without_returning(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>> {
+        if server_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        tools::Entity::find()
+            .filter(tools::Column::Tenant.eq(tenant))
+            .filter(tools::Column::ServerId.is_in(server_ids.iter().cloned()))
+            .order_by_asc(tools::Column::ServerId)
+            .order_by_asc(tools::Column::SortOrder)
+            .order_by_asc(tools::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(mapping::tool_from_row)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl UserRepository for Store {
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<User>> {
+        users::Entity::find_by_id((tenant.to_owned(), id.to_owned()))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(mapping::user_from_row)
+            .transpose()
+    }
+
+    async fn insert_if_absent(&self, user: &User) -> PortResult<User> {
+        let row = mapping::user_to_row(user).into_active_model().reset_all();
+        users::Entity::insert(row)
+            .on_conflict(OnConflict::columns([users::Column::Tenant, users::Column::Id]).do_nothing().to_owned())
+            .exec_without_returning(&self.db)
+            .await
+            .or_else(|e| if matches!(e, sea_orm::DbErr::RecordNotInserted) { Ok(0) } else { Err(db_error(e)) })?;
+        UserRepository::get(self, &user.tenant, &user.id).await?.ok_or_else(|| {
+            toolhub_domain::DomainError::Storage("user vanished right after being recorded".into())
+        })
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for Store {
+    async fn insert(&self, key: &ApiKey) -> PortResult<()> {
+        let row = mapping::key_to_row(key).into_active_model().reset_all();
+        api_keys::Entity::insert(row).exec_without_returning(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn find_by_hash(&self, key_hash: &str) -> PortResult<Option<ApiKey>> {
+        api_keys::Entity::find()
+            .filter(api_keys::Column::KeyHash.eq(key_hash))
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .map(mapping::key_from_row)
+            .transpose()
+    }
+
+    async fn count(&self) -> PortResult<u64> {
+        api_keys::Entity::find().count(&self.db).await.map_err(db_error)
+    }
+
+    async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()> {
+        let key = api_keys::ActiveModel { id: sea_orm::Set(id.to_owned()), last_used_at: sea_orm::Set(Some(at)), ..Default::default() };
+        key.update(&self.db).await.map(|_| ()).or_else(|e| match e {
+            sea_orm::DbErr::RecordNotUpdated => Ok(()),
+            other => Err(db_error(other)),
+        })
+    }
+}

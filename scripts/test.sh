@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on SQLite and PostgreSQL. Starts a throwaway PostgreSQL on loopback
+# unless TOOLHUB_TEST_PG_URL names a server already (postgres://user@127.0.0.1:port).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${TOOLHUB_TEST_PG_URL:-}" ]; then
+  # shellcheck source=scripts/pg-throwaway.sh
+  source scripts/pg-throwaway.sh
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
