@@ -1,1 +1,137 @@
+//! Toolhub's composition root: configuration, wiring of the adapters around the domain,
+//! start-up and shutdown. The binary (`main.rs`) is a thin CLI over this library, which the
+//! end-to-end tests also drive in-process.
 
+pub mod config;
+
+use std::{net::TcpListener, sync::Arc};
+
+use anyhow::Context;
+use toolhub_domain::{
+    ports::{Clock, SecretCipher, SystemClock},
+    secret::Secret,
+    services::{AuthService, ServerService},
+};
+use toolhub_http::{
+    AppState,
+    auth::{JwtSettings, JwtVerifier},
+    rate_limit::RateLimiter,
+};
+use toolhub_storage::{AeadCipher, Store};
+
+pub use config::{Cli, ServeArgs, StorageArgs};
+
+/// Opens the database, applies migrations, and returns the store with its secret cipher.
+pub async fn open_store(args: &StorageArgs) -> anyhow::Result<Store> {
+    let url = args.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&args.data_dir)
+            .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
+    }
+    let db = toolhub_storage::connect(&url).await.context("cannot connect to the database")?;
+    toolhub_storage::migrate(&db).await.context("cannot apply database migrations")?;
+    Ok(Store::new(db, secret_cipher(args)?))
+}
+
+/// The configured key, or the one generated into the data directory on first start.
+fn secret_cipher(args: &StorageArgs) -> anyhow::Result<Arc<dyn SecretCipher>> {
+    let encoded = match &args.secret_key {
+        Some(key) => key.clone(),
+        None => {
+            let path = args.data_dir.join("secret.key");
+            if path.exists() {
+                std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
+            } else {
+                std::fs::create_dir_all(&args.data_dir)?;
+                let key = AeadCipher::generate_key();
+                write_private(&path, &key)?;
+                tracing::info!(path = %path.display(), "generated the key that encrypts secrets at rest");
+                key
+            }
+        }
+    };
+    Ok(Arc::new(AeadCipher::from_base64(&encoded).map_err(anyhow::Error::msg)?))
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+fn jwt_settings(args: &config::JwtArgs) -> anyhow::Result<JwtSettings> {
+    let public_key_pem = args
+        .jwt_public_key_file
+        .as_ref()
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+        .transpose()?;
+    Ok(JwtSettings {
+        hs256_secret: args.jwt_secret.clone(),
+        public_key_pem,
+        issuer: args.jwt_issuer.clone(),
+        audience: args.jwt_audience.clone(),
+        role_claim: args.jwt_role_claim.clone(),
+        groups_claim: args.jwt_groups_claim.clone(),
+        tenant_claim: args.jwt_tenant_claim.clone(),
+        ..JwtSettings::default()
+    })
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    /// The administrator key created on first start, to be shown once.
+    pub bootstrap_admin_key: Option<Secret>,
+}
+
+impl Application {
+    pub async fn build(storage: &StorageArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let store = open_store(storage).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store_port = Arc::new(store);
+        let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
+        let bootstrap_admin_key = auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
+        let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
+        let state = actix_web::web::Data::new(AppState {
+            servers: Arc::new(ServerService::new(store_port.clone(), store_port.clone(), clock)),
+            auth,
+            jwt,
+            limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
+            readiness: store_port,
+        });
+
+        let api = toolhub_http::openapi();
+        let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = actix_web::HttpServer::new(move || toolhub_http::app(state.clone(), api.clone()))
+            .shutdown_timeout(10)
+            .listen(listener)?;
+        if let Some(workers) = serve.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run(), bootstrap_admin_key })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves in the background (for tests); the handle stops the server.
+    pub fn spawn(self) -> actix_web::dev::ServerHandle {
+        let handle = self.server.handle();
+        tokio::spawn(self.server);
+        handle
+    }
+}

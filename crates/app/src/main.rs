@@ -1,1 +1,75 @@
-fn main() {}
+use clap::Parser;
+use toolhub_app::{
+    Application, Cli,
+    config::{Command, KeysCommand, LogFormat, ServeArgs},
+};
+use toolhub_domain::{
+    ports::SystemClock,
+    services::{AuthService, NewApiKey},
+};
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
+        Command::Serve(serve) => serve_forever(&cli.storage, &serve).await,
+        Command::Migrate => {
+            init_tracing(LogFormat::Text);
+            toolhub_app::open_store(&cli.storage).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Create(args)) => {
+            init_tracing(LogFormat::Text);
+            let store = std::sync::Arc::new(toolhub_app::open_store(&cli.storage).await?);
+            let auth = AuthService::new(store.clone(), store, std::sync::Arc::new(SystemClock));
+            let (key, secret) = auth
+                .create_key(NewApiKey {
+                    tenant: args.tenant,
+                    principal_id: args.subject,
+                    role: args.role.into(),
+                    name: args.name,
+                    expires_at: args.expires_in_days.map(|d| chrono_now() + chrono::Duration::days(d.into())),
+                })
+                .await?;
+            eprintln!("API key {} for {} ({}) in tenant {}; shown only now:", key.id, key.principal_id, key.role, key.tenant);
+            println!("{}", secret.expose());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&toolhub_http::openapi())?);
+            Ok(())
+        }
+    }
+}
+
+fn chrono_now() -> toolhub_domain::Timestamp {
+    use toolhub_domain::ports::Clock;
+    SystemClock.now()
+}
+
+async fn serve_forever(storage: &toolhub_app::StorageArgs, serve: &ServeArgs) -> anyhow::Result<()> {
+    init_tracing(serve.log_format);
+    let app = Application::build(storage, serve).await?;
+    if let Some(key) = &app.bootstrap_admin_key {
+        // Printed to stdout, never logged: this is the only time the key exists in clear.
+        println!("Toolhub created the first administrator API key; it is shown only now:");
+        println!("admin API key: {}", key.expose());
+    }
+    let host = serve.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    println!("Toolhub listening on http://{host}:{}", app.port());
+    tracing::info!(port = app.port(), "serving");
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,1 +1,119 @@
+//! Toolhub's HTTP adapter: the actix-web application, its authentication, rate limiting and
+//! problem+json errors, and the OpenAPI document generated from the handlers.
 
+pub mod auth;
+pub mod context;
+pub mod dto;
+pub mod handlers;
+pub mod openapi;
+pub mod problem;
+pub mod rate_limit;
+
+use std::sync::Arc;
+
+use actix_web::{
+    App, Error, HttpResponse,
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    http::StatusCode,
+    middleware::from_fn,
+    web,
+};
+use toolhub_domain::{
+    ports::ReadinessProbe,
+    services::{AuthService, ServerService},
+};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{auth::JwtVerifier, handlers::*, problem::ApiError, rate_limit::RateLimiter};
+
+/// Largest JSON body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What the handlers share.
+pub struct AppState {
+    pub servers: Arc<ServerService>,
+    pub auth: Arc<AuthService>,
+    pub jwt: Option<Arc<JwtVerifier>>,
+    pub limiter: Arc<RateLimiter>,
+    pub readiness: Arc<dyn ReadinessProbe>,
+}
+
+/// Registers every API operation (and so every entry of the OpenAPI document).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope::scope("/api/v1/toolservers")
+            // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.
+            .service(pending::bulk_server_operation)
+            .service(servers::create_tool_server)
+            .service(servers::list_tool_servers)
+            .service(servers::get_tool_server)
+            .service(servers::update_tool_server)
+            .service(servers::delete_tool_server)
+            .service(pending::start_tool_server)
+            .service(pending::stop_tool_server)
+            .service(pending::restart_tool_server)
+            .service(pending::enable_tool_server)
+            .service(pending::disable_tool_server)
+            .service(pending::check_server_health)
+            .service(pending::get_server_metrics)
+            .service(pending::get_server_tools)
+            .service(pending::test_server_connectivity)
+            .service(pending::refresh_server_tools)
+            .service(pending::list_all_tools)
+            .service(pending::enable_tool)
+            .service(pending::disable_tool)
+            .service(pending::grant_tool_permission)
+            .service(pending::update_tool_permission)
+            .service(pending::revoke_tool_permission)
+            .service(pending::get_user_permissions)
+            .service(pending::create_role_access_rule)
+            .service(pending::get_role_access_rules)
+            .service(pending::check_tool_access),
+    );
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new().into_utoipa_app().openapi(openapi::ApiDoc::openapi()).configure(routes).split_for_parts();
+    // Modifiers run on the derived document only; run them again over the collected paths.
+    let mut api = api;
+    for modifier in openapi::modifiers() {
+        modifier.modify(&mut api);
+    }
+    api
+}
+
+/// The complete application: routes, middleware, body limits, API docs and a problem+json 404.
+pub fn app(
+    state: web::Data<AppState>,
+    api: utoipa::openapi::OpenApi,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(problem::json_error))
+        .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+        .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
+        .route("/docs", web::get().to(docs_redirect))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(context::pipeline))
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint"))
+}

@@ -5,6 +5,8 @@ pub mod cipher;
 mod entities;
 mod mapping;
 mod repos;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::{sync::Arc, time::Duration};
 

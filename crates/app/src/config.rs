@@ -1,0 +1,173 @@
+//! Configuration: command-line flags, each also readable from an environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use toolhub_domain::Role;
+
+#[derive(Parser)]
+#[command(name = "toolhub", version, about = "Tool-server registry, access engine and MCP gateway")]
+pub struct Cli {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(Box<ServeArgs>),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Issue an API key and print it (the only time it is shown).
+    Create(CreateKeyArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database and the generated secret key.
+    #[arg(long, env = "TOOLHUB_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL (`sqlite://...` or `postgres://...`); defaults to SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Base64 of the 32-byte key that encrypts secrets at rest; generated into the data
+    /// directory when unset. Replicas sharing a database must share it.
+    #[arg(long, env = "TOOLHUB_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+}
+
+impl StorageArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("toolhub.db").display()))
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "TOOLHUB_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "TOOLHUB_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests each principal may make per minute.
+    #[arg(long, env = "TOOLHUB_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Requests each principal may make per hour.
+    #[arg(long, env = "TOOLHUB_RATE_LIMIT_PER_HOUR", default_value_t = 20_000)]
+    pub rate_limit_per_hour: u32,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    /// Log format.
+    #[arg(long, env = "TOOLHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: None,
+            rate_limit_per_minute: 600,
+            rate_limit_per_hour: 20_000,
+            jwt: JwtArgs::default(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct JwtArgs {
+    /// Shared secret for HS256 JWTs.
+    #[arg(long, env = "TOOLHUB_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with the public key of RS256 or ES256 JWTs.
+    #[arg(long, env = "TOOLHUB_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "TOOLHUB_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "TOOLHUB_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Claim holding the role.
+    #[arg(long, env = "TOOLHUB_JWT_ROLE_CLAIM", default_value = "role")]
+    pub jwt_role_claim: String,
+    /// Claim holding the groups (array, or comma/space separated string).
+    #[arg(long, env = "TOOLHUB_JWT_GROUPS_CLAIM", default_value = "groups")]
+    pub jwt_groups_claim: String,
+    /// Claim holding the tenant.
+    #[arg(long, env = "TOOLHUB_JWT_TENANT_CLAIM", default_value = "tenant")]
+    pub jwt_tenant_claim: String,
+}
+
+impl Default for JwtArgs {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_role_claim: "role".into(),
+            jwt_groups_claim: "groups".into(),
+            jwt_tenant_claim: "tenant".into(),
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct CreateKeyArgs {
+    /// The principal (user id) the key authenticates as.
+    #[arg(long)]
+    pub subject: String,
+    #[arg(long, value_enum, default_value_t = RoleArg::User)]
+    pub role: RoleArg,
+    #[arg(long, default_value = toolhub_domain::DEFAULT_TENANT)]
+    pub tenant: String,
+    /// A label to tell keys apart.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+    /// Days until the key expires (never when unset).
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Guest,
+    User,
+    PowerUser,
+    Admin,
+    SuperAdmin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Guest => Role::Guest,
+            RoleArg::User => Role::User,
+            RoleArg::PowerUser => Role::PowerUser,
+            RoleArg::Admin => Role::Admin,
+            RoleArg::SuperAdmin => Role::SuperAdmin,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,162 @@
+//! Bearer authentication: API keys (looked up by hash) and JWTs (HS256, RS256, ES256).
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header::HeaderMap};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use toolhub_domain::{DomainError, Principal, Role, api_key, services::Identity};
+
+use crate::{AppState, problem::ApiError};
+
+/// How JWTs are verified and how their claims map onto a principal.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub hs256_secret: Option<String>,
+    /// A PEM public key (RSA or EC) for RS256 or ES256 tokens.
+    pub public_key_pem: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub role_claim: String,
+    pub groups_claim: String,
+    pub tenant_claim: String,
+    pub name_claim: String,
+    /// The role of a token that names none.
+    pub default_role: Role,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            public_key_pem: None,
+            issuer: None,
+            audience: None,
+            role_claim: "role".into(),
+            groups_claim: "groups".into(),
+            tenant_claim: "tenant".into(),
+            name_claim: "name".into(),
+            default_role: Role::User,
+        }
+    }
+}
+
+pub struct JwtVerifier {
+    keys: Vec<(Algorithm, DecodingKey)>,
+    settings: JwtSettings,
+}
+
+impl JwtVerifier {
+    /// None when no key is configured (JWTs are then refused).
+    pub fn new(settings: JwtSettings) -> Result<Option<Self>, String> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &settings.hs256_secret {
+            keys.push((Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes())));
+        }
+        if let Some(pem) = &settings.public_key_pem {
+            if let Ok(key) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+                keys.push((Algorithm::RS256, key));
+            } else {
+                let key = DecodingKey::from_ec_pem(pem.as_bytes())
+                    .map_err(|e| format!("JWT public key is neither an RSA nor an EC PEM key: {e}"))?;
+                keys.push((Algorithm::ES256, key));
+            }
+        }
+        Ok((!keys.is_empty()).then_some(Self { keys, settings }))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Identity, DomainError> {
+        let invalid = |why: &str| DomainError::Unauthenticated(format!("invalid token: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
+        let (algorithm, key) =
+            self.keys.iter().find(|(alg, _)| *alg == header.alg).ok_or_else(|| invalid("unsupported algorithm"))?;
+        let mut validation = Validation::new(*algorithm);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.settings.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = &self.settings.issuer {
+            validation.set_issuer(&[iss]);
+        }
+        let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
+            .map_err(|e| invalid(&e.to_string()))?
+            .claims;
+        self.identity(&claims).map_err(|why| invalid(&why))
+    }
+
+    fn identity(&self, claims: &Value) -> Result<Identity, String> {
+        let s = &self.settings;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let id = text("sub").filter(|s| !s.is_empty() && s.len() <= 200).ok_or("bad sub claim")?;
+        let role = match text(&s.role_claim) {
+            Some(role) => role.parse::<Role>().map_err(|_| format!("unknown role '{role}'"))?,
+            None => s.default_role,
+        };
+        let groups = match claims.get(&s.groups_claim) {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::String(list)) => {
+                list.split([',', ' ']).filter(|g| !g.is_empty()).map(str::to_owned).collect()
+            }
+            _ => Vec::new(),
+        };
+        let tenant = text(&s.tenant_claim).unwrap_or_else(|| toolhub_domain::DEFAULT_TENANT.to_owned());
+        if tenant.is_empty() || tenant.len() > 100 {
+            return Err("bad tenant claim".into());
+        }
+        Ok(Identity { id, tenant, role, groups, display_name: text(&s.name_claim) })
+    }
+}
+
+/// The header a super administrator uses to act in another tenant.
+pub const TENANT_HEADER: &str = "x-tenant";
+
+/// Authenticates the request's bearer token. Returns the principal (in the tenant it acts in)
+/// and the key its requests are rate-limited under.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Principal, String), ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?;
+
+    let mut principal = if token.starts_with(api_key::KEY_PREFIX) {
+        state.auth.authenticate_key(token).await?
+    } else {
+        let verifier = state.jwt.as_ref().ok_or_else(|| ApiError::unauthenticated("invalid token"))?;
+        let identity = verifier.verify(token)?;
+        state.auth.resolve(identity).await?
+    };
+    let limit_key = format!("principal:{}:{}", principal.tenant, principal.id);
+
+    if let Some(tenant) = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok()) {
+        if tenant != principal.tenant {
+            if principal.role != Role::SuperAdmin {
+                return Err(DomainError::Forbidden("only super administrators may act in another tenant".into()).into());
+            }
+            if tenant.is_empty() || tenant.len() > 100 {
+                return Err(DomainError::invalid(TENANT_HEADER, "must be 1 to 100 characters").into());
+            }
+            principal.tenant = tenant.to_owned();
+        }
+    }
+    Ok((principal, limit_key))
+}
+
+/// The authenticated caller of a handler (put in the request by the pipeline middleware).
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<Principal>()
+                .cloned()
+                .map(Caller)
+                .ok_or_else(|| ApiError::unauthenticated("a bearer token is required")),
+        )
+    }
+}

@@ -1,0 +1,76 @@
+//! Enumerations of the wire format, mirrored from the domain so the schema lists their values.
+
+use serde::{Deserialize, Serialize};
+use toolhub_domain::{Role, server, tool};
+use utoipa::ToSchema;
+
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident => $domain:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                match value { $(<$domain>::$variant => Self::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(value: $name) -> Self {
+                match value { $($name::$variant => Self::$variant),+ }
+            }
+        }
+    };
+}
+
+mirror_enum! {
+    /// A server's state; `enabled` means running.
+    ServerStatus => server::ServerStatus { Enabled, Disabled, Error, Starting, Stopping }
+}
+
+mirror_enum! {
+    /// A tool's administrative state.
+    ToolStatus => tool::ToolStatus { Enabled, Disabled, Unavailable, Error }
+}
+
+mirror_enum! {
+    /// A principal's role.
+    UserRole => Role { Guest, User, PowerUser, Admin, SuperAdmin }
+}
+
+/// What a grant allows: `read` to see a tool, `execute` to call it, `admin` to manage it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolAccessLevel {
+    None,
+    Read,
+    Execute,
+    Admin,
+}
+
+/// A plain message response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrored_enums_share_the_wire_names() {
+        for status in server::ServerStatus::ALL {
+            let wire = serde_json::to_value(ServerStatus::from(*status)).unwrap();
+            assert_eq!(wire, status.as_str());
+        }
+        for status in tool::ToolStatus::ALL {
+            assert_eq!(serde_json::to_value(ToolStatus::from(*status)).unwrap(), status.as_str());
+        }
+        for role in Role::ALL {
+            assert_eq!(serde_json::to_value(UserRole::from(role)).unwrap(), role.as_str());
+        }
+    }
+}

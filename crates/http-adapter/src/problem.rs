@@ -1,0 +1,186 @@
+//! RFC 9457 problem details: the one place where errors become HTTP responses.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+use toolhub_domain::{DomainError, ResourceKind, validation::FieldError};
+use utoipa::ToSchema;
+
+use crate::context;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error response (`application/problem+json`, RFC 9457) with a stable machine `code`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type; `/problems/<code in kebab case>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, for people.
+    pub detail: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// A stable upper-case code, for programs (e.g. `SERVER_NOT_FOUND`).
+    pub code: String,
+    /// The request's correlation id, also in the `x-correlation-id` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// For 422: each invalid field and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The field's path in the request, e.g. `timeout` or `oauth_config.token_url`.
+    pub field: String,
+    pub message: String,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), errors: Vec::new(), retry_after: None }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", INVALID_DATA) }
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", detail)
+    }
+
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NOT_IMPLEMENTED",
+            format!("{operation} is declared but not implemented yet in this version of Toolhub"),
+        )
+    }
+
+    fn to_problem(&self) -> Problem {
+        let (instance, correlation_id) = context::current()
+            .map(|c| (Some(c.path), Some(c.correlation_id)))
+            .unwrap_or_default();
+        Problem {
+            problem_type: format!("/problems/{}", self.code.to_ascii_lowercase().replace('_', "-")),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            instance,
+            code: self.code.to_string(),
+            correlation_id,
+            errors: self.errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect(),
+        }
+    }
+}
+
+const INVALID_DATA: &str = "The request contains invalid data";
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.content_type(PROBLEM_JSON);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(self.to_problem())
+    }
+}
+
+fn not_found_code(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::ToolServer => "SERVER_NOT_FOUND",
+        ResourceKind::Tool => "TOOL_NOT_FOUND",
+        ResourceKind::Permission => "PERMISSION_NOT_FOUND",
+        ResourceKind::RoleRule => "ROLE_RULE_NOT_FOUND",
+        ResourceKind::User => "USER_NOT_FOUND",
+        ResourceKind::ApiKey => "API_KEY_NOT_FOUND",
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound { kind, .. } => {
+                Self::new(StatusCode::NOT_FOUND, not_found_code(kind), error.to_string())
+            }
+            DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "CONFLICT", detail),
+            DomainError::VersionMismatch { .. } => {
+                Self::new(StatusCode::CONFLICT, "VERSION_MISMATCH", error.to_string())
+            }
+            DomainError::Validation(errors) => Self::validation(errors),
+            DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", detail),
+            DomainError::Unauthenticated(detail) => Self::unauthenticated(detail),
+            DomainError::NotImplemented(what) => Self::not_implemented(what),
+            DomainError::Storage(cause) => {
+                // The cause may name tables or hosts: log it, tell the client only that it failed.
+                tracing::error!(%cause, "storage failure");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "an internal error occurred")
+            }
+        }
+    }
+}
+
+/// Turns JSON body rejections into problems: syntax errors are 400, shape errors 422.
+pub fn json_error(error: actix_web::error::JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &error {
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the request body must be application/json",
+        ),
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than {limit} bytes"),
+        ),
+        E::Deserialize(e) if e.is_data() => {
+            ApiError::validation(vec![FieldError::new(field_of(e), e.to_string())])
+        }
+        E::Deserialize(e) => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("malformed JSON: {e}")),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", other.to_string()),
+    };
+    api.into()
+}
+
+
+/// serde names the offending field in its message (`unknown field `x``, `missing field `x``).
+fn field_of(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.split('`').nth(1).filter(|_| text.contains("field")).unwrap_or("body").to_string()
+}
+
+/// Query-string rejections are 422, like any other invalid field.
+pub fn query_error(error: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::validation(vec![FieldError::new("query", error.to_string())]).into()
+}
