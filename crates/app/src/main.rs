@@ -42,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
                     expires_at: args.expires_in_days.map(|d| chrono_now() + chrono::Duration::days(d.into())),
                 })
                 .await?;
-            eprintln!("API key {} for {} ({}) in tenant {}; shown only now:", key.id, key.principal_id, key.role, key.tenant);
+            eprintln!(
+                "API key {} for {} ({}) in tenant {}; shown only now:",
+                key.id, key.principal_id, key.role, key.tenant
+            );
             println!("{}", secret.expose());
             Ok(())
         }

@@ -21,7 +21,7 @@ pub mod testing;
 
 pub use error::{DomainError, ResourceKind};
 pub use patch::Patch;
-pub use principal::{Principal, Role, DEFAULT_TENANT};
+pub use principal::{DEFAULT_TENANT, Principal, Role};
 
 /// A new, time-ordered, 26-character identifier (ULID), the format of every id Toolhub issues.
 pub fn new_id() -> String {

@@ -69,11 +69,7 @@ impl Principal {
     }
 
     pub fn require_admin(&self, action: &str) -> Result<(), DomainError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden(format!("only administrators may {action}")))
-        }
+        if self.is_admin() { Ok(()) } else { Err(DomainError::Forbidden(format!("only administrators may {action}"))) }
     }
 }
 

@@ -73,7 +73,8 @@ pub fn looks_secret(name: &str) -> bool {
 }
 
 /// Builds a map from a client's plain map and the names it marked secret. A value equal to
-/// [`MASK`] keeps the previous value of that name, so a client can send back what it read.
+/// [`MASK`] keeps the previous value of that name, so a client can send back what it read;
+/// a name that was secret stays secret.
 pub fn merge_config_map(
     incoming: BTreeMap<String, String>,
     secret_names: &[String],
@@ -82,13 +83,17 @@ pub fn merge_config_map(
     incoming
         .into_iter()
         .map(|(name, value)| {
-            let kept = (value == MASK).then(|| previous.and_then(|p| p.get(&name))).flatten();
-            let value = match kept {
-                Some(old) => old.clone(),
-                None if looks_secret(&name) || secret_names.iter().any(|s| s.eq_ignore_ascii_case(&name)) => {
+            let old = previous.and_then(|p| p.get(&name));
+            let was_secret = old.is_some_and(ConfigValue::is_secret);
+            let value = match old {
+                Some(old) if value == MASK => old.clone(),
+                _ if was_secret
+                    || looks_secret(&name)
+                    || secret_names.iter().any(|s| s.eq_ignore_ascii_case(&name)) =>
+                {
                     ConfigValue::Secret(Secret::new(value))
                 }
-                None => ConfigValue::Plain(value),
+                _ => ConfigValue::Plain(value),
             };
             (name, value)
         })
@@ -103,7 +108,7 @@ mod tests {
     fn secrets_never_print() {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), format!("{MASK} {MASK}"));
-        assert_eq!(format!("{:?}", ConfigValue::Secret(s)).contains("hunter2"), false);
+        assert!(!format!("{:?}", ConfigValue::Secret(s)).contains("hunter2"));
     }
 
     #[test]
@@ -138,5 +143,8 @@ mod tests {
         assert_eq!(next["Authorization"].expose(), "Bearer a");
         assert_eq!(next["X-Region"].expose(), "us");
         assert!(next["X-Tenant-Id"].is_secret());
+
+        let again = merge_config_map(BTreeMap::from([("X-Tenant-Id".into(), "t2".into())]), &[], Some(&next));
+        assert!(again["X-Tenant-Id"].is_secret(), "once secret, always secret");
     }
 }

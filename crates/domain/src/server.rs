@@ -470,10 +470,9 @@ mod tests {
         let err = s.clone().apply(ServerPatch { timeout: Patch::Null, ..Default::default() }, now());
         assert_eq!(field_errors(err), ["timeout"]);
 
-        let err = s.clone().apply(
-            ServerPatch { transport_type: Patch::Value(TransportType::Stdio), ..Default::default() },
-            now(),
-        );
+        let err = s
+            .clone()
+            .apply(ServerPatch { transport_type: Patch::Value(TransportType::Stdio), ..Default::default() }, now());
         assert_eq!(field_errors(err), ["command"]);
 
         s.apply(ServerPatch { description: Patch::Null, ..Default::default() }, now()).unwrap();

@@ -34,7 +34,6 @@ impl InMemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
-
 }
 
 #[async_trait]

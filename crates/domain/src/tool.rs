@@ -41,7 +41,10 @@ pub fn display_name_for(name: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut chars = w.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect())
+                .unwrap_or_default()
         })
         .collect::<Vec<String>>()
         .join(" ")

@@ -51,7 +51,10 @@ async fn only_admins_write_and_tenants_stay_apart() {
     let created = w.servers.create(&admin, new_server("a")).await.unwrap().server;
     assert_eq!(created.created_by.as_deref(), Some("root"));
 
-    assert_eq!(w.servers.list(&user, ServerFilter { include_builtin: true, ..Default::default() }).await.unwrap().len(), 1);
+    assert_eq!(
+        w.servers.list(&user, ServerFilter { include_builtin: true, ..Default::default() }).await.unwrap().len(),
+        1
+    );
     assert!(w.servers.list(&other_admin, ServerFilter::default()).await.unwrap().is_empty());
     assert!(matches!(w.servers.get(&other_admin, &created.id).await, Err(DomainError::NotFound { .. })));
     assert!(matches!(w.servers.delete(&other_admin, &created.id).await, Err(DomainError::NotFound { .. })));

@@ -77,9 +77,8 @@ impl JwtVerifier {
         if let Some(iss) = &self.settings.issuer {
             validation.set_issuer(&[iss]);
         }
-        let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
-            .map_err(|e| invalid(&e.to_string()))?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<Value>(token, key, &validation).map_err(|e| invalid(&e.to_string()))?.claims;
         self.identity(&claims).map_err(|why| invalid(&why))
     }
 
@@ -93,9 +92,7 @@ impl JwtVerifier {
         };
         let groups = match claims.get(&s.groups_claim) {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-            Some(Value::String(list)) => {
-                list.split([',', ' ']).filter(|g| !g.is_empty()).map(str::to_owned).collect()
-            }
+            Some(Value::String(list)) => list.split([',', ' ']).filter(|g| !g.is_empty()).map(str::to_owned).collect(),
             _ => Vec::new(),
         };
         let tenant = text(&s.tenant_claim).unwrap_or_else(|| toolhub_domain::DEFAULT_TENANT.to_owned());
@@ -129,16 +126,16 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Prin
     };
     let limit_key = format!("principal:{}:{}", principal.tenant, principal.id);
 
-    if let Some(tenant) = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok()) {
-        if tenant != principal.tenant {
-            if principal.role != Role::SuperAdmin {
-                return Err(DomainError::Forbidden("only super administrators may act in another tenant".into()).into());
-            }
-            if tenant.is_empty() || tenant.len() > 100 {
-                return Err(DomainError::invalid(TENANT_HEADER, "must be 1 to 100 characters").into());
-            }
-            principal.tenant = tenant.to_owned();
+    if let Some(tenant) = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok())
+        && tenant != principal.tenant
+    {
+        if principal.role != Role::SuperAdmin {
+            return Err(DomainError::Forbidden("only super administrators may act in another tenant".into()).into());
         }
+        if tenant.is_empty() || tenant.len() > 100 {
+            return Err(DomainError::invalid(TENANT_HEADER, "must be 1 to 100 characters").into());
+        }
+        principal.tenant = tenant.to_owned();
     }
     Ok((principal, limit_key))
 }

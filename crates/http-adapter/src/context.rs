@@ -1,7 +1,14 @@
 //! Per-request context: the correlation id and path, visible to error rendering through a task
 //! local, so every problem names its request.
 
-use actix_web::{HttpMessage, body::MessageBody, dev::{ServiceRequest, ServiceResponse}, http::header::{HeaderName, HeaderValue}, middleware::Next, web};
+use actix_web::{
+    HttpMessage,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+    web,
+};
 
 use crate::{AppState, auth, problem::ApiError, rate_limit::RateStatus};
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod context;
 pub mod dto;
+pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod problem;
@@ -101,7 +102,7 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
-        .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(problem::json_error))
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
         .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
         .route("/docs", web::get().to(docs_redirect))

@@ -52,10 +52,8 @@ impl Modify for BearerSecurity {
                     .build(),
             ),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "CustomHTTPBearer",
-            Vec::<String>::new(),
-        )]);
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("CustomHTTPBearer", Vec::<String>::new())]);
     }
 }
 
@@ -65,7 +63,10 @@ struct CommonHeaders;
 impl Modify for CommonHeaders {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let header = |description: &str, ty: Type| {
-            HeaderBuilder::new().schema(Some(ObjectBuilder::new().schema_type(ty))).description(Some(description)).build()
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(ty)))
+                .description(Some(description))
+                .build()
         };
         let common = [
             ("x-correlation-id", header("Request correlation ID for tracing", Type::String)),

@@ -74,9 +74,8 @@ impl ApiError {
     }
 
     fn to_problem(&self) -> Problem {
-        let (instance, correlation_id) = context::current()
-            .map(|c| (Some(c.path), Some(c.correlation_id)))
-            .unwrap_or_default();
+        let (instance, correlation_id) =
+            context::current().map(|c| (Some(c.path), Some(c.correlation_id))).unwrap_or_default();
         Problem {
             problem_type: format!("/problems/{}", self.code.to_ascii_lowercase().replace('_', "-")),
             title: self.status.canonical_reason().unwrap_or("Error").to_string(),
@@ -85,7 +84,11 @@ impl ApiError {
             instance,
             code: self.code.to_string(),
             correlation_id,
-            errors: self.errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect(),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() })
+                .collect(),
         }
     }
 }
@@ -148,36 +151,6 @@ impl From<DomainError> for ApiError {
             }
         }
     }
-}
-
-/// Turns JSON body rejections into problems: syntax errors are 400, shape errors 422.
-pub fn json_error(error: actix_web::error::JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as E;
-    let api = match &error {
-        E::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "the request body must be application/json",
-        ),
-        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            format!("the request body is larger than {limit} bytes"),
-        ),
-        E::Deserialize(e) if e.is_data() => {
-            ApiError::validation(vec![FieldError::new(field_of(e), e.to_string())])
-        }
-        E::Deserialize(e) => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("malformed JSON: {e}")),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", other.to_string()),
-    };
-    api.into()
-}
-
-
-/// serde names the offending field in its message (`unknown field `x``, `missing field `x``).
-fn field_of(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.split('`').nth(1).filter(|_| text.contains("field")).unwrap_or("body").to_string()
 }
 
 /// Query-string rejections are 422, like any other invalid field.

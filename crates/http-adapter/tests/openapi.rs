@@ -28,12 +28,24 @@ const SEED_OPERATIONS: [(&str, &str, &str); 26] = [
     ("post", "/permissions", "grant_tool_permission_api_v1_toolservers_permissions_post"),
     ("get", "/tools/all", "list_all_tools_api_v1_toolservers_tools_all_get"),
     ("get", "/servers", "list_tool_servers_api_v1_toolservers_servers_get"),
-    ("post", "/servers/{server_id}/refresh-tools", "refresh_server_tools_api_v1_toolservers_servers_server_id_refresh_tools_post"),
+    (
+        "post",
+        "/servers/{server_id}/refresh-tools",
+        "refresh_server_tools_api_v1_toolservers_servers_server_id_refresh_tools_post",
+    ),
     ("post", "/servers/{server_id}/restart", "restart_tool_server_api_v1_toolservers_servers_server_id_restart_post"),
-    ("delete", "/permissions/{permission_id}", "revoke_tool_permission_api_v1_toolservers_permissions_permission_id_delete"),
+    (
+        "delete",
+        "/permissions/{permission_id}",
+        "revoke_tool_permission_api_v1_toolservers_permissions_permission_id_delete",
+    ),
     ("post", "/servers/{server_id}/start", "start_tool_server_api_v1_toolservers_servers_server_id_start_post"),
     ("post", "/servers/{server_id}/stop", "stop_tool_server_api_v1_toolservers_servers_server_id_stop_post"),
-    ("post", "/servers/{server_id}/test-connectivity", "test_server_connectivity_api_v1_toolservers_servers_server_id_test_connectivity_post"),
+    (
+        "post",
+        "/servers/{server_id}/test-connectivity",
+        "test_server_connectivity_api_v1_toolservers_servers_server_id_test_connectivity_post",
+    ),
     ("put", "/permissions/{permission_id}", "update_tool_permission_api_v1_toolservers_permissions_permission_id_put"),
     ("put", "/servers/{server_id}", "update_tool_server_api_v1_toolservers_servers_server_id_put"),
 ];

@@ -126,9 +126,9 @@ impl UserRepository for Store {
             .exec_without_returning(&self.db)
             .await
             .or_else(|e| if matches!(e, sea_orm::DbErr::RecordNotInserted) { Ok(0) } else { Err(db_error(e)) })?;
-        UserRepository::get(self, &user.tenant, &user.id).await?.ok_or_else(|| {
-            toolhub_domain::DomainError::Storage("user vanished right after being recorded".into())
-        })
+        UserRepository::get(self, &user.tenant, &user.id)
+            .await?
+            .ok_or_else(|| toolhub_domain::DomainError::Storage("user vanished right after being recorded".into()))
     }
 }
 
@@ -155,7 +155,11 @@ impl ApiKeyRepository for Store {
     }
 
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()> {
-        let key = api_keys::ActiveModel { id: sea_orm::Set(id.to_owned()), last_used_at: sea_orm::Set(Some(at)), ..Default::default() };
+        let key = api_keys::ActiveModel {
+            id: sea_orm::Set(id.to_owned()),
+            last_used_at: sea_orm::Set(Some(at)),
+            ..Default::default()
+        };
         key.update(&self.db).await.map(|_| ()).or_else(|e| match e {
             sea_orm::DbErr::RecordNotUpdated => Ok(()),
             other => Err(db_error(other)),

@@ -86,10 +86,7 @@ impl ServerService {
     }
 
     async fn load(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
-        self.servers
-            .get(&actor.tenant, id)
-            .await?
-            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
+        self.servers.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
     }
 
     async fn with_tools(&self, tenant: &str, servers: Vec<ToolServer>) -> DomainResult<Vec<ServerView>> {

@@ -2,9 +2,9 @@
 //! schemas are published now so generated clients already have the final models.
 #![allow(dead_code)]
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use chrono::{DateTime, Utc};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ServerStatus, ServerToolResponse, ToolAccessLevel, UserRole};

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use toolhub_domain::{
     Patch,
@@ -228,7 +228,11 @@ impl ToolServerUpdate {
         if let Patch::Value(oauth) = &self.oauth_config
             && let Err(e) = oauth.validate()
         {
-            errors.extend(super::field_errors(&e).into_iter().map(|f| FieldError::new(format!("oauth_config.{}", f.field), f.message)));
+            errors.extend(
+                super::field_errors(&e)
+                    .into_iter()
+                    .map(|f| FieldError::new(format!("oauth_config.{}", f.field), f.message)),
+            );
         }
         if !errors.is_empty() {
             return Err(errors);

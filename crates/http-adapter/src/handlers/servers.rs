@@ -6,6 +6,7 @@ use crate::{
     AppState,
     auth::Caller,
     dto::{ListServersQuery, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse, ToolServerUpdate},
+    extract::Json,
     openapi::{BodyErrors, Protected},
     problem::{ApiError, Problem},
 };
@@ -28,7 +29,7 @@ use crate::{
 pub async fn create_tool_server(
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    body: web::Json<ToolServerCreate>,
+    body: Json<ToolServerCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
     let view = state.servers.create(&caller, input).await?;
@@ -103,7 +104,7 @@ pub async fn update_tool_server(
     state: web::Data<AppState>,
     Caller(caller): Caller,
     server_id: web::Path<String>,
-    body: web::Json<ToolServerUpdate>,
+    body: Json<ToolServerUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
     let view = state.servers.update(&caller, &server_id, patch).await?;

@@ -129,7 +129,8 @@ async fn secrets_are_sealed_at_rest(backend: Backend) {
     let s = stdio_server_with_secrets();
     t.servers().insert(&s).await.unwrap();
     let backend = t.db().get_database_backend();
-    let sql = "SELECT CAST(env AS TEXT) || CAST(headers AS TEXT) || CAST(oauth_config AS TEXT) AS raw FROM tool_servers";
+    let sql =
+        "SELECT CAST(env AS TEXT) || CAST(headers AS TEXT) || CAST(oauth_config AS TEXT) AS raw FROM tool_servers";
     let row = t.db().query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
     let raw: String = row.try_get("", "raw").unwrap();
     for secret in ["tok-123", "hdr-456", "oauth-789"] {
@@ -149,14 +150,20 @@ async fn deleting_a_server_deletes_its_tools(backend: Backend) {
         t.tools().insert(&tool(&s, name, order)).await.unwrap();
     }
     assert!(matches!(t.tools().insert(&tool(&s, "a", 0)).await, Err(DomainError::Conflict(_))));
-    let names: Vec<String> =
-        t.tools().list_for_servers("default", &[s.id.clone()]).await.unwrap().into_iter().map(|t| t.name).collect();
+    let names: Vec<String> = t
+        .tools()
+        .list_for_servers("default", std::slice::from_ref(&s.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     assert_eq!(names, ["z", "a", "b"], "sort order, then name");
 
     assert!(!t.servers().delete("other", &s.id).await.unwrap(), "other tenants cannot delete it");
     assert!(t.servers().delete("default", &s.id).await.unwrap());
     assert!(!t.servers().delete("default", &s.id).await.unwrap());
-    assert!(t.tools().list_for_servers("default", &[s.id.clone()]).await.unwrap().is_empty());
+    assert!(t.tools().list_for_servers("default", std::slice::from_ref(&s.id)).await.unwrap().is_empty());
 }
 
 fn tool(server: &ToolServer, name: &str, sort_order: i32) -> Tool {
@@ -187,4 +194,3 @@ fn tool(server: &ToolServer, name: &str, sort_order: i32) -> Tool {
         updated_at: now,
     }
 }
-

@@ -1,0 +1,121 @@
+//! Authentication, tenancy headers, correlation ids and the request rate limit.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{Backend, JWT_SECRET, jwt, spawn_app, spawn_app_with};
+
+const SERVERS: &str = "/api/v1/toolservers/servers";
+
+#[tokio::test]
+async fn bad_or_missing_tokens_are_401_problems() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let expired = jwt(json!({"sub": "u", "exp": chrono::Utc::now().timestamp() - 600}), JWT_SECRET);
+    let forged = jwt(json!({"sub": "u", "role": "admin"}), "another-secret-of-sufficient-length");
+    let unknown_role = jwt(json!({"sub": "u", "role": "root"}), JWT_SECRET);
+    let no_subject = jwt(json!({"role": "admin"}), JWT_SECRET);
+    let revoked_looking = format!("th_{}", "A".repeat(43));
+    for token in [
+        None,
+        Some(""),
+        Some("garbage"),
+        Some(revoked_looking.as_str()),
+        Some(&expired),
+        Some(&forged),
+        Some(&unknown_role),
+        Some(&no_subject),
+    ] {
+        let reply = app.request(Method::GET, SERVERS, token, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(reply.code(), "UNAUTHENTICATED");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+        assert_eq!(reply.body["status"], 401);
+        assert_eq!(reply.body["instance"], SERVERS);
+    }
+    let basic = app.client.get(format!("{}{SERVERS}", app.base)).basic_auth("admin", Some("x")).send().await.unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn jwt_claims_map_to_role_groups_and_tenant() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = jwt(json!({"sub": "alice", "role": "admin", "tenant": "acme", "groups": ["eng"]}), JWT_SECRET);
+    let created = app.post(SERVERS, &admin, crate::harness::server_body("from-jwt")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["created_by"], "alice");
+
+    let user = jwt(json!({"sub": "bob", "tenant": "acme"}), JWT_SECRET);
+    let listed = app.get(SERVERS, &user).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "same tenant sees it");
+    assert_eq!(
+        app.post(SERVERS, &user, crate::harness::server_body("x")).await.status,
+        StatusCode::FORBIDDEN,
+        "default role is user"
+    );
+
+    let elsewhere = jwt(json!({"sub": "carol", "role": "admin"}), JWT_SECRET);
+    assert!(app.get(SERVERS, &elsewhere).await.body.as_array().unwrap().is_empty(), "default tenant is separate");
+}
+
+#[tokio::test]
+async fn every_response_carries_correlation_and_rate_headers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let replies = [
+        app.request(Method::GET, "/healthz", None, None).await,
+        app.request(Method::GET, SERVERS, None, None).await,
+        app.get(SERVERS, &app.admin_key).await,
+        app.get("/api/v1/toolservers/servers/missing", &app.admin_key).await,
+        app.get("/no/such/route", &app.admin_key).await,
+        app.post("/api/v1/toolservers/permissions", &app.admin_key, json!({})).await,
+    ];
+    for reply in &replies {
+        let correlation = reply.header("x-correlation-id").expect("x-correlation-id");
+        assert!(!correlation.is_empty());
+        for name in [
+            "x-ratelimit-limit-minute",
+            "x-ratelimit-limit-hour",
+            "x-ratelimit-remaining-minute",
+            "x-ratelimit-remaining-hour",
+        ] {
+            assert!(reply.header(name).is_some(), "{name} missing on {}", reply.status);
+        }
+        if reply.body.get("code").is_some() {
+            assert_eq!(reply.body["correlation_id"], correlation, "problems name their request");
+        }
+    }
+    let echoed =
+        app.client.get(format!("{}/healthz", app.base)).header("x-correlation-id", "trace-123").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-correlation-id"], "trace-123");
+    let replaced = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("x-correlation-id", "has spaces and\ttabs")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-correlation-id"], "has spaces and\ttabs");
+}
+
+#[tokio::test]
+async fn each_principal_has_its_own_request_budget() {
+    let app = spawn_app_with(Backend::Sqlite, |serve| {
+        serve.rate_limit_per_minute = 3;
+        serve.rate_limit_per_hour = 1000;
+    })
+    .await;
+    let other = app.key("other", toolhub_domain::Role::User, "default").await;
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let reply = app.get(SERVERS, &app.admin_key).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        remaining.push(reply.header("x-ratelimit-remaining-minute").unwrap().to_owned());
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let refused = app.get(SERVERS, &app.admin_key).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"));
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(refused.header("x-ratelimit-limit-minute"), Some("3"));
+    assert_eq!(app.get(SERVERS, &other).await.status, StatusCode::OK, "another principal is not affected");
+}

@@ -1,0 +1,129 @@
+//! The real `toolhub` binary: first start, the admin key it prints, a server registered with
+//! it, the key CLI, and a clean exit on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_toolhub");
+
+struct Running {
+    child: Child,
+    base: String,
+    admin_key: Option<String>,
+}
+
+/// Starts `toolhub serve` on a free port and reads what it prints until it listens.
+fn start(data_dir: &std::path::Path) -> Running {
+    let mut child = Command::new(BIN)
+        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("toolhub starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut admin_key = None;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("toolhub prints its address").unwrap();
+        if let Some(key) = line.strip_prefix("admin API key: ") {
+            admin_key = Some(key.to_owned());
+        }
+        if let Some(address) = line.strip_prefix("Toolhub listening on ") {
+            break address.to_owned();
+        }
+    };
+    Running { child, base, admin_key }
+}
+
+fn stop(mut running: Running) -> std::process::ExitStatus {
+    // SIGTERM, as a service manager would send.
+    let pid = running.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    running.child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+
+    let first = start(dir.path());
+    let key = first.admin_key.clone().expect("the first start prints an admin key");
+    let created = client
+        .post(format!("{}/api/v1/toolservers/servers", first.base))
+        .bearer_auth(&key)
+        .json(&json!({"name": "weather", "display_name": "Weather", "base_url": "https://weather.example/mcp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let status = stop(first);
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    // The data survives a restart, and no second key is printed.
+    let second = start(dir.path());
+    assert!(second.admin_key.is_none(), "the admin key is shown only once");
+    let listed: Value = client
+        .get(format!("{}/api/v1/toolservers/servers", second.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["name"], "weather");
+    assert!(stop(second).success());
+}
+
+#[tokio::test]
+async fn keys_create_and_migrate_commands_work() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let migrate = Command::new(BIN).args(["--data-dir", data_dir, "migrate"]).output().unwrap();
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+
+    let created = Command::new(BIN)
+        .args([
+            "--data-dir",
+            data_dir,
+            "keys",
+            "create",
+            "--subject",
+            "ci-bot",
+            "--role",
+            "power-user",
+            "--tenant",
+            "acme",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("th_") && key.len() == 46, "{key}");
+
+    let running = start(dir.path());
+    let client = reqwest::Client::new();
+    let reply =
+        client.get(format!("{}/api/v1/toolservers/servers", running.base)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK, "the CLI-issued key authenticates");
+    let denied = client
+        .post(format!("{}/api/v1/toolservers/servers", running.base))
+        .bearer_auth(&key)
+        .json(&json!({"name": "x", "display_name": "X", "base_url": "https://x.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN, "a power user is no admin");
+    assert!(stop(running).success());
+}

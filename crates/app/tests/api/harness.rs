@@ -1,0 +1,164 @@
+//! Starts the application in-process on 127.0.0.1:0 and talks to it with reqwest.
+
+use std::sync::{Arc, Once};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use toolhub_app::{Application, ServeArgs, StorageArgs, config::JwtArgs};
+use toolhub_domain::{
+    Role,
+    ports::SystemClock,
+    services::{AuthService, NewApiKey},
+};
+
+pub const JWT_SECRET: &str = "test-jwt-secret-of-sufficient-length";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_key: String,
+    pub client: reqwest::Client,
+    pub storage: StorageArgs,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+/// A response with its body read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(toolhub_storage::testing::create_postgres_database().await),
+    };
+    let storage = StorageArgs { data_dir: dir.path().to_path_buf(), database_url, secret_key: None };
+    let mut serve = ServeArgs {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(2),
+        rate_limit_per_minute: 10_000,
+        rate_limit_per_hour: 100_000,
+        jwt: JwtArgs { jwt_secret: Some(JWT_SECRET.into()), ..JwtArgs::default() },
+        ..ServeArgs::default()
+    };
+    configure(&mut serve);
+    let app = Application::build(&storage, &serve).await.expect("application starts");
+    let admin_key = app.bootstrap_admin_key.as_ref().expect("first start creates an admin key").expose().to_owned();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.spawn();
+    TestApp { base, admin_key, client: reqwest::Client::new(), storage, handle, _dir: dir }
+}
+
+impl TestApp {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Issues an API key through the same database, as `toolhub keys create` does.
+    pub async fn key(&self, subject: &str, role: Role, tenant: &str) -> String {
+        let store = Arc::new(toolhub_app::open_store(&self.storage).await.unwrap());
+        let auth = AuthService::new(store.clone(), store, Arc::new(SystemClock));
+        let request = NewApiKey {
+            tenant: tenant.into(),
+            principal_id: subject.into(),
+            role,
+            name: "test".into(),
+            expires_at: None,
+        };
+        auth.create_key(request).await.unwrap().1.expose().to_owned()
+    }
+
+    /// Registers a server as the bootstrap admin and returns its JSON.
+    pub async fn create_server(&self, name: &str) -> Value {
+        let reply = self.post("/api/v1/toolservers/servers", &self.admin_key, server_body(name)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the runtime ends with the test anyway.
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn server_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "display_name": format!("{name} server"),
+        "base_url": format!("https://{name}.example/mcp"),
+    })
+}
+
+/// A signed HS256 token with the given claims (plus `exp` one hour ahead unless given).
+pub fn jwt(mut claims: Value, secret: &str) -> String {
+    if claims.get("exp").is_none() {
+        claims["exp"] = json!(chrono::Utc::now().timestamp() + 3600);
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}

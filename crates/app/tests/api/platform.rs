@@ -1,0 +1,74 @@
+//! Probes, API documents, unknown routes, and the declared-but-pending operations.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::{Backend, spawn_app};
+
+#[tokio::test]
+async fn probes_and_docs_need_no_token() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let health = app.request(Method::GET, "/healthz", None, None).await;
+    assert_eq!((health.status, health.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let ready = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (StatusCode::OK, Some("ready")));
+
+    let spec = app.request(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert_eq!(spec.body, serde_json::to_value(toolhub_http::openapi()).unwrap(), "serves the generated document");
+
+    let page = app.client.get(format!("{}/docs", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "redirected to the Swagger UI");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    let initializer = app.client.get(format!("{}/docs/swagger-initializer.js", app.base)).send().await.unwrap();
+    assert!(initializer.text().await.unwrap().contains("/openapi.json"), "the UI loads our document");
+    let bundle = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.base)).send().await.unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK, "assets are served locally, no network needed");
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_problems() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let reply = app.get("/api/v1/nothing-here", &app.admin_key).await;
+    assert_eq!((reply.status, reply.code()), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+}
+
+/// Seed operations that later work implements answer 501 after authentication.
+#[tokio::test]
+async fn pending_operations_answer_501_after_authentication() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = "01JAAAAAAAAAAAAAAAAAAAAAAA";
+    let operations = [
+        (Method::POST, "/servers/bulk".to_owned()),
+        (Method::GET, format!("/servers/{id}/health")),
+        (Method::POST, "/access-check".to_owned()),
+        (Method::POST, "/role-access".to_owned()),
+        (Method::GET, "/role-access".to_owned()),
+        (Method::POST, format!("/tools/{id}/disable")),
+        (Method::POST, format!("/tools/{id}/enable")),
+        (Method::POST, format!("/servers/{id}/disable")),
+        (Method::POST, format!("/servers/{id}/enable")),
+        (Method::GET, format!("/servers/{id}/metrics")),
+        (Method::GET, format!("/servers/{id}/tools")),
+        (Method::GET, format!("/users/{id}/permissions")),
+        (Method::POST, "/permissions".to_owned()),
+        (Method::PUT, format!("/permissions/{id}")),
+        (Method::DELETE, format!("/permissions/{id}")),
+        (Method::GET, "/tools/all".to_owned()),
+        (Method::POST, format!("/servers/{id}/refresh-tools")),
+        (Method::POST, format!("/servers/{id}/restart")),
+        (Method::POST, format!("/servers/{id}/start")),
+        (Method::POST, format!("/servers/{id}/stop")),
+        (Method::POST, format!("/servers/{id}/test-connectivity")),
+    ];
+    for (method, path) in operations {
+        let path = format!("/api/v1/toolservers{path}");
+        let anonymous = app.request(method.clone(), &path, None, None).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+        let reply = app.request(method.clone(), &path, Some(&app.admin_key), body).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED"), "{method} {path}");
+    }
+}

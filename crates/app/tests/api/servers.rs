@@ -1,0 +1,337 @@
+//! The tool-server registry API: every operation, every error path, on both databases.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use toolhub_domain::Role;
+
+use crate::harness::{Backend, server_body, spawn_app};
+
+crate::on_both_databases!(
+    registers_with_seed_defaults_and_lists_it,
+    get_update_delete_round_trip,
+    invalid_input_is_422_and_changes_nothing,
+    duplicate_names_conflict_per_tenant,
+    unknown_ids_are_404,
+    stale_versions_are_refused,
+    secrets_are_masked_and_kept,
+    listing_filters_by_status_and_builtin,
+    users_read_but_only_admins_write,
+    tenants_never_see_each_other,
+);
+
+const SERVERS: &str = "/api/v1/toolservers/servers";
+
+async fn registers_with_seed_defaults_and_lists_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app.create_server("weather").await;
+    assert_eq!(created["id"].as_str().unwrap().len(), 26, "a ULID");
+    for (field, expected) in [
+        ("transport_type", json!("http")),
+        ("timeout", json!(30)),
+        ("max_failures", json!(3)),
+        ("auto_start", json!(true)),
+        ("auto_update", json!(true)),
+        ("status", json!("disabled")),
+        ("is_builtin", json!(false)),
+        ("consecutive_failures", json!(0)),
+        ("created_by", json!("admin")),
+        ("tools", json!([])),
+        ("version", json!(1)),
+    ] {
+        assert_eq!(created[field], expected, "{field}");
+    }
+    let list = app.get(SERVERS, &app.admin_key).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    assert_eq!(list.body[0]["name"], "weather");
+}
+
+async fn get_update_delete_round_trip(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_server("files").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+
+    let got = app.get(&path, &app.admin_key).await;
+    assert_eq!((got.status, got.body["name"].as_str()), (StatusCode::OK, Some("files")));
+
+    let updated = app
+        .put(&path, &app.admin_key, json!({"display_name": "Files", "timeout": 120, "description": "Shared files"}))
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["display_name"], "Files");
+    assert_eq!(updated.body["timeout"], 120);
+    assert_eq!(updated.body["max_failures"], 3, "absent fields are kept");
+    assert_eq!(updated.body["version"], 2);
+    assert_eq!(updated.body["name"], "files");
+
+    let cleared = app.put(&path, &app.admin_key, json!({"description": null})).await;
+    assert_eq!(cleared.body["description"], Value::Null);
+
+    let switched =
+        app.put(&path, &app.admin_key, json!({"transport_type": "stdio", "command": "npx", "args": ["-y", "x"]})).await;
+    assert_eq!(switched.status, StatusCode::OK, "{}", switched.body);
+    assert_eq!(switched.body["args"], json!(["-y", "x"]));
+
+    let deleted = app.delete(&path, &app.admin_key).await;
+    assert_eq!(deleted.status, StatusCode::OK);
+    assert_eq!(deleted.body["message"], "Tool server deleted successfully");
+    assert_eq!(app.get(&path, &app.admin_key).await.status, StatusCode::NOT_FOUND);
+    assert!(app.get(SERVERS, &app.admin_key).await.body.as_array().unwrap().is_empty());
+}
+
+async fn invalid_input_is_422_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let bad_bodies = [
+        (json!({"name": "", "display_name": "x", "base_url": "https://a.example"}), "name"),
+        (json!({"name": "x".repeat(101), "display_name": "x", "base_url": "https://a.example"}), "name"),
+        (json!({"name": "a", "display_name": "", "base_url": "https://a.example"}), "display_name"),
+        (json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "timeout": 4}), "timeout"),
+        (json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "timeout": 301}), "timeout"),
+        (json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "max_failures": 0}), "max_failures"),
+        (
+            json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "max_failures": 11}),
+            "max_failures",
+        ),
+        (
+            json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "transport_type": "ftp"}),
+            "transport_type",
+        ),
+        (json!({"name": "a", "display_name": "A"}), "base_url"),
+        (json!({"name": "a", "display_name": "A", "base_url": "not a url"}), "base_url"),
+        (json!({"name": "a", "display_name": "A", "transport_type": "stdio"}), "command"),
+        (
+            json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "headers": {"Bad Name": "v"}}),
+            "headers.Bad Name",
+        ),
+        (
+            json!({"name": "a", "display_name": "A", "base_url": "https://a.example",
+                "oauth_config": {"client_id": "c", "client_secret": "s", "token_url": "nope"}}),
+            "oauth_config.token_url",
+        ),
+        (json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "timeout": "soon"}), "timeout"),
+        (json!({"display_name": "A", "base_url": "https://a.example"}), "name"),
+    ];
+    for (body, field) in bad_bodies {
+        let reply = app.post(SERVERS, &app.admin_key, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(reply.code(), "VALIDATION_FAILED");
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+        let fields: Vec<&str> =
+            reply.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.contains(&field), "{body}: expected an error on {field}, got {fields:?}");
+    }
+
+    let malformed = app
+        .client
+        .post(format!("{}{SERVERS}", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("content-type", "application/json")
+        .body("{\"name\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let not_json = app
+        .client
+        .post(format!("{}{SERVERS}", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("content-type", "text/plain")
+        .body(server_body("a").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "description": "x".repeat(2 * 1024 * 1024)});
+    assert_eq!(app.post(SERVERS, &app.admin_key, huge).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(app.get(SERVERS, &app.admin_key).await.body.as_array().unwrap().is_empty(), "nothing was created");
+
+    let id = app.create_server("kept").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+    for body in [
+        json!({"timeout": 1}),
+        json!({"display_name": null}),
+        json!({"timeout": null}),
+        json!({"transport_type": "stdio"}),
+        json!({"base_url": "ftp://x.example"}),
+        json!({"display_name": "New", "max_failures": 99}),
+    ] {
+        let reply = app.put(&path, &app.admin_key, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let after = app.get(&path, &app.admin_key).await.body;
+    assert_eq!((after["display_name"].as_str(), after["timeout"].as_i64()), (Some("kept server"), Some(30)));
+    assert_eq!(after["version"], 1, "refused updates change nothing");
+}
+
+async fn duplicate_names_conflict_per_tenant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_server("dup").await;
+    let again = app.post(SERVERS, &app.admin_key, server_body("dup")).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "CONFLICT"));
+    assert!(again.body["detail"].as_str().unwrap().contains("dup"));
+    let other_admin = app.key("boss", Role::Admin, "globex").await;
+    assert_eq!(app.post(SERVERS, &other_admin, server_body("dup")).await.status, StatusCode::CREATED);
+}
+
+async fn unknown_ids_are_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for id in ["01JAAAAAAAAAAAAAAAAAAAAAAA", "not-an-id", "%20"] {
+        let path = format!("{SERVERS}/{id}");
+        for reply in [
+            app.get(&path, &app.admin_key).await,
+            app.put(&path, &app.admin_key, json!({"timeout": 60})).await,
+            app.delete(&path, &app.admin_key).await,
+        ] {
+            assert_eq!((reply.status, reply.code()), (StatusCode::NOT_FOUND, "SERVER_NOT_FOUND"), "{id}");
+        }
+    }
+}
+
+async fn stale_versions_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_server("v").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+    assert_eq!(app.put(&path, &app.admin_key, json!({"timeout": 40, "version": 1})).await.status, StatusCode::OK);
+    let stale = app.put(&path, &app.admin_key, json!({"timeout": 50, "version": 1})).await;
+    assert_eq!((stale.status, stale.code()), (StatusCode::CONFLICT, "VERSION_MISMATCH"));
+    assert_eq!(app.get(&path, &app.admin_key).await.body["timeout"], 40);
+}
+
+async fn secrets_are_masked_and_kept(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({
+        "name": "secretive",
+        "display_name": "Secretive",
+        "base_url": "https://s.example/mcp",
+        "headers": {"Authorization": "Bearer hdr-secret-1", "X-Region": "eu", "X-Custom": "custom-secret-2"},
+        "secret_headers": ["X-Custom"],
+        "oauth_config": {"client_id": "cid", "client_secret": "oauth-secret-3", "token_url": "https://auth.example/token"},
+    });
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let text = created.body.to_string();
+    for secret in ["hdr-secret-1", "custom-secret-2", "oauth-secret-3"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert_eq!(created.body["headers"]["Authorization"], "********");
+    assert_eq!(created.body["headers"]["X-Region"], "eu");
+    assert_eq!(created.body["oauth_config"]["client_secret"], "********");
+    assert_eq!(created.body["secret_headers"], json!(["Authorization", "X-Custom"]));
+
+    // Sending back what was read keeps the secrets; a new value replaces one.
+    let id = created.body["id"].as_str().unwrap();
+    let mut echo = created.body.clone();
+    echo["headers"]["X-Custom"] = json!("custom-secret-4");
+    let updated = app
+        .put(
+            &format!("{SERVERS}/{id}"),
+            &app.admin_key,
+            json!({"headers": echo["headers"], "oauth_config": echo["oauth_config"]}),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert!(!updated.body.to_string().contains("custom-secret-4"));
+
+    let store = toolhub_app::open_store(&app.storage).await.unwrap();
+    let server = toolhub_domain::ports::ServerRepository::get(&store, "default", id).await.unwrap().unwrap();
+    assert_eq!(server.headers["Authorization"].expose(), "Bearer hdr-secret-1");
+    assert_eq!(server.headers["X-Custom"].expose(), "custom-secret-4");
+    assert!(server.headers["X-Custom"].is_secret(), "stays secret once marked");
+    assert_eq!(server.oauth_config.unwrap().client_secret.expose(), "oauth-secret-3");
+}
+
+async fn listing_filters_by_status_and_builtin(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_server("remote").await;
+    let store = toolhub_app::open_store(&app.storage).await.unwrap();
+    let mut builtin = toolhub_domain::server::ToolServer::register(
+        toolhub_domain::server::NewToolServer {
+            name: "builtin_tools".into(),
+            display_name: "Built-in Tools".into(),
+            transport_type: Some(toolhub_domain::server::TransportType::Stdio),
+            command: Some("builtin".into()),
+            ..Default::default()
+        },
+        toolhub_domain::new_id(),
+        "default".into(),
+        None,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    builtin.is_builtin = true;
+    builtin.status = toolhub_domain::server::ServerStatus::Enabled;
+    toolhub_domain::ports::ServerRepository::insert(&store, &builtin).await.unwrap();
+
+    let names = |reply: crate::harness::Reply| -> Vec<String> {
+        reply.body.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(app.get(SERVERS, &app.admin_key).await), ["remote", "builtin_tools"]);
+    assert_eq!(names(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await), ["remote"]);
+    assert_eq!(names(app.get(&format!("{SERVERS}?status=enabled"), &app.admin_key).await), ["builtin_tools"]);
+    assert_eq!(
+        names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await),
+        ["remote"]
+    );
+    for bad in ["?status=running", "?include_builtin=maybe"] {
+        let reply = app.get(&format!("{SERVERS}{bad}"), &app.admin_key).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"), "{bad}");
+    }
+}
+
+async fn users_read_but_only_admins_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_server("shared").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+    for role in [Role::Guest, Role::User, Role::PowerUser] {
+        let key = app.key(&format!("u-{role}"), role, "default").await;
+        assert_eq!(app.get(SERVERS, &key).await.status, StatusCode::OK);
+        assert_eq!(app.get(&path, &key).await.status, StatusCode::OK);
+        for reply in [
+            app.post(SERVERS, &key, server_body(&format!("by-{role}"))).await,
+            app.put(&path, &key, json!({"timeout": 60})).await,
+            app.delete(&path, &key).await,
+        ] {
+            assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"), "{role}");
+        }
+    }
+    let other_admin = app.key("admin2", Role::Admin, "default").await;
+    assert_eq!(app.put(&path, &other_admin, json!({"timeout": 60})).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, &app.admin_key).await.body["timeout"], 60);
+}
+
+async fn tenants_never_see_each_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_server("acme-only").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+    let globex_admin = app.key("g-admin", Role::Admin, "globex").await;
+    assert!(app.get(SERVERS, &globex_admin).await.body.as_array().unwrap().is_empty());
+    for reply in [
+        app.get(&path, &globex_admin).await,
+        app.put(&path, &globex_admin, json!({"timeout": 60})).await,
+        app.delete(&path, &globex_admin).await,
+    ] {
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.get(&path, &app.admin_key).await.body["timeout"], 30, "untouched");
+
+    // X-Tenant: only a super admin may act in another tenant.
+    let root = app.key("root", Role::SuperAdmin, "globex").await;
+    let as_default = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(&root)
+        .header("X-Tenant", "default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_default.status(), StatusCode::OK);
+    let refused = app
+        .client
+        .get(format!("{}{SERVERS}", app.base))
+        .bearer_auth(&globex_admin)
+        .header("X-Tenant", "default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,84 @@
+//! The JSON body extractor: like `web::Json`, but its rejections are problems that name the
+//! offending field (`timeout`, `oauth_config.token_url`), not just a serde message.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, error::PayloadError, http::StatusCode, web};
+use serde::de::DeserializeOwned;
+use toolhub_domain::validation::FieldError;
+
+use crate::problem::ApiError;
+
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get("content-type").and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "the request body must be application/json",
+                ));
+            }
+            let bytes = body.await.map_err(payload_error)?;
+            let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+            serde_path_to_error::deserialize(deserializer).map(Json).map_err(|e| {
+                let field = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_data() {
+                    let message = strip_position(&inner);
+                    ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("malformed JSON: {inner}"))
+                }
+            })
+        })
+    }
+}
+
+/// The path serde stopped at, plus the field a "missing field `x`" message names.
+fn field_path(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
+/// serde's "... at line 1 column 80" means nothing once the field is named.
+fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.rsplit_once(" at line ").map(|(message, _)| message.to_owned()).unwrap_or(text)
+}
+
+fn payload_error(e: actix_web::Error) -> ApiError {
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than {} bytes", crate::MAX_BODY_BYTES),
+        ),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("cannot read the body: {e}")),
+    }
+}
