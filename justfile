@@ -1,0 +1,22 @@
+# Toolhub tasks. `just --list` shows them.
+
+# Run Toolhub on SQLite in ./data.
+run *ARGS:
+    cargo run -p toolhub -- {{ARGS}}
+
+# The whole test suite, on SQLite and a throwaway PostgreSQL.
+test *ARGS:
+    scripts/test.sh {{ARGS}}
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Regenerate docs/openapi.json from the code.
+openapi:
+    UPDATE_OPENAPI=1 cargo test -p toolhub-http --test openapi committed_document_is_current
+
+# Benchmarks.
+bench:
+    cargo bench --workspace
