@@ -1,0 +1,177 @@
+//! A misbehaving-on-demand MCP server, for tests. It speaks stdio by default, or Streamable
+//! HTTP with `--http ADDR` (it then prints `listening on http://ADDR/mcp`).
+//!
+//! Tools: `echo {message}`, `add {a, b}`, `slow {ms}`, `hang`, `fail {message}` (a tool error),
+//! `crash {code}` (exits the process), `pid` (its process id), `spawn_child` (starts a
+//! `sleep` grandchild and returns its pid), `set_tools {names}` (adds tools named so and
+//! notifies `tools/list_changed`).
+//!
+//! Environment: `FIXTURE_EXIT_ON_START=CODE` exits before the handshake;
+//! `FIXTURE_CRASH_AFTER_MS=N` exits N ms after start; `FIXTURE_STDERR=TEXT` is written to stderr.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler, ServiceExt,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::RequestContext,
+};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Fixture {
+    extra_tools: Arc<Mutex<Vec<String>>>,
+}
+
+fn schema(value: Value) -> Arc<JsonObject> {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+fn base_tools() -> Vec<Tool> {
+    let object = |props: Value, required: Value| schema(json!({"type": "object", "properties": props, "required": required}));
+    vec![
+        Tool::new("echo", "Echo a message back", object(json!({"message": {"type": "string"}}), json!(["message"]))),
+        Tool::new(
+            "add",
+            "Add two integers",
+            object(json!({"a": {"type": "integer"}, "b": {"type": "integer"}}), json!(["a", "b"])),
+        ),
+        Tool::new("slow", "Answer after ms milliseconds", object(json!({"ms": {"type": "integer"}}), json!(["ms"]))),
+        Tool::new("hang", "Never answer", object(json!({}), json!([]))),
+        Tool::new("fail", "Return a tool error", object(json!({"message": {"type": "string"}}), json!([]))),
+        Tool::new("crash", "Exit the process", object(json!({"code": {"type": "integer"}}), json!([]))),
+        Tool::new("pid", "The server's process id", object(json!({}), json!([]))),
+        Tool::new("spawn_child", "Start a long sleep child process", object(json!({}), json!([]))),
+        Tool::new(
+            "set_tools",
+            "Replace the extra tools and notify tools/list_changed",
+            object(json!({"names": {"type": "array", "items": {"type": "string"}}}), json!(["names"])),
+        ),
+    ]
+}
+
+fn text(value: impl ToString) -> Result<CallToolResponse, ErrorData> {
+    Ok(CallToolResult::success(vec![ContentBlock::text(value.to_string())]).into())
+}
+
+impl ServerHandler for Fixture {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
+            .with_server_info(Implementation::new("toolhub-fixture", "1.0.0"))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let mut tools = base_tools();
+        let extra = self.extra_tools.lock().map(|e| e.clone()).unwrap_or_default();
+        tools.extend(extra.into_iter().map(|name| Tool::new(name, "An added tool", schema(json!({"type": "object"})))));
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = request.arguments.unwrap_or_default();
+        let int = |name: &str| args.get(name).and_then(Value::as_i64);
+        match request.name.as_ref() {
+            "echo" => text(args.get("message").and_then(Value::as_str).unwrap_or_default()),
+            "add" => text(int("a").unwrap_or(0) + int("b").unwrap_or(0)),
+            "slow" => {
+                tokio::time::sleep(Duration::from_millis(int("ms").unwrap_or(0).max(0) as u64)).await;
+                text("done")
+            }
+            "hang" => std::future::pending().await,
+            "fail" => Ok(CallToolResult::error(vec![ContentBlock::text(
+                args.get("message").and_then(Value::as_str).unwrap_or("failed on purpose").to_owned(),
+            )])
+            .into()),
+            "crash" => std::process::exit(int("code").unwrap_or(3) as i32),
+            "pid" => text(std::process::id()),
+            "spawn_child" => {
+                let child = std::process::Command::new("sleep")
+                    .arg("1000")
+                    .spawn()
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                text(child.id())
+            }
+            "set_tools" => {
+                let names: Vec<String> = args
+                    .get("names")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                    .unwrap_or_default();
+                if let Ok(mut extra) = self.extra_tools.lock() {
+                    *extra = names;
+                }
+                let _ = context.peer.notify_tool_list_changed().await;
+                text("ok")
+            }
+            name if self.extra_tools.lock().map(|e| e.iter().any(|t| t == name)).unwrap_or(false) => text(name),
+            other => Err(ErrorData::invalid_params(format!("unknown tool {other}"), None)),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if let Ok(message) = std::env::var("FIXTURE_STDERR") {
+        eprintln!("{message}");
+    }
+    if let Some(code) = std::env::var("FIXTURE_EXIT_ON_START").ok().and_then(|c| c.parse().ok()) {
+        std::process::exit(code);
+    }
+    if let Some(ms) = std::env::var("FIXTURE_CRASH_AFTER_MS").ok().and_then(|c| c.parse().ok()) {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            std::process::exit(4);
+        });
+    }
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--http") {
+        Some(i) => serve_http(args.get(i + 1).map(String::as_str).unwrap_or("127.0.0.1:0")).await,
+        None => {
+            let running = Fixture::default().serve(rmcp::transport::stdio()).await?;
+            running.waiting().await?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve_http(address: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto::Builder,
+        service::TowerToHyperService,
+    };
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    let service = TowerToHyperService::new(StreamableHttpService::new(
+        || Ok(Fixture::default()),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default(),
+    ));
+    loop {
+        let (io, _) = listener.accept().await?;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = Builder::new(TokioExecutor::default()).serve_connection(TokioIo::new(io), service).await;
+        });
+    }
+}
