@@ -40,6 +40,9 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// An upstream server failed or did not answer; the text is safe for clients.
+    #[error("{0}")]
+    Upstream(crate::upstream::UpstreamError),
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
     /// A failure of an adapter (database, network); the text is for logs, never for clients.

@@ -6,6 +6,7 @@
 //! feature for in-memory repositories.
 
 pub mod api_key;
+pub mod builtin;
 pub mod error;
 pub mod patch;
 pub mod ports;
@@ -14,6 +15,7 @@ pub mod secret;
 pub mod server;
 pub mod services;
 pub mod tool;
+pub mod upstream;
 pub mod validation;
 
 #[cfg(feature = "testing")]

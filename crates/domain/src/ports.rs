@@ -12,8 +12,9 @@ use crate::{
     api_key::ApiKey,
     principal::User,
     secret::Secret,
-    server::{ServerFilter, ToolServer},
-    tool::Tool,
+    server::{RuntimeState, ServerFilter, ToolServer},
+    tool::{Reconciliation, Tool, ToolStatus},
+    upstream::ServerRef,
 };
 
 pub type PortResult<T> = Result<T, DomainError>;
@@ -30,6 +31,13 @@ pub trait ServerRepository: Send + Sync {
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool>;
     /// Deletes the server and its tools. Returns false when it did not exist.
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
+    /// Writes the runtime fields (status, health, failures) only, leaving the configuration and
+    /// its version alone: background supervision must not conflict with an administrator's edit.
+    /// Returns false when the server no longer exists.
+    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool>;
+    /// Servers of every tenant that should run when Toolhub starts: `auto_start` and last seen
+    /// `enabled` or `starting`.
+    async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>>;
 }
 
 #[async_trait]
@@ -38,6 +46,15 @@ pub trait ToolRepository: Send + Sync {
     async fn insert(&self, tool: &Tool) -> PortResult<()>;
     /// The tools of these servers, ordered by server, sort order, then name.
     async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>>;
+    /// Every tool of the tenant, in the same order.
+    async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>>;
+    /// One page of a server's tools (sort order, then name) and the total count.
+    async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)>;
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>>;
+    /// Returns false when the tool does not exist.
+    async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool>;
+    /// Writes a discovery's inserts and updates atomically.
+    async fn apply(&self, changes: &Reconciliation) -> PortResult<()>;
 }
 
 #[async_trait]

@@ -364,6 +364,36 @@ fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// The fields supervision changes while a server runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeState {
+    pub status: ServerStatus,
+    pub last_health_check: Option<Timestamp>,
+    pub last_startup_success: Option<Timestamp>,
+    pub last_startup_error: Option<String>,
+    pub consecutive_failures: i32,
+}
+
+impl ToolServer {
+    pub fn runtime(&self) -> RuntimeState {
+        RuntimeState {
+            status: self.status,
+            last_health_check: self.last_health_check,
+            last_startup_success: self.last_startup_success,
+            last_startup_error: self.last_startup_error.clone(),
+            consecutive_failures: self.consecutive_failures,
+        }
+    }
+
+    pub fn set_runtime(&mut self, state: RuntimeState) {
+        self.status = state.status;
+        self.last_health_check = state.last_health_check;
+        self.last_startup_success = state.last_startup_success;
+        self.last_startup_error = state.last_startup_error;
+        self.consecutive_failures = state.consecutive_failures;
+    }
+}
+
 /// Which servers a listing returns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerFilter {

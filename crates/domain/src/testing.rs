@@ -13,8 +13,9 @@ use crate::{
     api_key::ApiKey,
     ports::{ApiKeyRepository, Clock, PortResult, ServerRepository, ToolRepository, UserRepository},
     principal::User,
-    server::{ServerFilter, ToolServer},
-    tool::Tool,
+    server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
+    tool::{Reconciliation, Tool, ToolStatus},
+    upstream::ServerRef,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,6 +84,25 @@ impl ServerRepository for InMemoryStore {
         lock(&self.tools).retain(|_, t| t.server_id != id);
         Ok(true)
     }
+
+    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
+        let mut servers = lock(&self.servers);
+        match servers.get_mut(&server.id).filter(|s| s.tenant == server.tenant) {
+            Some(stored) => {
+                stored.set_runtime(state.clone());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {
+        Ok(lock(&self.servers)
+            .values()
+            .filter(|s| s.auto_start && matches!(s.status, ServerStatus::Enabled | ServerStatus::Starting))
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -97,13 +117,50 @@ impl ToolRepository for InMemoryStore {
     }
 
     async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>> {
-        let mut tools: Vec<Tool> = lock(&self.tools)
-            .values()
-            .filter(|t| t.tenant == tenant && server_ids.contains(&t.server_id))
-            .cloned()
-            .collect();
+        Ok(self.tools_where(|t| t.tenant == tenant && server_ids.contains(&t.server_id)))
+    }
+
+    async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>> {
+        Ok(self.tools_where(|t| t.tenant == tenant))
+    }
+
+    async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
+        let all = self.tools_where(|t| t.tenant == tenant && t.server_id == server_id);
+        let total = all.len() as u64;
+        let page = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok((page, total))
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
+        Ok(lock(&self.tools).get(id).filter(|t| t.tenant == tenant).cloned())
+    }
+
+    async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool> {
+        let mut tools = lock(&self.tools);
+        match tools.get_mut(id).filter(|t| t.tenant == tenant) {
+            Some(tool) => {
+                tool.status = status;
+                tool.updated_at = at;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
+        let mut tools = lock(&self.tools);
+        for tool in changes.inserted.iter().chain(&changes.updated) {
+            tools.insert(tool.id.clone(), tool.clone());
+        }
+        Ok(())
+    }
+}
+
+impl InMemoryStore {
+    fn tools_where(&self, keep: impl Fn(&Tool) -> bool) -> Vec<Tool> {
+        let mut tools: Vec<Tool> = lock(&self.tools).values().filter(|t| keep(t)).cloned().collect();
         tools.sort_by(|a, b| (&a.server_id, a.sort_order, &a.name).cmp(&(&b.server_id, b.sort_order, &b.name)));
-        Ok(tools)
+        tools
     }
 }
 

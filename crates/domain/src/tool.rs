@@ -1,6 +1,6 @@
 //! Tools: what a server offers, discovered from it.
 
-use crate::{Timestamp, server::wire_enum};
+use crate::{Timestamp, new_id, server::{ToolServer, wire_enum}, upstream::DiscoveredTool};
 
 wire_enum! {
     /// A tool's administrative state; availability upstream is the separate `is_available`.
@@ -50,12 +50,142 @@ pub fn display_name_for(name: &str) -> String {
         .join(" ")
 }
 
+/// What a discovery changes: tools to insert and tools to update.
+#[derive(Debug, Default, PartialEq)]
+pub struct Reconciliation {
+    pub inserted: Vec<Tool>,
+    pub updated: Vec<Tool>,
+}
+
+/// Merges a server's listed tools into its stored ones. Listed tools are created (enabled) or
+/// refreshed and marked available, in the order the server lists them; stored tools the server
+/// no longer lists become unavailable but are kept, with their grants and counters. An
+/// administrator's `disabled` survives every refresh.
+pub fn reconcile(
+    server: &ToolServer,
+    existing: &[Tool],
+    discovered: &[DiscoveredTool],
+    discovered_by: &str,
+    now: Timestamp,
+) -> Reconciliation {
+    let mut result = Reconciliation::default();
+    for (order, found) in discovered.iter().enumerate() {
+        let order = i32::try_from(order).unwrap_or(i32::MAX);
+        match existing.iter().find(|t| t.name == found.name) {
+            Some(stored) => {
+                let mut tool = stored.clone();
+                tool.description = found.description.clone();
+                tool.args_schema = Some(found.input_schema.clone());
+                tool.output_schema = found.output_schema.clone();
+                tool.annotations = found.annotations.clone();
+                tool.sort_order = order;
+                tool.is_available = true;
+                if tool != *stored {
+                    tool.discovered_at = Some(now);
+                    tool.updated_at = now;
+                    result.updated.push(tool);
+                }
+            }
+            None => result.inserted.push(Tool {
+                id: new_id(),
+                tenant: server.tenant.clone(),
+                server_id: server.id.clone(),
+                display_name: found.title.clone().unwrap_or_else(|| display_name_for(&found.name)),
+                name: found.name.clone(),
+                description: found.description.clone(),
+                args_schema: Some(found.input_schema.clone()),
+                output_schema: found.output_schema.clone(),
+                annotations: found.annotations.clone(),
+                status: ToolStatus::Enabled,
+                is_available: true,
+                bypass_when_unavailable: false,
+                category: server.category.clone(),
+                sort_order: order,
+                discovered_at: Some(now),
+                discovered_by: Some(discovered_by.to_owned()),
+                total_calls: 0,
+                total_errors: 0,
+                last_called: None,
+                last_error: None,
+                avg_response_time_ms: None,
+                created_at: now,
+                updated_at: now,
+            }),
+        }
+    }
+    for stored in existing {
+        if stored.is_available && !discovered.iter().any(|d| d.name == stored.name) {
+            let mut tool = stored.clone();
+            tool.is_available = false;
+            tool.updated_at = now;
+            result.updated.push(tool);
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn display_names_are_title_cased() {
         assert_eq!(super::display_name_for("get_current_time"), "Get Current Time");
         assert_eq!(super::display_name_for("echo"), "Echo");
         assert_eq!(super::display_name_for("get-sum"), "Get-sum");
+    }
+
+    fn found(name: &str) -> DiscoveredTool {
+        DiscoveredTool {
+            name: name.into(),
+            title: None,
+            description: Some(format!("{name} tool")),
+            input_schema: serde_json::json!({"type": "object"}),
+            output_schema: None,
+            annotations: None,
+        }
+    }
+
+    #[test]
+    fn discovery_adds_refreshes_and_retires_but_keeps_admin_choices() {
+        let server = crate::server::ToolServer::register(
+            crate::server::NewToolServer {
+                name: "s".into(),
+                display_name: "S".into(),
+                base_url: Some("https://s.example".into()),
+                ..Default::default()
+            },
+            new_id(),
+            "default".into(),
+            None,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        let now = chrono::Utc::now();
+        let first = reconcile(&server, &[], &[found("get_time"), found("echo")], "start", now);
+        assert!(first.updated.is_empty());
+        let names: Vec<_> = first.inserted.iter().map(|t| (t.name.as_str(), t.sort_order, t.display_name.as_str())).collect();
+        assert_eq!(names, [("get_time", 0, "Get Time"), ("echo", 1, "Echo")]);
+
+        let mut stored = first.inserted;
+        stored[0].status = ToolStatus::Disabled;
+        let unchanged = reconcile(&server, &stored, &[found("get_time"), found("echo")], "refresh", now);
+        assert_eq!(unchanged, Reconciliation::default(), "nothing to write when nothing changed");
+
+        let second = reconcile(&server, &stored, &[found("echo"), found("add")], "refresh", now);
+        assert_eq!(second.inserted.len(), 1);
+        assert_eq!(second.inserted[0].name, "add");
+        let get_time = second.updated.iter().find(|t| t.name == "get_time").unwrap();
+        assert!(!get_time.is_available && get_time.status == ToolStatus::Disabled);
+        let echo = second.updated.iter().find(|t| t.name == "echo").unwrap();
+        assert_eq!(echo.sort_order, 0);
+
+        let mut retired = stored.clone();
+        retired[0].is_available = false;
+        let back = reconcile(&server, &retired, &[found("get_time"), found("echo")], "refresh", now);
+        let get_time = back.updated.iter().find(|t| t.name == "get_time").unwrap();
+        assert!(get_time.is_available, "a tool that comes back is available again");
+        assert_eq!(get_time.status, ToolStatus::Disabled, "and stays disabled");
+        assert_eq!(get_time.id, stored[0].id, "with the same id, so grants still apply");
     }
 }

@@ -1,1 +1,331 @@
+//! Toolhub's upstream adapter: implements the domain's [`UpstreamConnector`] with rmcp
+//! clients (stdio child processes, Streamable HTTP) and in-process built-in tools.
+//!
+//! Each running server has one long-lived session, shared by every request, and a supervisor
+//! task that notices when the session ends (a crash, a closed connection), reports it to the
+//! domain's observer and, when told to, reconnects with exponential backoff. A stdio server runs
+//! in its own process group; stopping it ends the whole group.
 
+pub mod egress;
+pub mod oauth;
+
+mod convert;
+mod session;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use rmcp::{RoleClient, service::Peer};
+use serde_json::{Map, Value};
+use tokio::{sync::watch, task::JoinHandle};
+use toolhub_domain::{
+    builtin,
+    server::ToolServer,
+    services::lifecycle::timeout_of,
+    upstream::{DiscoveredTool, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver},
+};
+
+pub use egress::EgressPolicy;
+use session::Session;
+
+/// How supervision retries.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The first reconnection waits this long; each further one twice as long.
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub egress: EgressPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { backoff_initial: Duration::from_millis(500), backoff_max: Duration::from_secs(30), egress: EgressPolicy::default() }
+    }
+}
+
+impl Settings {
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.backoff_initial.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(self.backoff_max)
+    }
+}
+
+/// The live peer of a running MCP server; empty while it reconnects.
+type PeerSlot = RwLock<Option<Peer<RoleClient>>>;
+
+enum Kind {
+    Builtin,
+    Mcp(Arc<PeerSlot>),
+}
+
+struct Running {
+    kind: Kind,
+    stop: watch::Sender<bool>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    settings: Settings,
+    tokens: oauth::TokenCache,
+}
+
+pub struct UpstreamManager {
+    shared: Arc<Shared>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+impl UpstreamManager {
+    pub fn new(settings: Settings) -> Self {
+        // reqwest is built without a default TLS provider (ring is used instead of aws-lc).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self { shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }), running: Mutex::new(HashMap::new()) }
+    }
+
+    fn take(&self, server_id: &str) -> Option<Running> {
+        self.running.lock().ok()?.remove(server_id)
+    }
+
+    fn peer(&self, server_id: &str) -> Result<Option<Peer<RoleClient>>, UpstreamError> {
+        let running = self.running.lock().map_err(|_| UpstreamError::NotRunning)?;
+        match running.get(server_id).map(|r| &r.kind) {
+            None => Err(UpstreamError::NotRunning),
+            Some(Kind::Builtin) => Ok(None),
+            Some(Kind::Mcp(slot)) => {
+                slot.read().ok().and_then(|p| p.clone()).map(Some).ok_or(UpstreamError::NotRunning)
+            }
+        }
+    }
+}
+
+impl Shared {
+    async fn bearer(&self, server: &ToolServer) -> Result<(Option<String>, Option<Instant>), UpstreamError> {
+        match &server.oauth_config {
+            Some(config) => {
+                let token = self.tokens.token(&server.id, config, &self.settings.egress).await?;
+                Ok((Some(token.value), token.refresh_at))
+            }
+            None => Ok((None, None)),
+        }
+    }
+
+    /// Opens a session and lists its tools; a session whose listing fails is closed.
+    async fn connect(&self, server: &ToolServer) -> Result<(Session, Vec<DiscoveredTool>, Option<Instant>), UpstreamError> {
+        let timeout = timeout_of(server);
+        let (bearer, refresh_at) = self.bearer(server).await?;
+        let session = session::open(server, &self.settings.egress, bearer, timeout).await?;
+        match convert::fetch_tools(&session.peer, timeout).await {
+            Ok(tools) => Ok((session, tools, refresh_at)),
+            Err(e) => {
+                session.close().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl UpstreamConnector for UpstreamManager {
+    async fn start(
+        &self,
+        server: &ToolServer,
+        observer: Arc<dyn UpstreamObserver>,
+    ) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        self.stop(&server.id).await;
+        let (stop, stop_rx) = watch::channel(false);
+        if server.is_builtin {
+            let running = Running { kind: Kind::Builtin, stop, supervisor: None };
+            if let Ok(mut map) = self.running.lock() {
+                map.insert(server.id.clone(), running);
+            }
+            return Ok(builtin::tools());
+        }
+        let (session, tools, refresh_at) = self.shared.connect(server).await?;
+        let slot = Arc::new(RwLock::new(Some(session.peer.clone())));
+        let supervisor = Supervisor {
+            shared: self.shared.clone(),
+            server: server.clone(),
+            slot: slot.clone(),
+            observer,
+            stop: stop_rx,
+        };
+        let handle = tokio::spawn(supervisor.run(session, refresh_at));
+        if let Ok(mut map) = self.running.lock() {
+            map.insert(server.id.clone(), Running { kind: Kind::Mcp(slot), stop, supervisor: Some(handle) });
+        }
+        Ok(tools)
+    }
+
+    async fn stop(&self, server_id: &str) {
+        self.shared.tokens.forget(server_id);
+        if let Some(running) = self.take(server_id) {
+            let _ = running.stop.send(true);
+            if let Some(handle) = running.supervisor {
+                // The supervisor ends the process group before it returns.
+                let _ = tokio::time::timeout(session::STOP_GRACE * 2, handle).await;
+            }
+        }
+    }
+
+    async fn stop_all(&self) {
+        let ids: Vec<String> = self.running.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        futures::future::join_all(ids.iter().map(|id| self.stop(id))).await;
+    }
+
+    fn is_running(&self, server_id: &str) -> bool {
+        matches!(self.peer(server_id), Ok(_))
+    }
+
+    async fn list_tools(&self, server_id: &str, timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        match self.peer(server_id)? {
+            None => Ok(builtin::tools()),
+            Some(peer) => {
+                convert::ping(&peer, timeout).await?;
+                convert::fetch_tools(&peer, timeout).await
+            }
+        }
+    }
+
+    async fn call_tool(
+        &self,
+        server_id: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        timeout: Duration,
+    ) -> Result<ToolCallOutcome, UpstreamError> {
+        match self.peer(server_id)? {
+            None => {
+                let result = builtin::call(tool, &arguments.unwrap_or_default(), chrono::Utc::now());
+                Ok(match result {
+                    Ok(text) => convert::text_outcome(text, false),
+                    Err(text) => convert::text_outcome(text, true),
+                })
+            }
+            Some(peer) => convert::call(&peer, tool, arguments, timeout).await,
+        }
+    }
+
+    async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        if server.is_builtin {
+            return Ok(builtin::tools());
+        }
+        let (session, tools, _) = self.shared.connect(server).await?;
+        session.close().await;
+        Ok(tools)
+    }
+}
+
+/// Keeps one server's session up until told to stop.
+struct Supervisor {
+    shared: Arc<Shared>,
+    server: ToolServer,
+    slot: Arc<PeerSlot>,
+    observer: Arc<dyn UpstreamObserver>,
+    stop: watch::Receiver<bool>,
+}
+
+/// Why a session stopped serving.
+enum Interruption {
+    Stop,
+    Failed(String),
+    TokenExpiring,
+}
+
+impl Supervisor {
+    fn set_peer(&self, peer: Option<Peer<RoleClient>>) {
+        if let Ok(mut slot) = self.slot.write() {
+            *slot = peer;
+        }
+    }
+
+    async fn run(mut self, mut session: Session, mut refresh_at: Option<Instant>) {
+        let server = ServerRef::from(&self.server);
+        let timeout = timeout_of(&self.server);
+        let mut started = Instant::now();
+        loop {
+            let interruption = self.serve(&mut session, &server, timeout, refresh_at).await;
+            let (mut reason, mut ran_for) = match interruption {
+                Interruption::Stop => {
+                    self.set_peer(None);
+                    session.close().await;
+                    return;
+                }
+                Interruption::TokenExpiring => {
+                    // A planned reconnection with a fresh token; the old session serves until then.
+                    match self.shared.connect(&self.server).await {
+                        Ok((next, tools, next_refresh)) => {
+                            self.set_peer(Some(next.peer.clone()));
+                            std::mem::replace(&mut session, next).close().await;
+                            refresh_at = next_refresh;
+                            self.observer.tools_changed(&server, tools).await;
+                            continue;
+                        }
+                        Err(e) => (e.to_string(), started.elapsed()),
+                    }
+                }
+                Interruption::Failed(reason) => (reason, started.elapsed()),
+            };
+            self.set_peer(None);
+            session.close().await;
+            tracing::warn!(server = %self.server.name, %reason, "upstream session ended");
+
+            let mut attempt = 0;
+            loop {
+                if !self.observer.failed(&server, reason, ran_for).await {
+                    return;
+                }
+                let wait = self.shared.settings.backoff(attempt);
+                attempt += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.stop.changed() => return,
+                }
+                match self.shared.connect(&self.server).await {
+                    Ok((next, tools, next_refresh)) => {
+                        self.set_peer(Some(next.peer.clone()));
+                        session = next;
+                        refresh_at = next_refresh;
+                        started = Instant::now();
+                        tracing::info!(server = %self.server.name, "upstream reconnected");
+                        self.observer.reconnected(&server, tools).await;
+                        break;
+                    }
+                    Err(e) => {
+                        reason = e.to_string();
+                        ran_for = Duration::ZERO;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves the session (relaying tool-list changes) until something interrupts it.
+    async fn serve(
+        &mut self,
+        session: &mut Session,
+        server: &ServerRef,
+        timeout: Duration,
+        refresh_at: Option<Instant>,
+    ) -> Interruption {
+        let token_expiry = async {
+            match refresh_at {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(token_expiry);
+        loop {
+            let changed = tokio::select! {
+                _ = self.stop.changed() => return Interruption::Stop,
+                ended = &mut session.ended => return Interruption::Failed(session.explain(ended)),
+                _ = &mut token_expiry => return Interruption::TokenExpiring,
+                Some(()) = session.tools_changed.recv() => true,
+            };
+            if changed && let Ok(tools) = convert::fetch_tools(&session.peer, timeout).await {
+                self.observer.tools_changed(server, tools).await;
+            }
+        }
+    }
+}

@@ -2,16 +2,17 @@
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait, sea_query::OnConflict,
 };
 use toolhub_domain::{
     Timestamp,
     api_key::ApiKey,
     ports::{ApiKeyRepository, PortResult, ServerRepository, ToolRepository, UserRepository},
     principal::User,
-    server::{ServerFilter, ToolServer},
-    tool::Tool,
+    server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
+    tool::{Reconciliation, Tool, ToolStatus},
+    upstream::ServerRef,
 };
 
 use crate::{
@@ -79,6 +80,45 @@ impl ServerRepository for Store {
             .map_err(db_error)?;
         Ok(result.rows_affected == 1)
     }
+
+    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
+        let row = tool_servers::ActiveModel {
+            status: Set(state.status.as_str().to_owned()),
+            last_health_check: Set(state.last_health_check),
+            last_startup_success: Set(state.last_startup_success),
+            last_startup_error: Set(state.last_startup_error.clone()),
+            consecutive_failures: Set(state.consecutive_failures),
+            ..Default::default()
+        };
+        let result = tool_servers::Entity::update_many()
+            .set(row)
+            .filter(tool_servers::Column::Id.eq(server.id.as_str()))
+            .filter(tool_servers::Column::Tenant.eq(server.tenant.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {
+        tool_servers::Entity::find()
+            .filter(tool_servers::Column::AutoStart.eq(true))
+            .filter(
+                tool_servers::Column::Status
+                    .is_in([ServerStatus::Enabled.as_str(), ServerStatus::Starting.as_str()]),
+            )
+            .order_by_asc(tool_servers::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|row| mapping::server_from_row(row, self.cipher.as_ref()))
+            .collect()
+    }
+}
+
+fn ordered_tools(query: sea_orm::Select<tools::Entity>) -> sea_orm::Select<tools::Entity> {
+    query.order_by_asc(tools::Column::ServerId).order_by_asc(tools::Column::SortOrder).order_by_asc(tools::Column::Name)
 }
 
 #[async_trait]
@@ -93,18 +133,79 @@ impl ToolRepository for Store {
         if server_ids.is_empty() {
             return Ok(Vec::new());
         }
-        tools::Entity::find()
+        let query = tools::Entity::find()
             .filter(tools::Column::Tenant.eq(tenant))
-            .filter(tools::Column::ServerId.is_in(server_ids.iter().cloned()))
-            .order_by_asc(tools::Column::ServerId)
-            .order_by_asc(tools::Column::SortOrder)
-            .order_by_asc(tools::Column::Name)
-            .all(&self.db)
+            .filter(tools::Column::ServerId.is_in(server_ids.iter().cloned()));
+        self.tools(ordered_tools(query)).await
+    }
+
+    async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>> {
+        self.tools(ordered_tools(tools::Entity::find().filter(tools::Column::Tenant.eq(tenant)))).await
+    }
+
+    async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
+        let query =
+            tools::Entity::find().filter(tools::Column::Tenant.eq(tenant)).filter(tools::Column::ServerId.eq(server_id));
+        let total = query.clone().count(&self.db).await.map_err(db_error)?;
+        let page = self.tools(ordered_tools(query).limit(limit).offset(offset)).await?;
+        Ok((page, total))
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
+        tools::Entity::find_by_id(id.to_owned())
+            .filter(tools::Column::Tenant.eq(tenant))
+            .one(&self.db)
             .await
             .map_err(db_error)?
-            .into_iter()
             .map(mapping::tool_from_row)
-            .collect()
+            .transpose()
+    }
+
+    async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool> {
+        let row = tools::ActiveModel { status: Set(status.as_str().to_owned()), updated_at: Set(at), ..Default::default() };
+        let result = tools::Entity::update_many()
+            .set(row)
+            .filter(tools::Column::Id.eq(id))
+            .filter(tools::Column::Tenant.eq(tenant))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
+        let txn = self.db.begin().await.map_err(db_error)?;
+        for tool in &changes.inserted {
+            let row = mapping::tool_to_row(tool).into_active_model().reset_all();
+            tools::Entity::insert(row).exec_without_returning(&txn).await.map_err(db_error)?;
+        }
+        for tool in &changes.updated {
+            // The administrator's status and the usage counters are not discovery's to write.
+            let row = tools::ActiveModel {
+                description: Set(tool.description.clone()),
+                args_schema: Set(tool.args_schema.clone()),
+                output_schema: Set(tool.output_schema.clone()),
+                annotations: Set(tool.annotations.clone()),
+                is_available: Set(tool.is_available),
+                sort_order: Set(tool.sort_order),
+                discovered_at: Set(tool.discovered_at),
+                updated_at: Set(tool.updated_at),
+                ..Default::default()
+            };
+            tools::Entity::update_many()
+                .set(row)
+                .filter(tools::Column::Id.eq(tool.id.as_str()))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+        }
+        txn.commit().await.map_err(db_error)
+    }
+}
+
+impl Store {
+    async fn tools(&self, query: sea_orm::Select<tools::Entity>) -> PortResult<Vec<Tool>> {
+        query.all(&self.db).await.map_err(db_error)?.into_iter().map(mapping::tool_from_row).collect()
     }
 }
 

@@ -7,6 +7,7 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
+    services::LifecycleService,
     server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
     tool::Tool,
 };
@@ -22,6 +23,9 @@ pub struct ServerService {
     servers: Arc<dyn ServerRepository>,
     tools: Arc<dyn ToolRepository>,
     clock: Arc<dyn Clock>,
+    /// Runs servers: starts `auto_start` ones on creation, reconnects them after a change, and
+    /// stops them before deletion. Without it the registry only records servers.
+    lifecycle: Option<Arc<LifecycleService>>,
 }
 
 /// Concurrent unconditional updates retry this often before giving up with a conflict.
@@ -29,7 +33,12 @@ const UPDATE_ATTEMPTS: usize = 5;
 
 impl ServerService {
     pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers, tools, clock }
+        Self { servers, tools, clock, lifecycle: None }
+    }
+
+    pub fn with_lifecycle(mut self, lifecycle: Arc<LifecycleService>) -> Self {
+        self.lifecycle = Some(lifecycle);
+        self
     }
 
     pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
@@ -42,7 +51,14 @@ impl ServerService {
             }
             other => other,
         }?;
-        Ok(ServerView { server, tools: Vec::new() })
+        match &self.lifecycle {
+            Some(lifecycle) if server.auto_start => {
+                let mut server = server;
+                lifecycle.connect(&mut server).await?;
+                self.get(actor, &server.id).await
+            }
+            _ => Ok(ServerView { server, tools: Vec::new() }),
+        }
     }
 
     pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
@@ -69,6 +85,12 @@ impl ServerService {
             server.apply(patch.clone(), self.clock.now())?;
             server.version = read_version + 1;
             if self.servers.update(&server, read_version).await? {
+                // A running server picks up its new configuration by reconnecting.
+                if let Some(lifecycle) = &self.lifecycle
+                    && lifecycle.is_running(id)
+                {
+                    lifecycle.connect(&mut server).await?;
+                }
                 return self.get(actor, id).await;
             }
         }
@@ -78,6 +100,11 @@ impl ServerService {
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         actor.require_admin("delete tool servers")?;
+        if let Some(lifecycle) = &self.lifecycle
+            && let Some(mut server) = self.servers.get(&actor.tenant, id).await?
+        {
+            lifecycle.disconnect(&mut server).await?;
+        }
         if self.servers.delete(&actor.tenant, id).await? {
             Ok(())
         } else {

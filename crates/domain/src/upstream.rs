@@ -1,0 +1,104 @@
+//! The upstream port: how the domain reaches tool servers (MCP over stdio or HTTP, built-in
+//! tools) without knowing the transports, and how supervised connections report back.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::server::ToolServer;
+
+/// A tool as the server lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveredTool {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub input_schema: Value,
+    pub output_schema: Option<Value>,
+    pub annotations: Option<Value>,
+}
+
+/// What a tool call returned: the MCP `CallToolResult` as JSON, and whether it is a tool error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallOutcome {
+    pub result: Value,
+    pub is_error: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the server is not running")]
+    NotRunning,
+    #[error("the server cannot be reached: {0}")]
+    Unavailable(String),
+    #[error("the server answered with an error: {0}")]
+    Protocol(String),
+    #[error("the egress policy refuses {0}")]
+    Refused(String),
+}
+
+/// Identifies a server in callbacks from background tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerRef {
+    pub tenant: String,
+    pub id: String,
+}
+
+impl From<&ToolServer> for ServerRef {
+    fn from(s: &ToolServer) -> Self {
+        Self { tenant: s.tenant.clone(), id: s.id.clone() }
+    }
+}
+
+/// Reaches tool servers. One long-lived, supervised connection per running server.
+#[async_trait]
+pub trait UpstreamConnector: Send + Sync {
+    /// Connects to (or spawns) the server, lists its tools, and keeps the connection up: a
+    /// connection that fails is reported to `observer`, which decides whether to retry.
+    /// Starting a running server replaces its connection.
+    async fn start(
+        &self,
+        server: &ToolServer,
+        observer: Arc<dyn UpstreamObserver>,
+    ) -> Result<Vec<DiscoveredTool>, UpstreamError>;
+
+    /// Disconnects; for stdio servers, ends the whole process tree. Idempotent.
+    async fn stop(&self, server_id: &str);
+
+    /// Stops every server (at shutdown).
+    async fn stop_all(&self);
+
+    fn is_running(&self, server_id: &str) -> bool;
+
+    /// Lists the tools over the live connection.
+    async fn list_tools(&self, server_id: &str, timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError>;
+
+    /// Calls a tool over the live connection, giving up (and cancelling upstream) after `timeout`.
+    async fn call_tool(
+        &self,
+        server_id: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        timeout: Duration,
+    ) -> Result<ToolCallOutcome, UpstreamError>;
+
+    /// Connects once, lists the tools and disconnects, leaving any running connection alone.
+    async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError>;
+}
+
+/// What a supervised connection reports, from its background task.
+#[async_trait]
+pub trait UpstreamObserver: Send + Sync {
+    /// The connection failed (the process exited, the server stopped answering) after running
+    /// for `ran_for`. Returns whether to reconnect (after a backoff).
+    async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> bool;
+
+    /// A reconnection succeeded.
+    async fn reconnected(&self, server: &ServerRef, tools: Vec<DiscoveredTool>);
+
+    /// The server announced `tools/list_changed`; these are its tools now.
+    async fn tools_changed(&self, server: &ServerRef, tools: Vec<DiscoveredTool>);
+}

@@ -1,0 +1,94 @@
+//! Between rmcp's protocol types and the domain's.
+
+use std::time::Duration;
+
+use rmcp::{
+    RoleClient,
+    model::{
+        CallToolRequestParams, CallToolResult, ClientRequest, ListToolsRequest, PaginatedRequestParams, PingRequest,
+        ServerResult, Tool,
+    },
+    service::{Peer, ServiceError},
+};
+use serde_json::{Map, Value, json};
+use toolhub_domain::upstream::{DiscoveredTool, ToolCallOutcome, UpstreamError};
+
+pub fn discovered(tool: Tool) -> DiscoveredTool {
+    DiscoveredTool {
+        name: tool.name.into_owned(),
+        title: tool.title.or_else(|| tool.annotations.as_ref().and_then(|a| a.title.clone())),
+        description: tool.description.map(|d| d.into_owned()),
+        input_schema: Value::Object((*tool.input_schema).clone()),
+        output_schema: tool.output_schema.map(|s| Value::Object((*s).clone())),
+        annotations: tool.annotations.and_then(|a| serde_json::to_value(a).ok()),
+    }
+}
+
+fn service_error(e: ServiceError) -> UpstreamError {
+    match e {
+        ServiceError::McpError(data) => UpstreamError::Protocol(data.message.to_string()),
+        ServiceError::Timeout { timeout } => UpstreamError::Timeout(timeout),
+        other => UpstreamError::Unavailable(other.to_string()),
+    }
+}
+
+async fn within<T>(
+    timeout: Duration,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, UpstreamError> {
+    tokio::time::timeout(timeout, work).await.map_err(|_| UpstreamError::Timeout(timeout))?.map_err(service_error)
+}
+
+/// Lists every page of tools from the server itself (not rmcp's response cache), so a refresh
+/// sees what the server offers now.
+pub async fn fetch_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+    let mut tools = Vec::new();
+    let mut cursor = None;
+    for _ in 0..100 {
+        let params = cursor.take().map(|c| PaginatedRequestParams::default().with_cursor(Some(c)));
+        let request = ClientRequest::ListToolsRequest(ListToolsRequest {
+            method: Default::default(),
+            params,
+            extensions: Default::default(),
+        });
+        match within(timeout, peer.send_request(request)).await? {
+            ServerResult::ListToolsResult(page) => {
+                tools.extend(page.tools.into_iter().map(discovered));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => return Ok(tools),
+                }
+            }
+            _ => return Err(UpstreamError::Protocol("unexpected answer to tools/list".into())),
+        }
+    }
+    Err(UpstreamError::Protocol("tools/list paged more than 100 times".into()))
+}
+
+pub async fn ping(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), UpstreamError> {
+    let request = PingRequest { method: Default::default(), extensions: Default::default() }.into();
+    within(timeout, peer.send_request(request)).await.map(|_| ())
+}
+
+/// Calls a tool; dropping the call on timeout cancels it upstream.
+pub async fn call(
+    peer: &Peer<RoleClient>,
+    tool: &str,
+    arguments: Option<Map<String, Value>>,
+    timeout: Duration,
+) -> Result<ToolCallOutcome, UpstreamError> {
+    let mut params = CallToolRequestParams::new(tool.to_owned());
+    params.arguments = arguments;
+    let result = within(timeout, peer.call_tool(params)).await?;
+    Ok(outcome(&result))
+}
+
+pub fn outcome(result: &CallToolResult) -> ToolCallOutcome {
+    let is_error = result.is_error.unwrap_or(false);
+    ToolCallOutcome { result: serde_json::to_value(result).unwrap_or_else(|_| json!({})), is_error }
+}
+
+/// A text result in the shape of an MCP `CallToolResult`.
+pub fn text_outcome(text: String, is_error: bool) -> ToolCallOutcome {
+    ToolCallOutcome { result: json!({"content": [{"type": "text", "text": text}], "isError": is_error}), is_error }
+}

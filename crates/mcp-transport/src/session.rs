@@ -1,0 +1,236 @@
+//! One MCP client session to an upstream: a child process over stdio, or Streamable HTTP.
+//! A session knows when it ended, and ends the whole process tree of a stdio server.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rmcp::{
+    ClientHandler, RoleClient, ServiceExt,
+    model::ClientConfig,
+    service::{NotificationContext, Peer, RunningServiceCancellationToken},
+    transport::{
+        StreamableHttpClientTransport, TokioChildProcess,
+        streamable_http_client::StreamableHttpClientTransportConfig,
+    },
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    sync::{mpsc, oneshot},
+};
+use toolhub_domain::{
+    server::{ToolServer, TransportType},
+    upstream::UpstreamError,
+};
+
+use crate::egress::EgressPolicy;
+
+/// Environment variables a child inherits from Toolhub; everything else (Toolhub's own
+/// secrets among it) stays out. The server's configured `env` is added on top.
+const INHERITED_ENV: [&str; 9] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_PATH", "PYTHONPATH"];
+
+/// Lines of a child's stderr kept to explain its exit.
+const STDERR_TAIL: usize = 20;
+
+/// Time a stdio server gets to exit after SIGTERM before its group is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Receives the upstream's notifications.
+pub struct ClientHooks {
+    tools_changed: mpsc::UnboundedSender<()>,
+}
+
+impl ClientHandler for ClientHooks {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.tools_changed.send(());
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        let mut config = ClientConfig::default();
+        config.client_info = rmcp::model::Implementation::new("toolhub", env!("CARGO_PKG_VERSION"));
+        config
+    }
+}
+
+pub struct Session {
+    pub peer: Peer<RoleClient>,
+    cancel: RunningServiceCancellationToken,
+    /// Fires when the session ends by itself (process exit, connection closed).
+    pub ended: oneshot::Receiver<String>,
+    pub tools_changed: mpsc::UnboundedReceiver<()>,
+    /// The process group of a stdio server (its leader's pid).
+    pub process_group: Option<i32>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Session {
+    /// Explains an end reported by `ended`, with the last line the process wrote to stderr.
+    pub fn explain(&self, ended: Result<String, oneshot::error::RecvError>) -> String {
+        let reason = ended.unwrap_or_else(|_| "the session ended".into());
+        let tail = self.stderr_tail.lock().map(|t| t.back().cloned()).ok().flatten();
+        match tail {
+            Some(line) => format!("{reason}; last stderr line: {line}"),
+            None => reason,
+        }
+    }
+
+    /// Ends the session; a stdio server gets SIGTERM, then its whole group SIGKILL.
+    pub async fn close(self) {
+        if let Some(group) = self.process_group {
+            signal_group(group, libc::SIGTERM);
+        }
+        self.cancel.cancel();
+        let mut ended = self.ended;
+        let _ = tokio::time::timeout(STOP_GRACE, &mut ended).await;
+        if let Some(group) = self.process_group {
+            signal_group(group, libc::SIGKILL);
+        }
+    }
+}
+
+/// Sends a signal to every process of a group; a group that is gone already is fine.
+pub fn signal_group(group: i32, signal: i32) {
+    if group > 1 {
+        // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
+        unsafe {
+            libc::kill(-group, signal);
+        }
+    }
+}
+
+/// Opens a session and completes the MCP handshake within the server's timeout.
+pub async fn open(
+    server: &ToolServer,
+    egress: &EgressPolicy,
+    bearer: Option<String>,
+    timeout: Duration,
+) -> Result<Session, UpstreamError> {
+    let (tx, tools_changed) = mpsc::unbounded_channel();
+    let hooks = ClientHooks { tools_changed: tx };
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    let (service, process_group) = match server.transport_type {
+        TransportType::Stdio => {
+            let (transport, group) = spawn_stdio(server, stderr_tail.clone())?;
+            let handshake = tokio::time::timeout(timeout, hooks.serve(transport)).await;
+            let service = match handshake {
+                Ok(Ok(service)) => service,
+                Ok(Err(e)) => {
+                    signal_group(group, libc::SIGKILL);
+                    let tail = stderr_tail.lock().map(|t| t.back().cloned()).ok().flatten();
+                    let detail = tail.map(|l| format!("; last stderr line: {l}")).unwrap_or_default();
+                    return Err(UpstreamError::Unavailable(format!("MCP handshake failed: {e}{detail}")));
+                }
+                Err(_) => {
+                    signal_group(group, libc::SIGKILL);
+                    return Err(UpstreamError::Timeout(timeout));
+                }
+            };
+            (service, Some(group))
+        }
+        TransportType::Http => {
+            let transport = http_transport(server, egress, bearer).await?;
+            let service = tokio::time::timeout(timeout, hooks.serve(transport))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))?
+                .map_err(|e| UpstreamError::Unavailable(format!("MCP handshake failed: {e}")))?;
+            (service, None)
+        }
+        TransportType::Sse => {
+            return Err(UpstreamError::Unavailable(
+                "the legacy HTTP+SSE transport (2024-11-05) is not supported; register the server's \
+                 Streamable HTTP endpoint with transport_type \"http\""
+                    .into(),
+            ));
+        }
+        TransportType::Websocket => {
+            return Err(UpstreamError::Unavailable("the websocket transport is not supported".into()));
+        }
+    };
+    let peer = service.peer().clone();
+    let cancel = service.cancellation_token();
+    let (done, ended) = oneshot::channel();
+    tokio::spawn(async move {
+        let reason = match service.waiting().await {
+            Ok(reason) => format!("the connection closed ({reason:?})"),
+            Err(e) => format!("the session task failed: {e}"),
+        };
+        let _ = done.send(reason);
+    });
+    Ok(Session { peer, cancel, ended, tools_changed, process_group, stderr_tail })
+}
+
+fn spawn_stdio(
+    server: &ToolServer,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+) -> Result<(TokioChildProcess, i32), UpstreamError> {
+    let program = server.command.as_deref().ok_or_else(|| UpstreamError::Unavailable("no command".into()))?;
+    let mut command = tokio::process::Command::new(program);
+    command.args(&server.args).env_clear().process_group(0).kill_on_drop(true);
+    for name in INHERITED_ENV {
+        if let Ok(value) = std::env::var(name) {
+            command.env(name, value);
+        }
+    }
+    for (name, value) in &server.env {
+        command.env(name, value.expose());
+    }
+    let (transport, stderr) = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| UpstreamError::Unavailable(format!("cannot start '{program}': {e}")))?;
+    let pid = transport.id().ok_or_else(|| UpstreamError::Unavailable("the process exited at once".into()))?;
+    let group = i32::try_from(pid).map_err(|_| UpstreamError::Unavailable("bad pid".into()))?;
+    if let Some(stderr) = stderr {
+        let name = server.name.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(server = %name, "stderr: {line}");
+                if let Ok(mut tail) = stderr_tail.lock() {
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            }
+        });
+    }
+    Ok((transport, group))
+}
+
+async fn http_transport(
+    server: &ToolServer,
+    egress: &EgressPolicy,
+    bearer: Option<String>,
+) -> Result<StreamableHttpClientTransport<reqwest::Client>, UpstreamError> {
+    let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
+    let (host, addresses) = egress.check_url(url).await?;
+    let client = reqwest::Client::builder()
+        .resolve_to_addrs(&host, &addresses)
+        .build()
+        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+    let mut headers = HashMap::new();
+    let mut auth = bearer;
+    for (name, value) in &server.headers {
+        let value = value.expose();
+        if name.eq_ignore_ascii_case("authorization") {
+            // rmcp sends the bearer token itself; a configured OAuth token wins.
+            if auth.is_none() {
+                auth = Some(value.strip_prefix("Bearer ").unwrap_or(value).to_owned());
+            }
+            continue;
+        }
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| UpstreamError::Unavailable(format!("bad header name {name}")))?;
+        let value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| UpstreamError::Unavailable(format!("bad value of header {name}")))?;
+        headers.insert(name, value);
+    }
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).custom_headers(headers);
+    if let Some(token) = auth {
+        config = config.auth_header(token);
+    }
+    Ok(StreamableHttpClientTransport::with_client(client, config))
+}
