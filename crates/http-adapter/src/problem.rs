@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
-use toolhub_domain::{DomainError, ResourceKind, validation::FieldError};
+use toolhub_domain::{DomainError, ResourceKind, upstream::UpstreamError, validation::FieldError};
 use utoipa::ToSchema;
 
 use crate::context;
@@ -144,6 +144,17 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", detail),
             DomainError::Unauthenticated(detail) => Self::unauthenticated(detail),
             DomainError::NotImplemented(what) => Self::not_implemented(what),
+            DomainError::Upstream(e) => {
+                let (status, code) = match &e {
+                    UpstreamError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT"),
+                    UpstreamError::NotRunning | UpstreamError::Unavailable(_) => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "UPSTREAM_UNAVAILABLE")
+                    }
+                    UpstreamError::Protocol(_) => (StatusCode::BAD_GATEWAY, "EXECUTION_ERROR"),
+                    UpstreamError::Refused(_) => (StatusCode::FORBIDDEN, "EGRESS_DENIED"),
+                };
+                Self::new(status, code, e.to_string())
+            }
             DomainError::Storage(cause) => {
                 // The cause may name tables or hosts: log it, tell the client only that it failed.
                 tracing::error!(%cause, "storage failure");
