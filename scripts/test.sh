@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on SQLite and PostgreSQL. Starts a throwaway PostgreSQL on loopback
-# unless TOOLHUB_TEST_PG_URL names a server already (postgres://user@127.0.0.1:port).
+# Runs the whole test suite on SQLite and PostgreSQL, against real MCP servers. Installs the
+# published servers the tests use (once, into target/test-deps) and starts a throwaway
+# PostgreSQL on loopback unless TOOLHUB_TEST_PG_URL names a server already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/test-deps.sh
+source scripts/test-deps.sh
 
 if [ -z "${TOOLHUB_TEST_PG_URL:-}" ]; then
   # shellcheck source=scripts/pg-throwaway.sh

@@ -71,6 +71,8 @@ pub struct ServeArgs {
     pub rate_limit_per_hour: u32,
     #[command(flatten)]
     pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Log format.
     #[arg(long, env = "TOOLHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -84,6 +86,7 @@ impl Default for ServeArgs {
             rate_limit_per_minute: 600,
             rate_limit_per_hour: 20_000,
             jwt: JwtArgs::default(),
+            upstream: UpstreamArgs::default(),
             log_format: LogFormat::Text,
         }
     }
@@ -124,6 +127,37 @@ impl Default for JwtArgs {
             jwt_role_claim: "role".into(),
             jwt_groups_claim: "groups".into(),
             jwt_tenant_claim: "tenant".into(),
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct UpstreamArgs {
+    /// Address blocks Toolhub may reach even when the deny list covers them (comma separated CIDRs).
+    #[arg(long, env = "TOOLHUB_EGRESS_ALLOW", value_delimiter = ',')]
+    pub egress_allow: Vec<String>,
+    /// Address blocks Toolhub must not reach, beyond link-local and cloud metadata (comma separated CIDRs).
+    #[arg(long, env = "TOOLHUB_EGRESS_DENY", value_delimiter = ',')]
+    pub egress_deny: Vec<String>,
+    /// First wait before reconnecting a failed server, in milliseconds; doubles each time.
+    #[arg(long, env = "TOOLHUB_RESTART_BACKOFF_MS", default_value_t = 500)]
+    pub restart_backoff_ms: u64,
+    /// Longest wait between reconnections, in seconds.
+    #[arg(long, env = "TOOLHUB_RESTART_BACKOFF_MAX_SECS", default_value_t = 30)]
+    pub restart_backoff_max_secs: u64,
+    /// A server that ran this long before failing starts a new failure count, in seconds.
+    #[arg(long, env = "TOOLHUB_STABLE_AFTER_SECS", default_value_t = 60)]
+    pub stable_after_secs: u64,
+}
+
+impl Default for UpstreamArgs {
+    fn default() -> Self {
+        Self {
+            egress_allow: Vec::new(),
+            egress_deny: Vec::new(),
+            restart_backoff_ms: 500,
+            restart_backoff_max_secs: 30,
+            stable_after_secs: 60,
         }
     }
 }

@@ -4,14 +4,15 @@
 
 pub mod config;
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use toolhub_domain::{
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    services::{AuthService, ServerService},
+    services::{AuthService, LifecycleService, ServerService},
 };
+use toolhub_mcp::{EgressPolicy, UpstreamManager};
 use toolhub_http::{
     AppState,
     auth::{JwtSettings, JwtVerifier},
@@ -83,12 +84,36 @@ fn jwt_settings(args: &config::JwtArgs) -> anyhow::Result<JwtSettings> {
     })
 }
 
+fn upstream_manager(args: &config::UpstreamArgs) -> anyhow::Result<UpstreamManager> {
+    let egress = EgressPolicy::new(&args.egress_allow, &args.egress_deny).map_err(anyhow::Error::msg)?;
+    Ok(UpstreamManager::new(toolhub_mcp::Settings {
+        backoff_initial: Duration::from_millis(args.restart_backoff_ms),
+        backoff_max: Duration::from_secs(args.restart_backoff_max_secs),
+        egress,
+    }))
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    lifecycle: Arc<LifecycleService>,
     /// The administrator key created on first start, to be shown once.
     pub bootstrap_admin_key: Option<Secret>,
+}
+
+/// A server running in the background (see [`Application::spawn`]).
+pub struct RunningApp {
+    pub handle: actix_web::dev::ServerHandle,
+    pub lifecycle: Arc<LifecycleService>,
+}
+
+impl RunningApp {
+    /// Stops serving and ends every upstream process, as a SIGTERM does.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+        self.lifecycle.shutdown().await;
+    }
 }
 
 impl Application {
@@ -99,8 +124,19 @@ impl Application {
         let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
         let bootstrap_admin_key = auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
+        let lifecycle = LifecycleService::new(
+            store_port.clone(),
+            store_port.clone(),
+            Arc::new(upstream_manager(&serve.upstream)?),
+            clock.clone(),
+            Duration::from_secs(serve.upstream.stable_after_secs),
+        );
+        lifecycle.ensure_builtin_server(toolhub_domain::DEFAULT_TENANT).await.context("cannot register built-in tools")?;
         let state = actix_web::web::Data::new(AppState {
-            servers: Arc::new(ServerService::new(store_port.clone(), store_port.clone(), clock)),
+            servers: Arc::new(
+                ServerService::new(store_port.clone(), store_port.clone(), clock).with_lifecycle(lifecycle.clone()),
+            ),
+            lifecycle: lifecycle.clone(),
             auth,
             jwt,
             limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
@@ -116,22 +152,39 @@ impl Application {
         if let Some(workers) = serve.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), bootstrap_admin_key })
+        Ok(Self { port, server: server.run(), lifecycle, bootstrap_admin_key })
+    }
+
+    /// Starts the built-in server and resumes the `auto_start` servers that were running,
+    /// in the background, so the API answers while slow servers start.
+    fn resume_upstreams(&self) {
+        let lifecycle = self.lifecycle.clone();
+        tokio::spawn(async move {
+            match lifecycle.resume().await {
+                Ok(running) => tracing::info!(running, "resumed tool servers"),
+                Err(error) => tracing::error!(%error, "cannot resume tool servers"),
+            }
+        });
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM, then drains in-flight requests and returns.
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests, ends every upstream
+    /// process, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.resume_upstreams();
+        let served = self.server.await;
+        self.lifecycle.shutdown().await;
+        served
     }
 
-    /// Serves in the background (for tests); the handle stops the server.
-    pub fn spawn(self) -> actix_web::dev::ServerHandle {
+    /// Serves in the background (for tests).
+    pub fn spawn(self) -> RunningApp {
+        self.resume_upstreams();
         let handle = self.server.handle();
         tokio::spawn(self.server);
-        handle
+        RunningApp { handle, lifecycle: self.lifecycle }
     }
 }

@@ -22,7 +22,7 @@ use actix_web::{
 };
 use toolhub_domain::{
     ports::ReadinessProbe,
-    services::{AuthService, ServerService},
+    services::{AuthService, LifecycleService, ServerService},
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
@@ -36,6 +36,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// What the handlers share.
 pub struct AppState {
     pub servers: Arc<ServerService>,
+    pub lifecycle: Arc<LifecycleService>,
     pub auth: Arc<AuthService>,
     pub jwt: Option<Arc<JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
@@ -47,25 +48,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz).service(health::readyz).service(
         scope::scope("/api/v1/toolservers")
             // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.
-            .service(pending::bulk_server_operation)
+            .service(lifecycle::bulk_server_operation)
             .service(servers::create_tool_server)
             .service(servers::list_tool_servers)
             .service(servers::get_tool_server)
             .service(servers::update_tool_server)
             .service(servers::delete_tool_server)
-            .service(pending::start_tool_server)
-            .service(pending::stop_tool_server)
-            .service(pending::restart_tool_server)
-            .service(pending::enable_tool_server)
-            .service(pending::disable_tool_server)
-            .service(pending::check_server_health)
+            .service(lifecycle::start_tool_server)
+            .service(lifecycle::stop_tool_server)
+            .service(lifecycle::restart_tool_server)
+            .service(lifecycle::enable_tool_server)
+            .service(lifecycle::disable_tool_server)
+            .service(lifecycle::check_server_health)
             .service(pending::get_server_metrics)
-            .service(pending::get_server_tools)
-            .service(pending::test_server_connectivity)
-            .service(pending::refresh_server_tools)
-            .service(pending::list_all_tools)
-            .service(pending::enable_tool)
-            .service(pending::disable_tool)
+            .service(lifecycle::get_server_tools)
+            .service(lifecycle::test_server_connectivity)
+            .service(lifecycle::refresh_server_tools)
+            .service(lifecycle::list_all_tools)
+            .service(lifecycle::enable_tool)
+            .service(lifecycle::disable_tool)
             .service(pending::grant_tool_permission)
             .service(pending::update_tool_permission)
             .service(pending::revoke_tool_permission)

@@ -83,7 +83,9 @@ impl Session {
         }
         self.cancel.cancel();
         let mut ended = self.ended;
-        let _ = tokio::time::timeout(STOP_GRACE, &mut ended).await;
+        if !ended.is_terminated() {
+            let _ = tokio::time::timeout(STOP_GRACE, &mut ended).await;
+        }
         if let Some(group) = self.process_group {
             signal_group(group, libc::SIGKILL);
         }

@@ -60,7 +60,7 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     let created = client
         .post(format!("{}/api/v1/toolservers/servers", first.base))
         .bearer_auth(&key)
-        .json(&json!({"name": "weather", "display_name": "Weather", "base_url": "https://weather.example/mcp"}))
+        .json(&json!({"name": "weather", "display_name": "Weather", "base_url": "https://weather.example/mcp", "auto_start": false}))
         .send()
         .await
         .unwrap();
@@ -72,7 +72,7 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     let second = start(dir.path());
     assert!(second.admin_key.is_none(), "the admin key is shown only once");
     let listed: Value = client
-        .get(format!("{}/api/v1/toolservers/servers", second.base))
+        .get(format!("{}/api/v1/toolservers/servers?include_builtin=false", second.base))
         .bearer_auth(&key)
         .send()
         .await
@@ -120,7 +120,7 @@ async fn keys_create_and_migrate_commands_work() {
     let denied = client
         .post(format!("{}/api/v1/toolservers/servers", running.base))
         .bearer_auth(&key)
-        .json(&json!({"name": "x", "display_name": "X", "base_url": "https://x.example"}))
+        .json(&json!({"name": "x", "display_name": "X", "base_url": "https://x.example", "auto_start": false}))
         .send()
         .await
         .unwrap();

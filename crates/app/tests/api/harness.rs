@@ -24,7 +24,7 @@ pub struct TestApp {
     pub admin_key: String,
     pub client: reqwest::Client,
     pub storage: StorageArgs,
-    handle: actix_web::dev::ServerHandle,
+    running: toolhub_app::RunningApp,
     _dir: tempfile::TempDir,
 }
 
@@ -76,8 +76,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeA
     let app = Application::build(&storage, &serve).await.expect("application starts");
     let admin_key = app.bootstrap_admin_key.as_ref().expect("first start creates an admin key").expose().to_owned();
     let base = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.spawn();
-    TestApp { base, admin_key, client: reqwest::Client::new(), storage, handle, _dir: dir }
+    let running = app.spawn();
+    TestApp { base, admin_key, client: reqwest::Client::new(), storage, running, _dir: dir }
 }
 
 impl TestApp {
@@ -135,10 +135,10 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Stop accepting; the runtime ends with the test anyway.
-        drop(self.handle.stop(false));
+impl TestApp {
+    /// Stops serving and ends every upstream process, as SIGTERM does.
+    pub async fn stop(&self) {
+        self.running.stop().await;
     }
 }
 
@@ -147,6 +147,7 @@ pub fn server_body(name: &str) -> Value {
         "name": name,
         "display_name": format!("{name} server"),
         "base_url": format!("https://{name}.example/mcp"),
+        "auto_start": false,
     })
 }
 

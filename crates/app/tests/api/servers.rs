@@ -40,7 +40,7 @@ async fn registers_with_seed_defaults_and_lists_it(backend: Backend) {
     ] {
         assert_eq!(created[field], expected, "{field}");
     }
-    let list = app.get(SERVERS, &app.admin_key).await;
+    let list = app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.body.as_array().unwrap().len(), 1);
     assert_eq!(list.body[0]["name"], "weather");
@@ -76,7 +76,7 @@ async fn get_update_delete_round_trip(backend: Backend) {
     assert_eq!(deleted.status, StatusCode::OK);
     assert_eq!(deleted.body["message"], "Tool server deleted successfully");
     assert_eq!(app.get(&path, &app.admin_key).await.status, StatusCode::NOT_FOUND);
-    assert!(app.get(SERVERS, &app.admin_key).await.body.as_array().unwrap().is_empty());
+    assert!(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await.body.as_array().unwrap().is_empty());
 }
 
 async fn invalid_input_is_422_and_changes_nothing(backend: Backend) {
@@ -143,7 +143,8 @@ async fn invalid_input_is_422_and_changes_nothing(backend: Backend) {
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = json!({"name": "a", "display_name": "A", "base_url": "https://a.example", "description": "x".repeat(2 * 1024 * 1024)});
     assert_eq!(app.post(SERVERS, &app.admin_key, huge).await.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(app.get(SERVERS, &app.admin_key).await.body.as_array().unwrap().is_empty(), "nothing was created");
+    let listed = app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await;
+    assert!(listed.body.as_array().unwrap().is_empty(), "nothing was created");
 
     let id = app.create_server("kept").await["id"].as_str().unwrap().to_owned();
     let path = format!("{SERVERS}/{id}");
@@ -203,6 +204,7 @@ async fn secrets_are_masked_and_kept(backend: Backend) {
         "name": "secretive",
         "display_name": "Secretive",
         "base_url": "https://s.example/mcp",
+        "auto_start": false,
         "headers": {"Authorization": "Bearer hdr-secret-1", "X-Region": "eu", "X-Custom": "custom-secret-2"},
         "secret_headers": ["X-Custom"],
         "oauth_config": {"client_id": "cid", "client_secret": "oauth-secret-3", "token_url": "https://auth.example/token"},
@@ -243,35 +245,14 @@ async fn secrets_are_masked_and_kept(backend: Backend) {
 async fn listing_filters_by_status_and_builtin(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_server("remote").await;
-    let store = toolhub_app::open_store(&app.storage).await.unwrap();
-    let mut builtin = toolhub_domain::server::ToolServer::register(
-        toolhub_domain::server::NewToolServer {
-            name: "builtin_tools".into(),
-            display_name: "Built-in Tools".into(),
-            transport_type: Some(toolhub_domain::server::TransportType::Stdio),
-            command: Some("builtin".into()),
-            ..Default::default()
-        },
-        toolhub_domain::new_id(),
-        "default".into(),
-        None,
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    builtin.is_builtin = true;
-    builtin.status = toolhub_domain::server::ServerStatus::Enabled;
-    toolhub_domain::ports::ServerRepository::insert(&store, &builtin).await.unwrap();
-
     let names = |reply: crate::harness::Reply| -> Vec<String> {
         reply.body.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(names(app.get(SERVERS, &app.admin_key).await), ["remote", "builtin_tools"]);
+    // The built-in server is registered at start-up, before anything else.
+    assert_eq!(names(app.get(SERVERS, &app.admin_key).await), ["builtin_tools", "remote"]);
     assert_eq!(names(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await), ["remote"]);
     assert_eq!(names(app.get(&format!("{SERVERS}?status=enabled"), &app.admin_key).await), ["builtin_tools"]);
-    assert_eq!(
-        names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await),
-        ["remote"]
-    );
+    assert_eq!(names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await), ["remote"]);
     for bad in ["?status=running", "?include_builtin=maybe"] {
         let reply = app.get(&format!("{SERVERS}{bad}"), &app.admin_key).await;
         assert_eq!((reply.status, reply.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"), "{bad}");

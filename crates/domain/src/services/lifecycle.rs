@@ -271,10 +271,9 @@ impl LifecycleService {
         Ok(items)
     }
 
-    /// At start-up: registers the built-in server of the default tenant, then resumes every
-    /// `auto_start` server that was running. Returns how many are running.
+    /// At start-up, after [`Self::ensure_builtin_server`]: resumes every `auto_start` server
+    /// that was running. Returns how many are running.
     pub async fn resume(&self) -> DomainResult<usize> {
-        self.ensure_builtin_server(crate::DEFAULT_TENANT).await?;
         let servers = self.servers.list_to_resume().await?;
         let attempts = servers.into_iter().map(|mut server| async move { self.connect(&mut server).await });
         let outcomes = futures::future::join_all(attempts).await;
@@ -287,7 +286,8 @@ impl LifecycleService {
         self.upstream.stop_all().await;
     }
 
-    async fn ensure_builtin_server(&self, tenant: &str) -> DomainResult<()> {
+    /// Registers the tenant's built-in server (`builtin_tools`) unless it exists.
+    pub async fn ensure_builtin_server(&self, tenant: &str) -> DomainResult<()> {
         let existing = self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
         if existing.iter().any(|s| s.is_builtin && s.name == builtin::SERVER_NAME) {
             return Ok(());

@@ -4,57 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ServerStatus, ServerToolResponse, ToolAccessLevel, UserRole};
+use super::{ServerStatus, ToolAccessLevel, UserRole};
 
-/// Outcome of a server lifecycle operation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ToolServerOperationResponse {
-    pub success: bool,
-    pub message: String,
-}
 
-/// Outcome of a tool operation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ToolOperationResponse {
-    pub success: bool,
-    pub message: String,
-}
 
-/// One page of a server's tools.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServerToolsResponse {
-    pub tools: Vec<ServerToolResponse>,
-    /// Number of tools before paging.
-    pub total_count: i64,
-    pub limit: i64,
-    pub offset: i64,
-}
 
-/// Paging of a server's tools.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ServerToolsQuery {
-    #[param(minimum = 1, default = 50)]
-    pub limit: Option<i64>,
-    #[param(minimum = 0, default = 0)]
-    pub offset: Option<i64>,
-}
 
-/// A server's live health.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ToolServerHealthCheck {
-    pub server_id: String,
-    pub server_name: String,
-    pub status: ServerStatus,
-    pub is_running: bool,
-    pub is_responsive: bool,
-    pub tools_count: i64,
-    pub last_check: DateTime<Utc>,
-    pub error_message: Option<String>,
-}
 
 /// Usage figures of a server.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,25 +31,7 @@ pub struct ToolServerMetrics {
     pub uptime_percentage: Option<f64>,
 }
 
-/// One operation on several servers.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BulkToolServerOperation {
-    #[schema(min_items = 1)]
-    pub server_ids: Vec<String>,
-    /// `start`, `stop`, `restart`, `enable` or `disable`.
-    pub operation: String,
-    pub parameters: Option<Value>,
-}
 
-/// Per-server outcomes of a bulk operation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BulkOperationResult {
-    pub total_requested: i64,
-    pub successful: i64,
-    pub failed: i64,
-    pub results: Vec<Value>,
-    pub errors: Vec<String>,
-}
 
 /// Grants a user access to one tool or one whole server (exactly one of `tool_id`, `server_id`).
 #[derive(Debug, Deserialize, ToSchema)]

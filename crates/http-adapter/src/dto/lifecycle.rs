@@ -1,0 +1,165 @@
+//! Bodies of the lifecycle, health, tool and bulk operations.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use toolhub_domain::{
+    services::lifecycle::{BulkItem, ConnectivityReport, HealthReport, Outcome},
+    tool::{Tool, ToolStatus as DomainToolStatus},
+};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ServerStatus, ServerToolResponse};
+
+/// Outcome of a server lifecycle operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolServerOperationResponse {
+    pub success: bool,
+    pub message: String,
+}
+
+impl From<Outcome> for ToolServerOperationResponse {
+    fn from(o: Outcome) -> Self {
+        Self { success: o.success, message: o.message }
+    }
+}
+
+/// Outcome of a tool operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolOperationResponse {
+    pub success: bool,
+    pub message: String,
+}
+
+impl From<Outcome> for ToolOperationResponse {
+    fn from(o: Outcome) -> Self {
+        Self { success: o.success, message: o.message }
+    }
+}
+
+/// One page of a server's tools.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServerToolsResponse {
+    pub tools: Vec<ServerToolResponse>,
+    /// Number of tools before paging.
+    pub total_count: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Paging of a server's tools, in a stable order (sort order, then name).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ServerToolsQuery {
+    #[param(minimum = 1, maximum = 1000, default = 50)]
+    pub limit: Option<i64>,
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+}
+
+/// A server's live health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolServerHealthCheck {
+    pub server_id: String,
+    pub server_name: String,
+    pub status: ServerStatus,
+    /// A connection (or process) is up.
+    pub is_running: bool,
+    /// The server answered a ping and a tool listing just now.
+    pub is_responsive: bool,
+    /// Tools the live connection lists.
+    pub tools_count: i64,
+    pub last_check: DateTime<Utc>,
+    pub error_message: Option<String>,
+}
+
+impl From<HealthReport> for ToolServerHealthCheck {
+    fn from(r: HealthReport) -> Self {
+        Self {
+            server_id: r.server.id,
+            server_name: r.server.name,
+            status: r.server.status.into(),
+            is_running: r.is_running,
+            is_responsive: r.is_responsive,
+            tools_count: r.tools_count as i64,
+            last_check: r.server.last_health_check.unwrap_or_else(Utc::now),
+            error_message: r.error_message,
+        }
+    }
+}
+
+/// The seed's untyped connectivity report.
+pub fn connectivity_json(r: ConnectivityReport) -> Value {
+    json!({
+        "success": r.error.is_none(),
+        "status": if r.error.is_none() { "connected" } else { "failed" },
+        "server_id": r.server.id,
+        "server_name": r.server.name,
+        "server_type": if r.server.is_builtin { "builtin" } else { "remote" },
+        "is_builtin": r.server.is_builtin,
+        "current_status": r.server.status.as_str(),
+        "tools_count": r.tools_count,
+        "error": r.error,
+    })
+}
+
+/// The seed's untyped item of the all-tools listing.
+pub fn tool_summary_json(tool: Tool, server_name: String) -> Value {
+    json!({
+        "id": tool.id,
+        "name": tool.name,
+        "display_name": tool.display_name,
+        "description": tool.description,
+        "server_id": tool.server_id,
+        "server_name": server_name,
+        "status": tool.status.as_str(),
+        "enabled": tool.status == DomainToolStatus::Enabled,
+        "is_available": tool.is_available,
+        "total_calls": tool.total_calls,
+        "total_errors": tool.total_errors,
+        "avg_response_time_ms": tool.avg_response_time_ms,
+        "last_called": tool.last_called,
+        "last_error": tool.last_error,
+        "created_at": tool.created_at,
+        "updated_at": tool.updated_at,
+    })
+}
+
+/// One operation on several servers.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkToolServerOperation {
+    #[schema(min_items = 1, max_items = 100)]
+    pub server_ids: Vec<String>,
+    /// `start`, `stop`, `restart`, `enable` or `disable`; anything else fails each item.
+    pub operation: String,
+    /// Accepted for compatibility; unused.
+    pub parameters: Option<Value>,
+}
+
+/// Per-server outcomes of a bulk operation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkOperationResult {
+    pub total_requested: i64,
+    pub successful: i64,
+    pub failed: i64,
+    /// `{server_id, success, message}` per server, in request order.
+    pub results: Vec<Value>,
+    /// `Server <id>: <message>` for each failed server.
+    pub errors: Vec<String>,
+}
+
+impl From<Vec<BulkItem>> for BulkOperationResult {
+    fn from(items: Vec<BulkItem>) -> Self {
+        let successful = items.iter().filter(|i| i.success).count() as i64;
+        Self {
+            total_requested: items.len() as i64,
+            successful,
+            failed: items.len() as i64 - successful,
+            errors: items.iter().filter(|i| !i.success).map(|i| format!("Server {}: {}", i.server_id, i.message)).collect(),
+            results: items
+                .into_iter()
+                .map(|i| json!({"server_id": i.server_id, "success": i.success, "message": i.message}))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The upstream adapter against real MCP servers on this machine: our rmcp fixture (for
+//! faults), npm `@modelcontextprotocol/server-everything` and PyPI `mcp-server-time`.
+
+mod fixture;
+mod harness;
+mod third_party;

@@ -1,0 +1,161 @@
+//! Test helpers shared by the crates' integration tests: where the MCP servers used as
+//! upstreams live, free ports, and what processes exist.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// `target/<profile>`, found from the running test executable (`target/<profile>/deps/<test>`).
+fn target_profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
+}
+
+/// Our rmcp fixture server (`crates/fixture-server`), built on first use if needed.
+pub fn fixture_bin() -> PathBuf {
+    let path = target_profile_dir().join("toolhub-fixture-mcp");
+    if !path.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "toolhub-fixture-server"])
+            .status()
+            .expect("cargo builds the fixture server");
+        assert!(status.success(), "building the fixture server failed");
+    }
+    path
+}
+
+/// Where `scripts/test.sh` installs the third-party servers (`TOOLHUB_TEST_DEPS`).
+fn deps_dir() -> PathBuf {
+    std::env::var_os("TOOLHUB_TEST_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_profile_dir().parent().expect("target").join("test-deps"))
+}
+
+fn required(path: PathBuf, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is not installed at {}: run the tests with scripts/test.sh, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// npm `@modelcontextprotocol/server-everything`.
+pub fn everything_bin() -> PathBuf {
+    required(deps_dir().join("node_modules/.bin/mcp-server-everything"), "@modelcontextprotocol/server-everything")
+}
+
+/// A Python with PyPI `mcp-server-time` installed (run `-m mcp_server_time`).
+pub fn time_server_python() -> PathBuf {
+    required(deps_dir().join("venv/bin/python"), "mcp-server-time")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A child process killed (with its process group) when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", &format!("-{}", self.0.id())]).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `program args` in its own process group with extra environment.
+pub fn spawn(program: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> ChildGuard {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).process_group(0);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    ChildGuard(command.spawn().expect("spawn"))
+}
+
+/// Starts the fixture in Streamable HTTP mode and returns its URL.
+pub fn fixture_http() -> (ChildGuard, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = spawn(&fixture_bin(), &["--http", "127.0.0.1:0"], &[]);
+    let stdout = child.0.stdout.take().expect("stdout");
+    let line = BufReader::new(stdout).lines().next().expect("address line").expect("read");
+    let url = line.strip_prefix("listening on ").expect("listening line").to_owned();
+    (child, url)
+}
+
+/// Waits until a TCP port accepts connections.
+pub async fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// One process as /proc describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub parent: i32,
+    pub group: i32,
+    /// `Z` for a zombie.
+    pub state: char,
+}
+
+/// Every process on the machine.
+pub fn processes() -> Vec<ProcessInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The command name is in parentheses and may contain spaces; fields follow it.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(ProcessInfo {
+                pid,
+                state: fields.first()?.chars().next()?,
+                parent: fields.get(1)?.parse().ok()?,
+                group: fields.get(2)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Processes in a group that are alive (not zombies).
+pub fn live_in_group(group: i32) -> Vec<ProcessInfo> {
+    processes().into_iter().filter(|p| p.group == group && p.state != 'Z').collect()
+}
+
+/// This process's zombie children.
+pub fn own_zombies() -> Vec<ProcessInfo> {
+    let me = std::process::id() as i32;
+    processes().into_iter().filter(|p| p.parent == me && p.state == 'Z').collect()
+}
+
+/// Polls `condition` until it holds or `within` passes; returns whether it held.
+pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn pid_alive(pid: i32) -> bool {
+    processes().iter().any(|p| p.pid == pid && p.state != 'Z')
+}
