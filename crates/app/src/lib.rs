@@ -12,12 +12,12 @@ use toolhub_domain::{
     secret::Secret,
     services::{AuthService, LifecycleService, ServerService},
 };
-use toolhub_mcp::{EgressPolicy, UpstreamManager};
 use toolhub_http::{
     AppState,
     auth::{JwtSettings, JwtVerifier},
     rate_limit::RateLimiter,
 };
+use toolhub_mcp::{EgressPolicy, UpstreamManager};
 use toolhub_storage::{AeadCipher, Store};
 
 pub use config::{Cli, ServeArgs, StorageArgs};
@@ -131,7 +131,10 @@ impl Application {
             clock.clone(),
             Duration::from_secs(serve.upstream.stable_after_secs),
         );
-        lifecycle.ensure_builtin_server(toolhub_domain::DEFAULT_TENANT).await.context("cannot register built-in tools")?;
+        lifecycle
+            .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
+            .await
+            .context("cannot register built-in tools")?;
         let state = actix_web::web::Data::new(AppState {
             servers: Arc::new(
                 ServerService::new(store_port.clone(), store_port.clone(), clock).with_lifecycle(lifecycle.clone()),

@@ -191,7 +191,10 @@ mod tests {
         let args = |v: Value| v.as_object().cloned().unwrap();
         assert_eq!(call("calculator", &args(json!({"expression": "6*7"})), now), Ok("42".into()));
         assert_eq!(call("get_time", &args(json!({})), now), Ok("2026-11-23T10:00:00+00:00".into()));
-        assert_eq!(call("get_time", &args(json!({"utc_offset": "+02:00"})), now), Ok("2026-11-23T12:00:00+02:00".into()));
+        assert_eq!(
+            call("get_time", &args(json!({"utc_offset": "+02:00"})), now),
+            Ok("2026-11-23T12:00:00+02:00".into())
+        );
         assert!(call("calculator", &args(json!({})), now).is_err());
         assert!(call("nope", &args(json!({})), now).is_err());
     }

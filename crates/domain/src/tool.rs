@@ -1,6 +1,10 @@
 //! Tools: what a server offers, discovered from it.
 
-use crate::{Timestamp, new_id, server::{ToolServer, wire_enum}, upstream::DiscoveredTool};
+use crate::{
+    Timestamp, new_id,
+    server::{ToolServer, wire_enum},
+    upstream::DiscoveredTool,
+};
 
 wire_enum! {
     /// A tool's administrative state; availability upstream is the separate `is_available`.
@@ -164,7 +168,8 @@ mod tests {
         let now = chrono::Utc::now();
         let first = reconcile(&server, &[], &[found("get_time"), found("echo")], "start", now);
         assert!(first.updated.is_empty());
-        let names: Vec<_> = first.inserted.iter().map(|t| (t.name.as_str(), t.sort_order, t.display_name.as_str())).collect();
+        let names: Vec<_> =
+            first.inserted.iter().map(|t| (t.name.as_str(), t.sort_order, t.display_name.as_str())).collect();
         assert_eq!(names, [("get_time", 0, "Get Time"), ("echo", 1, "Echo")]);
 
         let mut stored = first.inserted;

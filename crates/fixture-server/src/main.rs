@@ -7,7 +7,9 @@
 //! notifies `tools/list_changed`).
 //!
 //! Environment: `FIXTURE_EXIT_ON_START=CODE` exits before the handshake;
-//! `FIXTURE_CRASH_AFTER_MS=N` exits N ms after start; `FIXTURE_STDERR=TEXT` is written to stderr.
+//! `FIXTURE_CRASH_AFTER_MS=N` exits N ms after start; `FIXTURE_STDERR=TEXT` is written to stderr;
+//! `FIXTURE_PID_FILE=PATH` receives the process id; `FIXTURE_ADD_TOOL_AFTER_MS=N` with
+//! `FIXTURE_ADD_TOOL=NAME` adds a tool N ms after start and notifies `tools/list_changed`.
 
 use std::{
     sync::{Arc, Mutex},
@@ -37,7 +39,8 @@ fn schema(value: Value) -> Arc<JsonObject> {
 }
 
 fn base_tools() -> Vec<Tool> {
-    let object = |props: Value, required: Value| schema(json!({"type": "object", "properties": props, "required": required}));
+    let object =
+        |props: Value, required: Value| schema(json!({"type": "object", "properties": props, "required": required}));
     vec![
         Tool::new("echo", "Echo a message back", object(json!({"message": {"type": "string"}}), json!(["message"]))),
         Tool::new(
@@ -131,6 +134,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(message) = std::env::var("FIXTURE_STDERR") {
         eprintln!("{message}");
     }
+    if let Ok(path) = std::env::var("FIXTURE_PID_FILE") {
+        std::fs::write(path, std::process::id().to_string())?;
+    }
     if let Some(code) = std::env::var("FIXTURE_EXIT_ON_START").ok().and_then(|c| c.parse().ok()) {
         std::process::exit(code);
     }
@@ -144,7 +150,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match args.iter().position(|a| a == "--http") {
         Some(i) => serve_http(args.get(i + 1).map(String::as_str).unwrap_or("127.0.0.1:0")).await,
         None => {
-            let running = Fixture::default().serve(rmcp::transport::stdio()).await?;
+            let fixture = Fixture::default();
+            let running = fixture.clone().serve(rmcp::transport::stdio()).await?;
+            let added = std::env::var("FIXTURE_ADD_TOOL").ok();
+            let after = std::env::var("FIXTURE_ADD_TOOL_AFTER_MS").ok().and_then(|v| v.parse().ok());
+            if let (Some(name), Some(ms)) = (added, after) {
+                let peer = running.peer().clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    if let Ok(mut extra) = fixture.extra_tools.lock() {
+                        extra.push(name);
+                    }
+                    let _ = peer.notify_tool_list_changed().await;
+                });
+            }
             running.waiting().await?;
             Ok(())
         }

@@ -32,10 +32,7 @@ fn service_error(e: ServiceError) -> UpstreamError {
     }
 }
 
-async fn within<T>(
-    timeout: Duration,
-    work: impl Future<Output = Result<T, ServiceError>>,
-) -> Result<T, UpstreamError> {
+async fn within<T>(timeout: Duration, work: impl Future<Output = Result<T, ServiceError>>) -> Result<T, UpstreamError> {
     tokio::time::timeout(timeout, work).await.map_err(|_| UpstreamError::Timeout(timeout))?.map_err(service_error)
 }
 

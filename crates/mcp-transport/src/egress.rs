@@ -21,7 +21,9 @@ impl Cidr {
         let network: IpAddr = address.trim().parse().map_err(|_| format!("bad address in '{text}'"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix in '{text}'"))?,
+            Some(p) => {
+                p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("bad prefix in '{text}'"))?
+            }
             None => max,
         };
         Ok(Self { network, prefix })
@@ -52,14 +54,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Refused unless allowed: link-local (which holds most cloud metadata endpoints), the
 /// metadata addresses outside it, and unspecified addresses.
-pub const DEFAULT_DENY: [&str; 6] = [
-    "169.254.0.0/16",
-    "fe80::/10",
-    "100.100.100.200/32",
-    "fd00:ec2::254/128",
-    "0.0.0.0/32",
-    "::/128",
-];
+pub const DEFAULT_DENY: [&str; 6] =
+    ["169.254.0.0/16", "fe80::/10", "100.100.100.200/32", "fd00:ec2::254/128", "0.0.0.0/32", "::/128"];
 
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
@@ -76,8 +72,8 @@ impl Default for EgressPolicy {
 impl EgressPolicy {
     /// The default policy plus extra rules; allow rules win over deny rules.
     pub fn new(allow: &[String], deny: &[String]) -> Result<Self, String> {
-        let mut policy = Self::default();
-        policy.allow = allow.iter().map(|c| Cidr::parse(c)).collect::<Result<_, _>>()?;
+        let mut policy =
+            Self { allow: allow.iter().map(|c| Cidr::parse(c)).collect::<Result<_, _>>()?, ..Self::default() };
         for rule in deny {
             policy.deny.push(Cidr::parse(rule)?);
         }
@@ -112,7 +108,6 @@ impl EgressPolicy {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +119,15 @@ mod tests {
     #[test]
     fn metadata_and_link_local_are_refused_by_default() {
         let policy = EgressPolicy::default();
-        for refused in ["169.254.169.254", "169.254.0.1", "fe80::1", "100.100.100.200", "fd00:ec2::254", "::ffff:169.254.169.254", "0.0.0.0"] {
+        for refused in [
+            "169.254.169.254",
+            "169.254.0.1",
+            "fe80::1",
+            "100.100.100.200",
+            "fd00:ec2::254",
+            "::ffff:169.254.169.254",
+            "0.0.0.0",
+        ] {
             assert!(!policy.permits(ip(refused)), "{refused}");
         }
         for permitted in ["127.0.0.1", "10.1.2.3", "93.184.216.34", "::1", "2001:db8::1"] {

@@ -43,7 +43,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { backoff_initial: Duration::from_millis(500), backoff_max: Duration::from_secs(30), egress: EgressPolicy::default() }
+        Self {
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            egress: EgressPolicy::default(),
+        }
     }
 }
 
@@ -81,7 +85,10 @@ impl UpstreamManager {
     pub fn new(settings: Settings) -> Self {
         // reqwest is built without a default TLS provider (ring is used instead of aws-lc).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Self { shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }), running: Mutex::new(HashMap::new()) }
+        Self {
+            shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }),
+            running: Mutex::new(HashMap::new()),
+        }
     }
 
     fn take(&self, server_id: &str) -> Option<Running> {
@@ -112,7 +119,10 @@ impl Shared {
     }
 
     /// Opens a session and lists its tools; a session whose listing fails is closed.
-    async fn connect(&self, server: &ToolServer) -> Result<(Session, Vec<DiscoveredTool>, Option<Instant>), UpstreamError> {
+    async fn connect(
+        &self,
+        server: &ToolServer,
+    ) -> Result<(Session, Vec<DiscoveredTool>, Option<Instant>), UpstreamError> {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
         let session = session::open(server, &self.settings.egress, bearer, timeout).await?;
@@ -175,7 +185,7 @@ impl UpstreamConnector for UpstreamManager {
     }
 
     fn is_running(&self, server_id: &str) -> bool {
-        matches!(self.peer(server_id), Ok(_))
+        self.peer(server_id).is_ok()
     }
 
     async fn list_tools(&self, server_id: &str, timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError> {

@@ -12,8 +12,7 @@ use rmcp::{
     model::ClientConfig,
     service::{NotificationContext, Peer, RunningServiceCancellationToken},
     transport::{
-        StreamableHttpClientTransport, TokioChildProcess,
-        streamable_http_client::StreamableHttpClientTransportConfig,
+        StreamableHttpClientTransport, TokioChildProcess, streamable_http_client::StreamableHttpClientTransportConfig,
     },
 };
 use tokio::{

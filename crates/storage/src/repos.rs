@@ -104,8 +104,7 @@ impl ServerRepository for Store {
         tool_servers::Entity::find()
             .filter(tool_servers::Column::AutoStart.eq(true))
             .filter(
-                tool_servers::Column::Status
-                    .is_in([ServerStatus::Enabled.as_str(), ServerStatus::Starting.as_str()]),
+                tool_servers::Column::Status.is_in([ServerStatus::Enabled.as_str(), ServerStatus::Starting.as_str()]),
             )
             .order_by_asc(tool_servers::Column::CreatedAt)
             .all(&self.db)
@@ -144,8 +143,9 @@ impl ToolRepository for Store {
     }
 
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
-        let query =
-            tools::Entity::find().filter(tools::Column::Tenant.eq(tenant)).filter(tools::Column::ServerId.eq(server_id));
+        let query = tools::Entity::find()
+            .filter(tools::Column::Tenant.eq(tenant))
+            .filter(tools::Column::ServerId.eq(server_id));
         let total = query.clone().count(&self.db).await.map_err(db_error)?;
         let page = self.tools(ordered_tools(query).limit(limit).offset(offset)).await?;
         Ok((page, total))
@@ -162,7 +162,8 @@ impl ToolRepository for Store {
     }
 
     async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool> {
-        let row = tools::ActiveModel { status: Set(status.as_str().to_owned()), updated_at: Set(at), ..Default::default() };
+        let row =
+            tools::ActiveModel { status: Set(status.as_str().to_owned()), updated_at: Set(at), ..Default::default() };
         let result = tools::Entity::update_many()
             .set(row)
             .filter(tools::Column::Id.eq(id))

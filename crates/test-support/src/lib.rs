@@ -156,6 +156,20 @@ pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -
     }
 }
 
+/// Live processes whose command line contains `needle`, children of this process.
+pub fn own_children_running(needle: &str) -> Vec<ProcessInfo> {
+    let me = std::process::id() as i32;
+    processes()
+        .into_iter()
+        .filter(|p| p.parent == me && p.state != 'Z')
+        .filter(|p| {
+            std::fs::read(format!("/proc/{}/cmdline", p.pid))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
 pub fn pid_alive(pid: i32) -> bool {
     processes().iter().any(|p| p.pid == pid && p.state != 'Z')
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod binary;
 mod harness;
+mod lifecycle;
 mod platform;
 mod servers;
 

@@ -23,7 +23,11 @@ const SERVERS: &str = "/api/v1/toolservers/servers";
 
 async fn registers_with_seed_defaults_and_lists_it(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = app.create_server("weather").await;
+    // Nothing listens on the discard port: auto_start (the default) tries and records the failure.
+    let body = json!({"name": "weather", "display_name": "weather server", "base_url": "http://127.0.0.1:9/mcp"});
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = created.body;
     assert_eq!(created["id"].as_str().unwrap().len(), 26, "a ULID");
     for (field, expected) in [
         ("transport_type", json!("http")),
@@ -31,9 +35,9 @@ async fn registers_with_seed_defaults_and_lists_it(backend: Backend) {
         ("max_failures", json!(3)),
         ("auto_start", json!(true)),
         ("auto_update", json!(true)),
-        ("status", json!("disabled")),
+        ("status", json!("error")),
         ("is_builtin", json!(false)),
-        ("consecutive_failures", json!(0)),
+        ("consecutive_failures", json!(1)),
         ("created_by", json!("admin")),
         ("tools", json!([])),
         ("version", json!(1)),
@@ -76,7 +80,9 @@ async fn get_update_delete_round_trip(backend: Backend) {
     assert_eq!(deleted.status, StatusCode::OK);
     assert_eq!(deleted.body["message"], "Tool server deleted successfully");
     assert_eq!(app.get(&path, &app.admin_key).await.status, StatusCode::NOT_FOUND);
-    assert!(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await.body.as_array().unwrap().is_empty());
+    assert!(
+        app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await.body.as_array().unwrap().is_empty()
+    );
 }
 
 async fn invalid_input_is_422_and_changes_nothing(backend: Backend) {
@@ -252,7 +258,10 @@ async fn listing_filters_by_status_and_builtin(backend: Backend) {
     assert_eq!(names(app.get(SERVERS, &app.admin_key).await), ["builtin_tools", "remote"]);
     assert_eq!(names(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await), ["remote"]);
     assert_eq!(names(app.get(&format!("{SERVERS}?status=enabled"), &app.admin_key).await), ["builtin_tools"]);
-    assert_eq!(names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await), ["remote"]);
+    assert_eq!(
+        names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await),
+        ["remote"]
+    );
     for bad in ["?status=running", "?include_builtin=maybe"] {
         let reply = app.get(&format!("{SERVERS}{bad}"), &app.admin_key).await;
         assert_eq!((reply.status, reply.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"), "{bad}");

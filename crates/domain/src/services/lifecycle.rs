@@ -226,7 +226,10 @@ impl LifecycleService {
 
     /// Every tool of the tenant with its server's name.
     pub async fn all_tools(&self, actor: &Principal) -> DomainResult<Vec<(Tool, String)>> {
-        let servers = self.servers.list(&actor.tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
+        let servers = self
+            .servers
+            .list(&actor.tenant, crate::server::ServerFilter { status: None, include_builtin: true })
+            .await?;
         let tools = self.tools.list_all(&actor.tenant).await?;
         Ok(tools
             .into_iter()
@@ -288,7 +291,8 @@ impl LifecycleService {
 
     /// Registers the tenant's built-in server (`builtin_tools`) unless it exists.
     pub async fn ensure_builtin_server(&self, tenant: &str) -> DomainResult<()> {
-        let existing = self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
+        let existing =
+            self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
         if existing.iter().any(|s| s.is_builtin && s.name == builtin::SERVER_NAME) {
             return Ok(());
         }
@@ -328,6 +332,9 @@ pub fn timeout_of(server: &ToolServer) -> Duration {
 fn client_message(error: &DomainError) -> String {
     match error {
         DomainError::Storage(_) => "an internal error occurred".into(),
+        DomainError::Validation(errors) => {
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        }
         other => other.to_string(),
     }
 }

@@ -7,8 +7,8 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
-    services::LifecycleService,
     server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
+    services::LifecycleService,
     tool::Tool,
 };
 

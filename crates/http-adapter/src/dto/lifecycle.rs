@@ -155,7 +155,11 @@ impl From<Vec<BulkItem>> for BulkOperationResult {
             total_requested: items.len() as i64,
             successful,
             failed: items.len() as i64 - successful,
-            errors: items.iter().filter(|i| !i.success).map(|i| format!("Server {}: {}", i.server_id, i.message)).collect(),
+            errors: items
+                .iter()
+                .filter(|i| !i.success)
+                .map(|i| format!("Server {}: {}", i.server_id, i.message))
+                .collect(),
             results: items
                 .into_iter()
                 .map(|i| json!({"server_id": i.server_id, "success": i.success, "message": i.message}))

@@ -8,11 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ServerStatus, ToolAccessLevel, UserRole};
 
-
-
-
-
-
 /// Usage figures of a server.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolServerMetrics {
@@ -30,8 +25,6 @@ pub struct ToolServerMetrics {
     #[schema(minimum = 0, maximum = 1)]
     pub uptime_percentage: Option<f64>,
 }
-
-
 
 /// Grants a user access to one tool or one whole server (exactly one of `tool_id`, `server_id`).
 #[derive(Debug, Deserialize, ToSchema)]

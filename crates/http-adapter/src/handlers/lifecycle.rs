@@ -8,7 +8,8 @@ use crate::{
     auth::Caller,
     dto::{
         BulkOperationResult, BulkToolServerOperation, ServerToolResponse, ServerToolsQuery, ServerToolsResponse,
-        ToolOperationResponse, ToolServerHealthCheck, ToolServerOperationResponse, connectivity_json, tool_summary_json,
+        ToolOperationResponse, ToolServerHealthCheck, ToolServerOperationResponse, connectivity_json,
+        tool_summary_json,
     },
     extract::Json,
     openapi::{BodyErrors, Protected},
@@ -204,7 +205,8 @@ pub async fn refresh_server_tools(
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let count = state.lifecycle.refresh_tools(&caller, &server_id).await?;
-    Ok(HttpResponse::Ok().json(json!({"success": true, "message": "Tools refreshed successfully", "tools_count": count})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"success": true, "message": "Tools refreshed successfully", "tools_count": count})))
 }
 
 /// Get Server Tools

@@ -70,12 +70,15 @@ async fn a_crashed_server_is_reported_and_restarted() {
 
     // Kill it by hand, as an operator might.
     support::spawn(std::path::Path::new("kill"), &["-KILL", &first.to_string()], &[]).0.wait().unwrap();
-    let restarted = support::eventually(Duration::from_secs(15), || {
-        recorder.count(|e| matches!(e, Event::Reconnected(_))) == 1
-    })
-    .await;
+    let restarted =
+        support::eventually(Duration::from_secs(15), || recorder.count(|e| matches!(e, Event::Reconnected(_))) == 1)
+            .await;
     assert!(restarted, "{:?}", recorder.events());
-    assert!(matches!(&recorder.events()[0], Event::Failed(reason) if reason.contains("closed")), "{:?}", recorder.events());
+    assert!(
+        matches!(&recorder.events()[0], Event::Failed(reason) if reason.contains("closed")),
+        "{:?}",
+        recorder.events()
+    );
     assert!(support::eventually(Duration::from_secs(5), || manager.is_running(&server.id)).await);
     let second = pid_of(&manager, &server.id).await;
     assert_ne!(first, second, "a new process serves");
@@ -125,7 +128,10 @@ async fn tool_list_changes_are_relayed() {
     manager.start(&server, recorder.clone()).await.unwrap();
     manager.call_tool(&server.id, "set_tools", args(json!({"names": ["weather_now"]})), CALL).await.unwrap();
     let relayed = support::eventually(Duration::from_secs(10), || {
-        recorder.events().iter().any(|e| matches!(e, Event::ToolsChanged(names) if names.contains(&"weather_now".to_string())))
+        recorder
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::ToolsChanged(names) if names.contains(&"weather_now".to_string())))
     })
     .await;
     assert!(relayed, "{:?}", recorder.events());
@@ -146,13 +152,12 @@ async fn streamable_http_upstreams_share_one_connection() {
     for (i, result) in results.into_iter().enumerate() {
         assert_eq!(text(&result.unwrap().result), (i + 1).to_string());
     }
-    let pids: std::collections::HashSet<String> = futures::future::join_all(
-        (0..3).map(|_| manager.call_tool(&server.id, "pid", None, CALL)),
-    )
-    .await
-    .into_iter()
-    .map(|r| text(&r.unwrap().result))
-    .collect();
+    let pids: std::collections::HashSet<String> =
+        futures::future::join_all((0..3).map(|_| manager.call_tool(&server.id, "pid", None, CALL)))
+            .await
+            .into_iter()
+            .map(|r| text(&r.unwrap().result))
+            .collect();
     assert_eq!(pids.len(), 1);
     assert_eq!(manager.probe(&server).await.unwrap().len(), tools.len(), "a probe sees the same tools");
     manager.stop(&server.id).await;

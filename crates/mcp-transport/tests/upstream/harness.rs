@@ -64,7 +64,11 @@ impl UpstreamObserver for Recorder {
 }
 
 pub fn manager() -> UpstreamManager {
-    UpstreamManager::new(Settings { backoff_initial: Duration::from_millis(50), backoff_max: Duration::from_millis(200), ..Settings::default() })
+    UpstreamManager::new(Settings {
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..Settings::default()
+    })
 }
 
 pub fn stdio_server(program: &Path, args: &[&str], env: &[(&str, &str)]) -> ToolServer {
