@@ -62,9 +62,30 @@ pub struct ChildGuard(pub Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", &format!("-{}", self.0.id())]).status();
+        kill_group(self.0.id() as i32);
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// SIGKILL to a whole process group. (Never through the `kill` command: util-linux `kill`
+/// reads `-1234` as options and can end up signalling pid -1, every process.)
+pub fn kill_group(group: i32) {
+    if group > 1 {
+        // SAFETY: kill(2) on a negative pid signals one process group; no memory is touched.
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+}
+
+/// SIGKILL to one process.
+pub fn kill_process(pid: i32) {
+    if pid > 1 {
+        // SAFETY: as above, for one process.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
     }
 }
 

@@ -45,7 +45,7 @@ fn start(data_dir: &std::path::Path) -> Running {
 fn stop(mut running: Running) -> std::process::ExitStatus {
     // SIGTERM, as a service manager would send.
     let pid = running.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap();
     running.child.wait().unwrap()
 }
 
@@ -82,6 +82,54 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
         .unwrap();
     assert_eq!(listed[0]["name"], "weather");
     assert!(stop(second).success());
+}
+
+/// Stdio servers end with Toolhub (SIGTERM), and `auto_start` ones come back with it.
+#[tokio::test]
+async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("fixture.pid");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let first = start(dir.path());
+    let key = first.admin_key.clone().unwrap();
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+        "env": {"FIXTURE_PID_FILE": pid_file.display().to_string()},
+    });
+    let created: Value = client
+        .post(format!("{}/api/v1/toolservers/servers", first.base))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["status"], "enabled", "{created}");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(toolhub_test_support::pid_alive(pid));
+    assert!(stop(first).success());
+    assert!(toolhub_test_support::live_in_group(pid).is_empty(), "SIGTERM ends the upstream processes");
+
+    let second = start(dir.path());
+    let health = format!("{}/api/v1/toolservers/servers/{}/health", second.base, created["id"].as_str().unwrap());
+    let mut resumed = false;
+    for _ in 0..100 {
+        let reply: Value = client.get(&health).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        if reply["is_running"] == true {
+            resumed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(resumed, "the auto_start server was started again");
+    let new_pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(stop(second).success());
+    assert!(toolhub_test_support::live_in_group(new_pid).is_empty());
 }
 
 #[tokio::test]

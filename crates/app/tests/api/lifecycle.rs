@@ -239,7 +239,7 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
 }
 
 fn kill_by_hand(pid: i32) {
-    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    support::kill_process(pid);
 }
 
 #[tokio::test]
@@ -368,7 +368,7 @@ async fn server_everything_is_supervised_end_to_end() {
     let node = support::own_children_running("mcp-server-everything");
     assert_eq!(node.len(), 1, "one process serves every request");
     let first = node[0].pid;
-    let _ = std::process::Command::new("kill").args(["-KILL", &first.to_string()]).status();
+    kill_by_hand(first);
     let mut restarted = false;
     for _ in 0..150 {
         let now = support::own_children_running("mcp-server-everything");

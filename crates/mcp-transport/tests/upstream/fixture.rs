@@ -69,7 +69,7 @@ async fn a_crashed_server_is_reported_and_restarted() {
     let first = pid_of(&manager, &server.id).await;
 
     // Kill it by hand, as an operator might.
-    support::spawn(std::path::Path::new("kill"), &["-KILL", &first.to_string()], &[]).0.wait().unwrap();
+    support::kill_process(first);
     let restarted =
         support::eventually(Duration::from_secs(15), || recorder.count(|e| matches!(e, Event::Reconnected(_))) == 1)
             .await;

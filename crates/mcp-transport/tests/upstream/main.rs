@@ -3,4 +3,5 @@
 
 mod fixture;
 mod harness;
+mod oauth;
 mod third_party;
