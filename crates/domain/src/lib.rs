@@ -5,6 +5,7 @@
 //! Nothing here performs I/O; an embedder brings its own adapters, or enables the `testing`
 //! feature for in-memory repositories.
 
+pub mod access;
 pub mod api_key;
 pub mod builtin;
 pub mod error;
