@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    DomainError, Timestamp,
+    DomainError, Role, Timestamp,
+    access::{Grant, RoleRule, Subject, Target},
     api_key::ApiKey,
     principal::User,
     secret::Secret,
@@ -62,6 +63,47 @@ pub trait UserRepository: Send + Sync {
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<User>>;
     /// Inserts the user unless one with the same tenant and id exists; returns the stored user.
     async fn insert_if_absent(&self, user: &User) -> PortResult<User>;
+    /// The tenant's users, by id.
+    async fn list(&self, tenant: &str) -> PortResult<Vec<User>>;
+    /// Writes role, groups, display name and disabled. Returns false when the user is unknown.
+    async fn update(&self, user: &User) -> PortResult<bool>;
+}
+
+/// Which grants a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    pub subject: Option<Subject>,
+    pub target: Option<Target>,
+}
+
+#[async_trait]
+pub trait GrantRepository: Send + Sync {
+    /// Conflict when the subject already has a grant on that target.
+    async fn insert(&self, grant: &Grant) -> PortResult<()>;
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Grant>>;
+    /// Returns false when the grant is unknown.
+    async fn update(&self, grant: &Grant) -> PortResult<bool>;
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
+    /// Ordered by grant time, then id.
+    async fn list(&self, tenant: &str, filter: &GrantFilter) -> PortResult<Vec<Grant>>;
+    /// Every tenant's grants (to build the decision index).
+    async fn list_all(&self) -> PortResult<Vec<Grant>>;
+    /// Deletes the grants on a server and on these tools of it; returns the deleted ids.
+    async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>>;
+    /// Counts one use (`usage_count`, `last_used`).
+    async fn record_use(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait RoleRuleRepository: Send + Sync {
+    /// Conflict when the tenant has a rule with the same role and patterns.
+    async fn insert(&self, rule: &RoleRule) -> PortResult<()>;
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<RoleRule>>;
+    async fn update(&self, rule: &RoleRule) -> PortResult<bool>;
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
+    /// Ordered by creation time, then id.
+    async fn list(&self, tenant: &str, role: Option<Role>) -> PortResult<Vec<RoleRule>>;
+    async fn list_all(&self) -> PortResult<Vec<RoleRule>>;
 }
 
 #[async_trait]

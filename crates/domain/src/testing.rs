@@ -9,9 +9,13 @@ use std::{
 use async_trait::async_trait;
 
 use crate::{
-    DomainError, Timestamp,
+    DomainError, Role, Timestamp,
+    access::{Grant, RoleRule, Target},
     api_key::ApiKey,
-    ports::{ApiKeyRepository, Clock, PortResult, ServerRepository, ToolRepository, UserRepository},
+    ports::{
+        ApiKeyRepository, Clock, GrantFilter, GrantRepository, PortResult, RoleRuleRepository, ServerRepository,
+        ToolRepository, UserRepository,
+    },
     principal::User,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
@@ -29,6 +33,8 @@ pub struct InMemoryStore {
     tools: Mutex<BTreeMap<String, Tool>>,
     users: Mutex<BTreeMap<(String, String), User>>,
     keys: Mutex<BTreeMap<String, ApiKey>>,
+    grants: Mutex<BTreeMap<String, Grant>>,
+    rules: Mutex<BTreeMap<String, RoleRule>>,
 }
 
 impl InMemoryStore {
@@ -173,6 +179,147 @@ impl UserRepository for InMemoryStore {
     async fn insert_if_absent(&self, user: &User) -> PortResult<User> {
         let mut users = lock(&self.users);
         Ok(users.entry((user.tenant.clone(), user.id.clone())).or_insert_with(|| user.clone()).clone())
+    }
+
+    async fn list(&self, tenant: &str) -> PortResult<Vec<User>> {
+        Ok(lock(&self.users).values().filter(|u| u.tenant == tenant).cloned().collect())
+    }
+
+    async fn update(&self, user: &User) -> PortResult<bool> {
+        let mut users = lock(&self.users);
+        match users.get_mut(&(user.tenant.clone(), user.id.clone())) {
+            Some(stored) => {
+                *stored = user.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl GrantRepository for InMemoryStore {
+    async fn insert(&self, grant: &Grant) -> PortResult<()> {
+        let mut grants = lock(&self.grants);
+        let taken = grants
+            .values()
+            .any(|g| g.tenant == grant.tenant && g.subject == grant.subject && g.target == grant.target);
+        if taken {
+            return Err(DomainError::Conflict("duplicate grant".into()));
+        }
+        grants.insert(grant.id.clone(), grant.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Grant>> {
+        Ok(lock(&self.grants).get(id).filter(|g| g.tenant == tenant).cloned())
+    }
+
+    async fn update(&self, grant: &Grant) -> PortResult<bool> {
+        let mut grants = lock(&self.grants);
+        match grants.get_mut(&grant.id).filter(|g| g.tenant == grant.tenant) {
+            Some(stored) => {
+                *stored = grant.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        let mut grants = lock(&self.grants);
+        if grants.get(id).is_some_and(|g| g.tenant == tenant) {
+            grants.remove(id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn list(&self, tenant: &str, filter: &GrantFilter) -> PortResult<Vec<Grant>> {
+        let mut list: Vec<Grant> = lock(&self.grants)
+            .values()
+            .filter(|g| g.tenant == tenant)
+            .filter(|g| filter.subject.as_ref().is_none_or(|s| *s == g.subject))
+            .filter(|g| filter.target.as_ref().is_none_or(|t| *t == g.target))
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (a.granted_at, &a.id).cmp(&(b.granted_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn list_all(&self) -> PortResult<Vec<Grant>> {
+        Ok(lock(&self.grants).values().cloned().collect())
+    }
+
+    async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>> {
+        let mut grants = lock(&self.grants);
+        let ids: Vec<String> =
+            grants.values().filter(|g| g.tenant == tenant && targets.contains(&g.target)).map(|g| g.id.clone()).collect();
+        for id in &ids {
+            grants.remove(id);
+        }
+        Ok(ids)
+    }
+
+    async fn record_use(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<()> {
+        if let Some(g) = lock(&self.grants).get_mut(id).filter(|g| g.tenant == tenant) {
+            g.usage_count += 1;
+            g.last_used = Some(at);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RoleRuleRepository for InMemoryStore {
+    async fn insert(&self, rule: &RoleRule) -> PortResult<()> {
+        let mut rules = lock(&self.rules);
+        let taken = rules.values().any(|r| {
+            r.tenant == rule.tenant && r.role == rule.role && r.tool_pattern == rule.tool_pattern && r.server_pattern == rule.server_pattern
+        });
+        if taken {
+            return Err(DomainError::Conflict("duplicate rule".into()));
+        }
+        rules.insert(rule.id.clone(), rule.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<RoleRule>> {
+        Ok(lock(&self.rules).get(id).filter(|r| r.tenant == tenant).cloned())
+    }
+
+    async fn update(&self, rule: &RoleRule) -> PortResult<bool> {
+        let mut rules = lock(&self.rules);
+        match rules.get_mut(&rule.id).filter(|r| r.tenant == rule.tenant) {
+            Some(stored) => {
+                *stored = rule.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        let mut rules = lock(&self.rules);
+        if rules.get(id).is_some_and(|r| r.tenant == tenant) {
+            rules.remove(id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn list(&self, tenant: &str, role: Option<Role>) -> PortResult<Vec<RoleRule>> {
+        let mut list: Vec<RoleRule> = lock(&self.rules)
+            .values()
+            .filter(|r| r.tenant == tenant && role.is_none_or(|role| r.role == role))
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(list)
+    }
+
+    async fn list_all(&self) -> PortResult<Vec<RoleRule>> {
+        Ok(lock(&self.rules).values().cloned().collect())
     }
 }
 

@@ -73,8 +73,9 @@ impl AuthService {
         .await
     }
 
-    /// Records a first-seen user and refuses disabled ones. The credential's role decides;
-    /// groups are those of the credential plus those an administrator gave the user.
+    /// Records a first-seen user (with the credential's role) and refuses disabled ones. The
+    /// stored role decides from then on, so an administrator can change it through the users
+    /// API; groups are those of the credential plus those an administrator gave the user.
     pub async fn resolve(&self, identity: Identity) -> DomainResult<Principal> {
         let now = self.clock.now();
         let user = match self.users.get(&identity.tenant, &identity.id).await? {
@@ -103,7 +104,7 @@ impl AuthService {
                 groups.push(group);
             }
         }
-        Ok(Principal { id: identity.id, tenant: identity.tenant, role: identity.role, groups })
+        Ok(Principal { id: identity.id, tenant: identity.tenant, role: user.role, groups })
     }
 
     /// Issues a key; the returned secret is the only time the key exists in clear.
@@ -128,6 +129,24 @@ impl AuthService {
             revoked_at: None,
         };
         self.keys.insert(&key).await?;
+        // The key's role becomes its principal's role: issuing keys is an operator's act.
+        let now = self.clock.now();
+        let user = User {
+            tenant: key.tenant.clone(),
+            id: key.principal_id.clone(),
+            role: key.role,
+            groups: Vec::new(),
+            display_name: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut stored = self.users.insert_if_absent(&user).await?;
+        if stored.role != key.role {
+            stored.role = key.role;
+            stored.updated_at = now;
+            self.users.update(&stored).await?;
+        }
         Ok((key, secret))
     }
 
