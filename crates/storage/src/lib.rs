@@ -2,6 +2,7 @@
 //! and PostgreSQL. Secrets are sealed with the configured [`SecretCipher`] before they are written.
 
 pub mod cipher;
+mod access_repos;
 mod entities;
 mod mapping;
 mod repos;

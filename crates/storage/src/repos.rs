@@ -232,6 +232,37 @@ impl UserRepository for Store {
             .await?
             .ok_or_else(|| toolhub_domain::DomainError::Storage("user vanished right after being recorded".into()))
     }
+
+    async fn list(&self, tenant: &str) -> PortResult<Vec<User>> {
+        users::Entity::find()
+            .filter(users::Column::Tenant.eq(tenant))
+            .order_by_asc(users::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(mapping::user_from_row)
+            .collect()
+    }
+
+    async fn update(&self, user: &User) -> PortResult<bool> {
+        let row = users::ActiveModel {
+            role: Set(user.role.as_str().to_owned()),
+            groups: Set(serde_json::json!(user.groups)),
+            display_name: Set(user.display_name.clone()),
+            disabled: Set(user.disabled),
+            updated_at: Set(user.updated_at),
+            ..Default::default()
+        };
+        let result = users::Entity::update_many()
+            .set(row)
+            .filter(users::Column::Tenant.eq(user.tenant.as_str()))
+            .filter(users::Column::Id.eq(user.id.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected == 1)
+    }
 }
 
 #[async_trait]

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use toolhub_domain::ports::{ApiKeyRepository, ServerRepository, ToolRepository, UserRepository};
+use toolhub_domain::ports::{
+    ApiKeyRepository, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, UserRepository,
+};
 use toolhub_storage::{AeadCipher, Store};
 
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,14 @@ impl TestDb {
     }
 
     pub fn keys(&self) -> &dyn ApiKeyRepository {
+        &self.store
+    }
+
+    pub fn grants(&self) -> &dyn GrantRepository {
+        &self.store
+    }
+
+    pub fn rules(&self) -> &dyn RoleRuleRepository {
         &self.store
     }
 }

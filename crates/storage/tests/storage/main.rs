@@ -1,6 +1,7 @@
 //! The storage adapter against real databases: a SQLite file and a PostgreSQL server.
 //! Every test runs on both (`<test>::sqlite`, `<test>::postgres`).
 
+mod access;
 mod harness;
 mod keys_and_users;
 mod servers;
