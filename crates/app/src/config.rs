@@ -73,6 +73,12 @@ pub struct ServeArgs {
     pub jwt: JwtArgs,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
+    /// Administrators may use every tool of their tenant without grants (super admins always may).
+    #[arg(long, env = "TOOLHUB_ADMIN_BYPASS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub admin_bypass: bool,
+    /// Seconds between reloads of grants and rules from the database (to see other replicas' writes).
+    #[arg(long, env = "TOOLHUB_ACCESS_RELOAD_SECS", default_value_t = 30)]
+    pub access_reload_secs: u64,
     /// Log format.
     #[arg(long, env = "TOOLHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -87,6 +93,8 @@ impl Default for ServeArgs {
             rate_limit_per_hour: 20_000,
             jwt: JwtArgs::default(),
             upstream: UpstreamArgs::default(),
+            admin_bypass: true,
+            access_reload_secs: 30,
             log_format: LogFormat::Text,
         }
     }

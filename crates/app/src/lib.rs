@@ -10,7 +10,7 @@ use anyhow::Context;
 use toolhub_domain::{
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    services::{AuthService, LifecycleService, ServerService},
+    services::{AccessService, AuthService, LifecycleService, ServerService},
 };
 use toolhub_http::{
     AppState,
@@ -98,6 +98,8 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     lifecycle: Arc<LifecycleService>,
+    access: Arc<AccessService>,
+    access_reload: Duration,
     /// The administrator key created on first start, to be shown once.
     pub bootstrap_admin_key: Option<Secret>,
 }
@@ -124,12 +126,24 @@ impl Application {
         let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
         let bootstrap_admin_key = auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
+        let access = Arc::new(AccessService::new(
+            store_port.clone(),
+            store_port.clone(),
+            store_port.clone(),
+            store_port.clone(),
+            store_port.clone(),
+            clock.clone(),
+            serve.admin_bypass,
+        ));
+        let grants = access.load().await.context("cannot load grants")?;
+        tracing::info!(grants, "access index loaded");
         let lifecycle = LifecycleService::new(
             store_port.clone(),
             store_port.clone(),
             Arc::new(upstream_manager(&serve.upstream)?),
             clock.clone(),
             Duration::from_secs(serve.upstream.stable_after_secs),
+            Some(access.clone()),
         );
         lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
@@ -137,9 +151,12 @@ impl Application {
             .context("cannot register built-in tools")?;
         let state = actix_web::web::Data::new(AppState {
             servers: Arc::new(
-                ServerService::new(store_port.clone(), store_port.clone(), clock).with_lifecycle(lifecycle.clone()),
+                ServerService::new(store_port.clone(), store_port.clone(), clock)
+                    .with_lifecycle(lifecycle.clone())
+                    .with_access(access.clone()),
             ),
             lifecycle: lifecycle.clone(),
+            access: access.clone(),
             auth,
             jwt,
             limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
@@ -155,7 +172,30 @@ impl Application {
         if let Some(workers) = serve.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), lifecycle, bootstrap_admin_key })
+        Ok(Self {
+            port,
+            server: server.run(),
+            lifecycle,
+            access,
+            access_reload: Duration::from_secs(serve.access_reload_secs.max(1)),
+            bootstrap_admin_key,
+        })
+    }
+
+    /// Reloads grants and rules now and then, so that writes made through another replica
+    /// sharing the database reach this one's index.
+    fn reload_access_periodically(&self) {
+        let (access, every) = (self.access.clone(), self.access_reload);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                if let Err(error) = access.load().await {
+                    tracing::warn!(%error, "cannot reload grants");
+                }
+            }
+        });
     }
 
     /// Starts the built-in server and resumes the `auto_start` servers that were running,
@@ -178,6 +218,7 @@ impl Application {
     /// process, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.resume_upstreams();
+        self.reload_access_periodically();
         let served = self.server.await;
         self.lifecycle.shutdown().await;
         served
@@ -186,6 +227,7 @@ impl Application {
     /// Serves in the background (for tests).
     pub fn spawn(self) -> RunningApp {
         self.resume_upstreams();
+        self.reload_access_periodically();
         let handle = self.server.handle();
         tokio::spawn(self.server);
         RunningApp { handle, lifecycle: self.lifecycle }

@@ -22,7 +22,7 @@ use actix_web::{
 };
 use toolhub_domain::{
     ports::ReadinessProbe,
-    services::{AuthService, LifecycleService, ServerService},
+    services::{AccessService, AuthService, LifecycleService, ServerService},
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
@@ -37,6 +37,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub servers: Arc<ServerService>,
     pub lifecycle: Arc<LifecycleService>,
+    pub access: Arc<AccessService>,
     pub auth: Arc<AuthService>,
     pub jwt: Option<Arc<JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
@@ -67,14 +68,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(lifecycle::list_all_tools)
             .service(lifecycle::enable_tool)
             .service(lifecycle::disable_tool)
-            .service(pending::grant_tool_permission)
-            .service(pending::update_tool_permission)
-            .service(pending::revoke_tool_permission)
-            .service(pending::get_user_permissions)
-            .service(pending::create_role_access_rule)
-            .service(pending::get_role_access_rules)
-            .service(pending::check_tool_access),
-    );
+            .service(access::grant_tool_permission)
+            .service(access::update_tool_permission)
+            .service(access::revoke_tool_permission)
+            .service(access::get_user_permissions)
+            .service(access::create_role_access_rule)
+            .service(access::get_role_access_rules)
+            .service(access::update_role_access_rule)
+            .service(access::delete_role_access_rule)
+            .service(access::check_tool_access),
+    )
+    .service(
+        scope::scope("/api/v1/grants")
+            .service(access::create_grant)
+            .service(access::list_grants)
+            .service(access::get_grant)
+            .service(access::update_grant)
+            .service(access::delete_grant),
+    )
+    .service(scope::scope("/api/v1/users").service(access::list_users).service(access::get_user).service(access::update_user));
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

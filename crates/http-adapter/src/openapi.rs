@@ -29,6 +29,8 @@ pub const TOOL_SERVERS_TAG: &str = "Tool Servers";
     ),
     tags(
         (name = "Tool Servers", description = "Register, run and inspect tool servers, their tools and who may use them (the seed API)."),
+        (name = "Access Grants", description = "Access to tools and servers for users (`user:<id>`), groups (`group:<name>`) and everyone (`*`)."),
+        (name = "Users", description = "Principals: role, groups, disabled."),
         (name = "Health", description = "Liveness and readiness probes."),
     ),
     components(schemas(Problem, ProblemField)),
@@ -148,4 +150,31 @@ impl IntoResponses for Pending {
 /// The document-wide modifiers, for documents assembled from collected paths.
 pub fn modifiers() -> Vec<&'static dyn Modify> {
     vec![&BearerSecurity, &CommonHeaders]
+}
+
+/// An id in the path that names nothing in the caller's tenant.
+pub struct NotFound;
+
+impl IntoResponses for NotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("404", "No such resource in this tenant (`*_NOT_FOUND`)")])
+    }
+}
+
+/// A write that would duplicate an existing resource.
+pub struct Duplicate;
+
+impl IntoResponses for Duplicate {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("409", "It exists already (`CONFLICT`)")])
+    }
+}
+
+/// A query string with invalid values.
+pub struct BadQuery;
+
+impl IntoResponses for BadQuery {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("422", "Invalid query parameters (`VALIDATION_FAILED`)")])
+    }
 }

@@ -73,6 +73,8 @@ pub struct AccessService {
     tools: Arc<dyn ToolRepository>,
     clock: Arc<dyn Clock>,
     index: RwLock<AccessIndex>,
+    /// Bumped by every patch, so a reload that raced with a write starts over.
+    generation: std::sync::atomic::AtomicU64,
     counters: UsageCounters,
     admin_bypass: bool,
 }
@@ -119,6 +121,7 @@ impl AccessService {
             tools,
             clock,
             index: RwLock::new(AccessIndex::default()),
+            generation: std::sync::atomic::AtomicU64::new(0),
             counters: UsageCounters::default(),
             admin_bypass,
         }
@@ -126,14 +129,24 @@ impl AccessService {
 
     /// (Re)builds the index from storage: at start-up, and periodically to see other replicas' writes.
     pub async fn load(&self) -> DomainResult<usize> {
-        let index = AccessIndex::new(self.grants.list_all().await?, self.rules.list_all().await?);
-        let count = index.grant_count();
-        *self.index.write().unwrap_or_else(|p| p.into_inner()) = index;
-        Ok(count)
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            let before = self.generation.load(SeqCst);
+            let index = AccessIndex::new(self.grants.list_all().await?, self.rules.list_all().await?);
+            let count = index.grant_count();
+            let mut current = self.index.write().unwrap_or_else(|p| p.into_inner());
+            // A write patched the index while we read: our copy may lack it, read again.
+            if self.generation.load(SeqCst) == before {
+                *current = index;
+                return Ok(count);
+            }
+        }
     }
 
     fn patch_index(&self, change: impl FnOnce(&mut AccessIndex)) {
-        change(&mut self.index.write().unwrap_or_else(|p| p.into_inner()));
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        change(&mut index);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn decide(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel) -> Decision {
@@ -183,7 +196,17 @@ impl AccessService {
             None => Ok(Quota { remaining_hour: None, remaining_day: None }),
         }
     }
+}
 
+/// Authorizes managing a server: through the access engine when there is one, else admins only.
+pub fn require_manage(access: Option<&AccessService>, actor: &Principal, server: &ToolServer) -> DomainResult<()> {
+    match access {
+        Some(access) => access.require_manage(actor, server),
+        None => actor.require_admin("manage tool servers"),
+    }
+}
+
+impl AccessService {
     // ---- grants
 
     async fn check_target(&self, tenant: &str, target: &Target) -> DomainResult<()> {

@@ -13,6 +13,7 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
+    services::{AccessService, access::require_manage},
     server::{NewToolServer, RuntimeState, ServerStatus, ToolServer, TransportType},
     tool::{self, Tool, ToolStatus},
     upstream::{DiscoveredTool, ServerRef, UpstreamConnector, UpstreamError, UpstreamObserver},
@@ -67,6 +68,7 @@ pub struct LifecycleService {
     clock: Arc<dyn Clock>,
     /// A failure after this much uptime counts as the first of a new series.
     stable_after: Duration,
+    access: Option<Arc<AccessService>>,
     me: Weak<LifecycleService>,
 }
 
@@ -77,8 +79,30 @@ impl LifecycleService {
         upstream: Arc<dyn UpstreamConnector>,
         clock: Arc<dyn Clock>,
         stable_after: Duration,
+        access: Option<Arc<AccessService>>,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|me| Self { servers, tools, upstream, clock, stable_after, me: me.clone() })
+        Arc::new_cyclic(|me| Self { servers, tools, upstream, clock, stable_after, access, me: me.clone() })
+    }
+
+    /// Loads a server the actor may manage.
+    async fn managed(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
+        let server = self.visible_server(actor, id).await?;
+        require_manage(self.access.as_deref(), actor, &server)?;
+        Ok(server)
+    }
+
+    /// Loads a server the actor may see (invisible ones are 404, like missing ones).
+    async fn visible_server(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
+        let server = self.load(actor, id).await?;
+        if let Some(access) = &self.access
+            && !access.is_admin(actor)
+        {
+            let tools = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+            if !access.may_see_server(actor, &server, &tools) {
+                return Err(DomainError::not_found(ResourceKind::ToolServer, id));
+            }
+        }
+        Ok(server)
     }
 
     fn observer(&self) -> Arc<dyn UpstreamObserver> {
@@ -136,21 +160,18 @@ impl LifecycleService {
     }
 
     pub async fn start(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        actor.require_admin("start tool servers")?;
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.managed(actor, id).await?;
         self.connect(&mut server).await
     }
 
     pub async fn stop(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        actor.require_admin("stop tool servers")?;
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.managed(actor, id).await?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server stopped successfully"))
     }
 
     pub async fn restart(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        actor.require_admin("restart tool servers")?;
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.managed(actor, id).await?;
         self.disconnect(&mut server).await?;
         let outcome = self.connect(&mut server).await?;
         let message = if outcome.success { "Server restarted successfully".into() } else { outcome.message };
@@ -159,22 +180,20 @@ impl LifecycleService {
 
     /// Enabling a server runs it (`enabled` is the running state).
     pub async fn enable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        actor.require_admin("enable tool servers")?;
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.managed(actor, id).await?;
         let outcome = self.connect(&mut server).await?;
         let message = if outcome.success { "Server enabled successfully".into() } else { outcome.message };
         Ok(Outcome::new(outcome.success, message))
     }
 
     pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        actor.require_admin("disable tool servers")?;
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.managed(actor, id).await?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server disabled successfully"))
     }
 
     pub async fn health(&self, actor: &Principal, id: &str) -> DomainResult<HealthReport> {
-        let mut server = self.load(actor, id).await?;
+        let mut server = self.visible_server(actor, id).await?;
         let is_running = self.upstream.is_running(id);
         let (is_responsive, tools_count, error_message) = if is_running {
             match self.upstream.list_tools(id, timeout_of(&server)).await {
@@ -192,8 +211,7 @@ impl LifecycleService {
 
     /// Connects once without touching the running connection or the stored state.
     pub async fn test_connectivity(&self, actor: &Principal, id: &str) -> DomainResult<ConnectivityReport> {
-        actor.require_admin("test tool server connectivity")?;
-        let server = self.load(actor, id).await?;
+        let server = self.managed(actor, id).await?;
         let (error, tools_count) = match self.upstream.probe(&server).await {
             Ok(tools) => (None, tools.len()),
             Err(e) => (Some(e.to_string()), 0),
@@ -203,8 +221,7 @@ impl LifecycleService {
 
     /// Re-lists a running server's tools and stores the result.
     pub async fn refresh_tools(&self, actor: &Principal, id: &str) -> DomainResult<usize> {
-        actor.require_admin("refresh tools")?;
-        let server = self.load(actor, id).await?;
+        let server = self.managed(actor, id).await?;
         if !self.upstream.is_running(id) {
             return Err(DomainError::Conflict("the server is not running; start it first".into()));
         }
@@ -220,8 +237,17 @@ impl LifecycleService {
         limit: u64,
         offset: u64,
     ) -> DomainResult<(Vec<Tool>, u64)> {
-        self.load(actor, id).await?;
-        self.tools.page(&actor.tenant, id, limit, offset).await
+        let server = self.visible_server(actor, id).await?;
+        match &self.access {
+            // Readers see a filtered list, so it is paged after filtering (one server's tools).
+            Some(access) if !access.is_admin(actor) => {
+                let all = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+                let visible = access.visible_tools(actor, &server, all);
+                let total = visible.len() as u64;
+                Ok((visible.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+            }
+            _ => self.tools.page(&actor.tenant, id, limit, offset).await,
+        }
     }
 
     /// Every tool of the tenant with its server's name.
@@ -233,15 +259,21 @@ impl LifecycleService {
         let tools = self.tools.list_all(&actor.tenant).await?;
         Ok(tools
             .into_iter()
-            .map(|t| {
-                let name = servers.iter().find(|s| s.id == t.server_id).map(|s| s.name.clone()).unwrap_or_default();
-                (t, name)
+            .filter_map(|t| {
+                let server = servers.iter().find(|s| s.id == t.server_id)?;
+                let readable = self.access.as_ref().is_none_or(|a| a.may_use(actor, &t, server, crate::access::AccessLevel::Read));
+                readable.then(|| (t, server.name.clone()))
             })
             .collect())
     }
 
     pub async fn set_tool_enabled(&self, actor: &Principal, tool_id: &str, enabled: bool) -> DomainResult<Outcome> {
-        actor.require_admin(if enabled { "enable tools" } else { "disable tools" })?;
+        let tool =
+            self.tools.get(&actor.tenant, tool_id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Tool, tool_id))?;
+        self.managed(actor, &tool.server_id).await.map_err(|e| match e {
+            DomainError::NotFound { .. } => DomainError::not_found(ResourceKind::Tool, tool_id),
+            other => other,
+        })?;
         let status = if enabled { ToolStatus::Enabled } else { ToolStatus::Disabled };
         if !self.tools.set_status(&actor.tenant, tool_id, status, self.clock.now()).await? {
             return Err(DomainError::not_found(ResourceKind::Tool, tool_id));
@@ -252,7 +284,6 @@ impl LifecycleService {
     /// Runs one operation on each server, reporting each; an unknown operation or server fails
     /// its items only.
     pub async fn bulk(&self, actor: &Principal, server_ids: &[String], operation: &str) -> DomainResult<Vec<BulkItem>> {
-        actor.require_admin("operate tool servers")?;
         let mut items = Vec::with_capacity(server_ids.len());
         for id in server_ids {
             let result = match operation {

@@ -8,7 +8,7 @@ use crate::{
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
     server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
-    services::LifecycleService,
+    services::{AccessService, LifecycleService, access::require_manage},
     tool::Tool,
 };
 
@@ -26,6 +26,8 @@ pub struct ServerService {
     /// Runs servers: starts `auto_start` ones on creation, reconnects them after a change, and
     /// stops them before deletion. Without it the registry only records servers.
     lifecycle: Option<Arc<LifecycleService>>,
+    /// Filters what non-administrators see and lets holders of `admin` on a server manage it.
+    access: Option<Arc<AccessService>>,
 }
 
 /// Concurrent unconditional updates retry this often before giving up with a conflict.
@@ -33,7 +35,12 @@ const UPDATE_ATTEMPTS: usize = 5;
 
 impl ServerService {
     pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers, tools, clock, lifecycle: None }
+        Self { servers, tools, clock, lifecycle: None, access: None }
+    }
+
+    pub fn with_access(mut self, access: Arc<AccessService>) -> Self {
+        self.access = Some(access);
+        self
     }
 
     pub fn with_lifecycle(mut self, lifecycle: Arc<LifecycleService>) -> Self {
@@ -63,19 +70,30 @@ impl ServerService {
 
     pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
         let servers = self.servers.list(&actor.tenant, filter).await?;
-        self.with_tools(&actor.tenant, servers).await
+        let views = self.with_tools(&actor.tenant, servers).await?;
+        Ok(views.into_iter().filter_map(|v| self.visible(actor, v)).collect())
     }
 
     pub async fn get(&self, actor: &Principal, id: &str) -> DomainResult<ServerView> {
         let server = self.load(actor, id).await?;
         let mut views = self.with_tools(&actor.tenant, vec![server]).await?;
-        Ok(views.remove(0))
+        self.visible(actor, views.remove(0)).ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
+    }
+
+    /// What the actor may see of a server: nothing, or the server with the tools it may read.
+    fn visible(&self, actor: &Principal, view: ServerView) -> Option<ServerView> {
+        let Some(access) = &self.access else { return Some(view) };
+        if !access.may_see_server(actor, &view.server, &view.tools) {
+            return None;
+        }
+        let tools = access.visible_tools(actor, &view.server, view.tools);
+        Some(ServerView { server: view.server, tools })
     }
 
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
-        actor.require_admin("change tool servers")?;
         for _ in 0..UPDATE_ATTEMPTS {
             let mut server = self.load(actor, id).await?;
+            require_manage(self.access.as_deref(), actor, &server)?;
             let read_version = server.version;
             if let Some(expected) = patch.expected_version
                 && expected != read_version
@@ -99,17 +117,20 @@ impl ServerService {
     }
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
-        actor.require_admin("delete tool servers")?;
-        if let Some(lifecycle) = &self.lifecycle
-            && let Some(mut server) = self.servers.get(&actor.tenant, id).await?
-        {
+        let mut server = self.load(actor, id).await?;
+        require_manage(self.access.as_deref(), actor, &server)?;
+        if let Some(lifecycle) = &self.lifecycle {
             lifecycle.disconnect(&mut server).await?;
         }
-        if self.servers.delete(&actor.tenant, id).await? {
-            Ok(())
-        } else {
-            Err(DomainError::not_found(ResourceKind::ToolServer, id))
+        let tool_ids: Vec<String> =
+            self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?.into_iter().map(|t| t.id).collect();
+        if !self.servers.delete(&actor.tenant, id).await? {
+            return Err(DomainError::not_found(ResourceKind::ToolServer, id));
         }
+        if let Some(access) = &self.access {
+            access.forget_server(&actor.tenant, id, &tool_ids).await?;
+        }
+        Ok(())
     }
 
     async fn load(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {

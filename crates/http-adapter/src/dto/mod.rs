@@ -1,10 +1,12 @@
 //! The API's request and response bodies, named as in the seed SDK so generated clients match.
 
+pub mod access;
 pub mod common;
 pub mod lifecycle;
 pub mod pending;
 pub mod servers;
 
+pub use access::*;
 pub use common::*;
 pub use lifecycle::*;
 pub use pending::*;

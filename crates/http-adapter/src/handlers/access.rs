@@ -1,0 +1,358 @@
+//! Permissions, role rules and the access check (seed), grants to users, groups and everyone,
+//! and user management.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use serde_json::json;
+use toolhub_domain::{access::Target, ports::GrantFilter, validation::FieldError};
+
+use crate::{
+    AppState,
+    auth::Caller,
+    dto::{
+        GrantCreate, GrantResponse, GrantsQuery, RoleRulesQuery, RoleToolAccessCreate, RoleToolAccessResponse,
+        ToolAccessResult, ToolPermissionCreate, ToolPermissionResponse, ToolPermissionUpdate, UserResponse,
+        UserToolAccessCheck, UserUpdate,
+    },
+    extract::Json,
+    openapi::{BadQuery, BodyErrors, Duplicate, NotFound, Protected},
+    problem::ApiError,
+};
+
+/// Grant Tool Permission
+///
+/// Grants a user access to one tool or one server (administrators only). Exactly one of
+/// `tool_id` and `server_id`.
+#[utoipa::path(
+    operation_id = "grant_tool_permission_api_v1_toolservers_permissions_post",
+    tag = "Tool Servers",
+    request_body = ToolPermissionCreate,
+    responses((status = 200, description = "The permission", body = ToolPermissionResponse), NotFound, Duplicate, BodyErrors, Protected)
+)]
+#[post("/permissions")]
+pub async fn grant_tool_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Json<ToolPermissionCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    let grant = state.access.grant(&caller, input).await?;
+    Ok(HttpResponse::Ok().json(ToolPermissionResponse::from(grant)))
+}
+
+/// Update Tool Permission
+///
+/// Changes a permission: fields present are applied, `null` clears a limit, window or expiry.
+#[utoipa::path(
+    operation_id = "update_tool_permission_api_v1_toolservers_permissions_permission_id_put",
+    tag = "Tool Servers",
+    params(("permission_id" = String, Path, description = "Permission ID")),
+    request_body = ToolPermissionUpdate,
+    responses((status = 200, description = "The permission", body = ToolPermissionResponse), NotFound, BodyErrors, Protected)
+)]
+#[put("/permissions/{permission_id}")]
+pub async fn update_tool_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+    body: Json<ToolPermissionUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    let grant = state.access.update_grant(&caller, &id, patch).await?;
+    Ok(HttpResponse::Ok().json(ToolPermissionResponse::from(grant)))
+}
+
+/// Revoke Tool Permission
+///
+/// Deletes a permission.
+#[utoipa::path(
+    operation_id = "revoke_tool_permission_api_v1_toolservers_permissions_permission_id_delete",
+    tag = "Tool Servers",
+    params(("permission_id" = String, Path, description = "Permission ID")),
+    responses((status = 200, description = "`{message}`", body = Object), NotFound, Protected)
+)]
+#[delete("/permissions/{permission_id}")]
+pub async fn revoke_tool_permission(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.access.revoke(&caller, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Permission revoked successfully"})))
+}
+
+/// Get User Permissions
+///
+/// The permissions granted to a user (its own, or anyone's for administrators).
+#[utoipa::path(
+    operation_id = "get_user_permissions_api_v1_toolservers_users_user_id_permissions_get",
+    tag = "Tool Servers",
+    params(("user_id" = String, Path, description = "User ID")),
+    responses((status = 200, description = "The permissions", body = Vec<ToolPermissionResponse>), Protected)
+)]
+#[get("/users/{user_id}/permissions")]
+pub async fn get_user_permissions(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    user_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let grants = state.access.user_permissions(&caller, &user_id).await?;
+    Ok(HttpResponse::Ok().json(grants.into_iter().map(ToolPermissionResponse::from).collect::<Vec<_>>()))
+}
+
+/// Create Role Access Rule
+///
+/// Gives a role access to the tools and servers whose names match glob patterns
+/// (administrators only).
+#[utoipa::path(
+    operation_id = "create_role_access_rule_api_v1_toolservers_role_access_post",
+    tag = "Tool Servers",
+    request_body = RoleToolAccessCreate,
+    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), Duplicate, BodyErrors, Protected)
+)]
+#[post("/role-access")]
+pub async fn create_role_access_rule(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Json<RoleToolAccessCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    let rule = state.access.create_rule(&caller, input).await?;
+    Ok(HttpResponse::Ok().json(RoleToolAccessResponse::from(rule)))
+}
+
+/// Get Role Access Rules
+///
+/// Lists role access rules, optionally for one role (administrators only).
+#[utoipa::path(
+    operation_id = "get_role_access_rules_api_v1_toolservers_role_access_get",
+    tag = "Tool Servers",
+    params(RoleRulesQuery),
+    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>), BadQuery, Protected)
+)]
+#[get("/role-access")]
+pub async fn get_role_access_rules(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<RoleRulesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rules = state.access.list_rules(&caller, query.role.map(Into::into)).await?;
+    Ok(HttpResponse::Ok().json(rules.into_iter().map(RoleToolAccessResponse::from).collect::<Vec<_>>()))
+}
+
+/// Update Role Access Rule
+///
+/// Replaces a rule's role, patterns, level and conditions (not in the original API).
+#[utoipa::path(
+    operation_id = "update_role_access_rule_api_v1_toolservers_role_access_rule_id_put",
+    tag = "Tool Servers",
+    params(("rule_id" = String, Path, description = "Rule ID")),
+    request_body = RoleToolAccessCreate,
+    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), NotFound, Duplicate, BodyErrors, Protected)
+)]
+#[put("/role-access/{rule_id}")]
+pub async fn update_role_access_rule(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+    body: Json<RoleToolAccessCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    let rule = state.access.update_rule(&caller, &id, input).await?;
+    Ok(HttpResponse::Ok().json(RoleToolAccessResponse::from(rule)))
+}
+
+/// Delete Role Access Rule
+///
+/// Deletes a rule (not in the original API).
+#[utoipa::path(
+    operation_id = "delete_role_access_rule_api_v1_toolservers_role_access_rule_id_delete",
+    tag = "Tool Servers",
+    params(("rule_id" = String, Path, description = "Rule ID")),
+    responses((status = 200, description = "`{message}`", body = Object), NotFound, Protected)
+)]
+#[delete("/role-access/{rule_id}")]
+pub async fn delete_role_access_rule(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.access.delete_rule(&caller, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "Role access rule deleted successfully"})))
+}
+
+/// Check Tool Access
+///
+/// What a call by the user to the tool would get now, and why; read-only (no quota is used).
+/// Users may check themselves, administrators anyone.
+#[utoipa::path(
+    operation_id = "check_tool_access_api_v1_toolservers_access_check_post",
+    tag = "Tool Servers",
+    request_body = UserToolAccessCheck,
+    responses((status = 200, description = "The decision", body = ToolAccessResult), NotFound, BodyErrors, Protected)
+)]
+#[post("/access-check")]
+pub async fn check_tool_access(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Json<UserToolAccessCheck>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let report = state.access.check(&caller, &body.user_id, &body.tool_name, body.server_name.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(ToolAccessResult::from(report)))
+}
+
+/// Create a grant
+///
+/// Grants a user, a group or everyone access to a tool or a server (administrators only).
+#[utoipa::path(
+    operation_id = "create_grant",
+    tag = "Access Grants",
+    request_body = GrantCreate,
+    responses((status = 201, description = "The grant", body = GrantResponse), NotFound, Duplicate, BodyErrors, Protected)
+)]
+#[post("")]
+pub async fn create_grant(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Json<GrantCreate>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    let grant = state.access.grant(&caller, input).await?;
+    Ok(HttpResponse::Created().json(GrantResponse::from(grant)))
+}
+
+/// List grants
+///
+/// The tenant's grants, optionally for one subject, tool or server (administrators only).
+#[utoipa::path(
+    operation_id = "list_grants",
+    tag = "Access Grants",
+    params(GrantsQuery),
+    responses((status = 200, description = "The grants", body = Vec<GrantResponse>), BadQuery, Protected)
+)]
+#[get("")]
+pub async fn list_grants(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<GrantsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let subject = query
+        .subject
+        .map(|s| s.parse().map_err(|e: String| ApiError::validation(vec![FieldError::new("subject", e)])))
+        .transpose()?;
+    let target = match (query.tool_id, query.server_id) {
+        (Some(tool), None) => Some(Target::Tool(tool)),
+        (None, Some(server)) => Some(Target::Server(server)),
+        (None, None) => None,
+        _ => return Err(ApiError::validation(vec![FieldError::new("tool_id", "give at most one of tool_id and server_id")])),
+    };
+    let grants = state.access.list_grants(&caller, &GrantFilter { subject, target }).await?;
+    Ok(HttpResponse::Ok().json(grants.into_iter().map(GrantResponse::from).collect::<Vec<_>>()))
+}
+
+/// Get a grant
+#[utoipa::path(
+    operation_id = "get_grant",
+    tag = "Access Grants",
+    params(("grant_id" = String, Path)),
+    responses((status = 200, description = "The grant", body = GrantResponse), NotFound, Protected)
+)]
+#[get("/{grant_id}")]
+pub async fn get_grant(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(GrantResponse::from(state.access.get_grant(&caller, &id).await?)))
+}
+
+/// Change a grant
+#[utoipa::path(
+    operation_id = "update_grant",
+    tag = "Access Grants",
+    params(("grant_id" = String, Path)),
+    request_body = ToolPermissionUpdate,
+    responses((status = 200, description = "The grant", body = GrantResponse), NotFound, BodyErrors, Protected)
+)]
+#[put("/{grant_id}")]
+pub async fn update_grant(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+    body: Json<ToolPermissionUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
+    Ok(HttpResponse::Ok().json(GrantResponse::from(state.access.update_grant(&caller, &id, patch).await?)))
+}
+
+/// Delete a grant
+#[utoipa::path(
+    operation_id = "delete_grant",
+    tag = "Access Grants",
+    params(("grant_id" = String, Path)),
+    responses((status = 204, description = "Deleted"), NotFound, Protected)
+)]
+#[delete("/{grant_id}")]
+pub async fn delete_grant(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.access.revoke(&caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List users
+///
+/// The tenant's users (administrators only).
+#[utoipa::path(
+    operation_id = "list_users",
+    tag = "Users",
+    responses((status = 200, description = "The users", body = Vec<UserResponse>), Protected)
+)]
+#[get("")]
+pub async fn list_users(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
+    let users = state.access.list_users(&caller).await?;
+    Ok(HttpResponse::Ok().json(users.into_iter().map(UserResponse::from).collect::<Vec<_>>()))
+}
+
+/// Get a user
+///
+/// A user (oneself, or anyone for administrators).
+#[utoipa::path(
+    operation_id = "get_user",
+    tag = "Users",
+    params(("user_id" = String, Path)),
+    responses((status = 200, description = "The user", body = UserResponse), NotFound, Protected)
+)]
+#[get("/{user_id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(UserResponse::from(state.access.get_user(&caller, &id).await?)))
+}
+
+/// Change a user
+///
+/// Sets a user's role, groups, display name or disabled flag (administrators only). The stored
+/// role applies from the user's next request on; a disabled user's credentials are refused.
+#[utoipa::path(
+    operation_id = "update_user",
+    tag = "Users",
+    params(("user_id" = String, Path)),
+    request_body = UserUpdate,
+    responses((status = 200, description = "The user", body = UserResponse), NotFound, BodyErrors, Protected)
+)]
+#[put("/{user_id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    id: web::Path<String>,
+    body: Json<UserUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.access.update_user(&caller, &id, body.into_inner().into()).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
