@@ -99,7 +99,9 @@ pub struct Conditions {
 
 impl Conditions {
     pub fn validate(&self, v: &mut Validator) {
-        for (field, limit) in [("rate_limit_per_hour", self.rate_limit_per_hour), ("rate_limit_per_day", self.rate_limit_per_day)] {
+        for (field, limit) in
+            [("rate_limit_per_hour", self.rate_limit_per_hour), ("rate_limit_per_day", self.rate_limit_per_day)]
+        {
             v.check(limit.is_none_or(|l| l > 0), field, || "must be at least 1 (or null for no limit)".into());
         }
         if let Some(hours) = &self.allowed_hours {
@@ -114,7 +116,8 @@ impl Conditions {
     pub fn in_window(&self, now: Timestamp) -> bool {
         let hour = now.hour() as u8;
         let day = now.weekday().num_days_from_monday() as u8;
-        let fits = |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
+        let fits =
+            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
         fits(&self.allowed_hours, hour) && fits(&self.allowed_days, day)
     }
 }
@@ -156,7 +159,11 @@ impl RoleRule {
     fn specificity(&self) -> (u8, usize) {
         let patterns = [&self.tool_pattern, &self.server_pattern];
         let set = patterns.iter().filter(|p| p.is_some()).count() as u8;
-        let literal = patterns.iter().filter_map(|p| p.as_deref()).map(|p| p.chars().filter(|c| *c != '*' && *c != '?').count()).sum();
+        let literal = patterns
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .map(|p| p.chars().filter(|c| *c != '*' && *c != '?').count())
+            .sum();
         (set, literal)
     }
 
@@ -310,11 +317,19 @@ impl AccessIndex {
     }
 
     /// Decides whether `principal` may use `tool` at `required` level at `now` (DESIGN.md §3).
-    pub fn decide(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel, now: Timestamp, admin_bypass: bool) -> Decision {
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+    ) -> Decision {
         let mut explanation = Vec::new();
         let is_admin = principal.role == Role::SuperAdmin || (principal.role == Role::Admin && admin_bypass);
         if !tool.tool_usable || !tool.server_usable {
-            let reason = if !tool.server_usable { "the server is not running" } else { "the tool is disabled or unavailable" };
+            let reason =
+                if !tool.server_usable { "the server is not running" } else { "the tool is disabled or unavailable" };
             // Administrators still see it, but nobody calls it.
             if is_admin && required <= AccessLevel::Read {
                 return admin_decision(explanation);
@@ -353,22 +368,41 @@ impl AccessIndex {
 
         if let Some(rules) = index.rules.get(&principal.role) {
             let matching: Vec<&Arc<RoleRule>> = rules.iter().filter(|r| r.matches(tool)).collect();
-            let applicable: Vec<&Arc<RoleRule>> = matching.iter().copied().filter(|r| r.conditions.in_window(now)).collect();
+            let applicable: Vec<&Arc<RoleRule>> =
+                matching.iter().copied().filter(|r| r.conditions.in_window(now)).collect();
             if matching.len() > applicable.len() {
-                explanation.push(format!("role rules: {} outside their hours or days", matching.len() - applicable.len()));
+                explanation
+                    .push(format!("role rules: {} outside their hours or days", matching.len() - applicable.len()));
             }
             if let Some(top) = applicable.first().map(|r| r.specificity()) {
                 let best: Vec<&Arc<RoleRule>> = applicable.into_iter().take_while(|r| r.specificity() == top).collect();
-                let rule = best.iter().find(|r| r.access_level == AccessLevel::None).or_else(|| best.iter().max_by_key(|r| r.access_level)).copied();
+                let rule = best
+                    .iter()
+                    .find(|r| r.access_level == AccessLevel::None)
+                    .or_else(|| best.iter().max_by_key(|r| r.access_level))
+                    .copied();
                 if let Some(rule) = rule {
-                    explanation.push(format!("role rule {} ({}) decides: {}", rule.id, describe_rule(rule), rule.access_level.as_str()));
-                    return outcome(rule.access_level, required, DecidedBy::RoleRule { id: rule.id.clone() }, rule.conditions.clone(), None, explanation);
+                    explanation.push(format!(
+                        "role rule {} ({}) decides: {}",
+                        rule.id,
+                        describe_rule(rule),
+                        rule.access_level.as_str()
+                    ));
+                    return outcome(
+                        rule.access_level,
+                        required,
+                        DecidedBy::RoleRule { id: rule.id.clone() },
+                        rule.conditions.clone(),
+                        None,
+                        explanation,
+                    );
                 }
             }
             explanation.push("role rules: none matches".into());
         }
 
-        let public: Vec<&Arc<Grant>> = on_tool.iter().chain(on_server).filter(|g| g.subject == Subject::Public).collect();
+        let public: Vec<&Arc<Grant>> =
+            on_tool.iter().chain(on_server).filter(|g| g.subject == Subject::Public).collect();
         if let Some(decision) = decide_grants("public", &public, required, now, &mut explanation) {
             return decision;
         }

@@ -201,9 +201,8 @@ impl UserRepository for InMemoryStore {
 impl GrantRepository for InMemoryStore {
     async fn insert(&self, grant: &Grant) -> PortResult<()> {
         let mut grants = lock(&self.grants);
-        let taken = grants
-            .values()
-            .any(|g| g.tenant == grant.tenant && g.subject == grant.subject && g.target == grant.target);
+        let taken =
+            grants.values().any(|g| g.tenant == grant.tenant && g.subject == grant.subject && g.target == grant.target);
         if taken {
             return Err(DomainError::Conflict("duplicate grant".into()));
         }
@@ -253,8 +252,11 @@ impl GrantRepository for InMemoryStore {
 
     async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>> {
         let mut grants = lock(&self.grants);
-        let ids: Vec<String> =
-            grants.values().filter(|g| g.tenant == tenant && targets.contains(&g.target)).map(|g| g.id.clone()).collect();
+        let ids: Vec<String> = grants
+            .values()
+            .filter(|g| g.tenant == tenant && targets.contains(&g.target))
+            .map(|g| g.id.clone())
+            .collect();
         for id in &ids {
             grants.remove(id);
         }
@@ -275,7 +277,10 @@ impl RoleRuleRepository for InMemoryStore {
     async fn insert(&self, rule: &RoleRule) -> PortResult<()> {
         let mut rules = lock(&self.rules);
         let taken = rules.values().any(|r| {
-            r.tenant == rule.tenant && r.role == rule.role && r.tool_pattern == rule.tool_pattern && r.server_pattern == rule.server_pattern
+            r.tenant == rule.tenant
+                && r.role == rule.role
+                && r.tool_pattern == rule.tool_pattern
+                && r.server_pattern == rule.server_pattern
         });
         if taken {
             return Err(DomainError::Conflict("duplicate rule".into()));

@@ -4,7 +4,10 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use toolhub_domain::{
     Principal, Role, Timestamp,
-    access::{AccessIndex, AccessLevel, Conditions, DecidedBy, Grant, RoleRule, Subject, Target, ToolRef, UsageCounters, glob_match},
+    access::{
+        AccessIndex, AccessLevel, Conditions, DecidedBy, Grant, RoleRule, Subject, Target, ToolRef, UsageCounters,
+        glob_match,
+    },
 };
 
 use AccessLevel::{Admin, Execute, Read};
@@ -116,41 +119,266 @@ fn decided(d: &DecidedBy) -> String {
 #[test]
 fn the_engine_follows_the_design_table() {
     let cases = vec![
-        Case { name: "no grant denies", grants: vec![], rules: vec![], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "user+tool execute allows a call", grants: vec![user_tool(Execute)], rules: vec![], required: Execute, allowed: true, decided_by: "user-tool" },
-        Case { name: "read does not allow execute", grants: vec![user_tool(Read)], rules: vec![], required: Execute, allowed: false, decided_by: "user-tool" },
-        Case { name: "admin level allows execute", grants: vec![user_server(Admin)], rules: vec![], required: Execute, allowed: true, decided_by: "user-server" },
-        Case { name: "user+tool beats user+server", grants: vec![user_tool(Read), user_server(Execute)], rules: vec![], required: Execute, allowed: false, decided_by: "user-tool" },
-        Case { name: "user none beats group allow", grants: vec![user_server(DENY), group_tool(Execute)], rules: vec![], required: Read, allowed: false, decided_by: "user-server" },
-        Case { name: "group deny vs user allow: the user tier decides", grants: vec![user_server(Execute), group_tool(DENY)], rules: vec![], required: Execute, allowed: true, decided_by: "user-server" },
-        Case { name: "expired user grant falls through to the group grant", grants: vec![expired(user_tool(Admin)), group_server(Read)], rules: vec![], required: Read, allowed: true, decided_by: "group-server" },
-        Case { name: "expired everything denies", grants: vec![expired(user_tool(Admin))], rules: vec![], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "deny overrides inside a tier", grants: vec![group_tool(Execute), grant("group-tool-2", Subject::Group("eng".into()), Target::Tool("tool-1".into()), DENY)], rules: vec![], required: Read, allowed: false, decided_by: "group-tool-2" },
-        Case { name: "highest level wins inside a tier", grants: vec![user_tool(Read), grant("user-tool-2", Subject::User("alice".into()), Target::Tool("tool-1".into()), Execute)], rules: vec![], required: Execute, allowed: true, decided_by: "user-tool-2" },
-        Case { name: "other groups do not count", grants: vec![grant("ops", Subject::Group("ops".into()), Target::Tool("tool-1".into()), Execute)], rules: vec![], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "other users do not count", grants: vec![grant("bob", Subject::User("bob".into()), Target::Tool("tool-1".into()), Execute)], rules: vec![], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "grants on other tools do not count", grants: vec![grant("x", Subject::User("alice".into()), Target::Tool("tool-2".into()), Execute)], rules: vec![], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "grants beat role rules", grants: vec![group_server(Read)], rules: vec![rule("r", None, None, Execute)], required: Execute, allowed: false, decided_by: "group-server" },
-        Case { name: "a role rule without patterns matches everything", grants: vec![], rules: vec![rule("r", None, None, Read)], required: Read, allowed: true, decided_by: "rule:r" },
-        Case { name: "role rules beat public", grants: vec![public(Execute)], rules: vec![rule("r", Some("get_*"), None, Read)], required: Execute, allowed: false, decided_by: "rule:r" },
-        Case { name: "both patterns beat one", grants: vec![], rules: vec![rule("one", Some("get_weather"), None, Execute), rule("both", Some("get_*"), Some("weather-*"), Read)], required: Execute, allowed: false, decided_by: "rule:both" },
-        Case { name: "longer literal text wins", grants: vec![], rules: vec![rule("short", Some("get_*"), None, Read), rule("long", Some("get_weath*"), None, Execute)], required: Execute, allowed: true, decided_by: "rule:long" },
-        Case { name: "both patterns must match", grants: vec![], rules: vec![rule("r", Some("get_*"), Some("weather-us"), Execute)], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "glob characters other than * and ? are literal", grants: vec![], rules: vec![rule("r", Some("get.weather"), None, Execute)], required: Read, allowed: false, decided_by: "none" },
-        Case { name: "? matches one character", grants: vec![], rules: vec![rule("r", None, Some("weather-e?"), Execute)], required: Execute, allowed: true, decided_by: "rule:r" },
-        Case { name: "deny among equally specific rules wins", grants: vec![], rules: vec![rule("a", Some("get_*"), None, Execute), rule("b", Some("*_weather"), None, DENY)], required: Read, allowed: false, decided_by: "rule:b" },
-        Case { name: "public grant allows when nothing else applies", grants: vec![public(Read)], rules: vec![], required: Read, allowed: true, decided_by: "public" },
-        Case { name: "inside the hours", grants: vec![hours(user_tool(Execute), &[10])], rules: vec![], required: Execute, allowed: true, decided_by: "user-tool" },
-        Case { name: "hour boundary: 11 excludes 10:30", grants: vec![hours(user_tool(Execute), &[11])], rules: vec![], required: Execute, allowed: false, decided_by: "none" },
-        Case { name: "outside the hours falls through", grants: vec![hours(user_tool(Execute), &[9, 11]), group_server(Read)], rules: vec![], required: Read, allowed: true, decided_by: "group-server" },
-        Case { name: "Monday is day 0", grants: vec![days(user_tool(Execute), &[0])], rules: vec![], required: Execute, allowed: true, decided_by: "user-tool" },
-        Case { name: "Sunday only excludes Monday", grants: vec![days(user_tool(Execute), &[6])], rules: vec![], required: Execute, allowed: false, decided_by: "none" },
-        Case { name: "empty windows mean always", grants: vec![days(hours(user_tool(Execute), &[]), &[])], rules: vec![], required: Execute, allowed: true, decided_by: "user-tool" },
+        Case {
+            name: "no grant denies",
+            grants: vec![],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "user+tool execute allows a call",
+            grants: vec![user_tool(Execute)],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-tool",
+        },
+        Case {
+            name: "read does not allow execute",
+            grants: vec![user_tool(Read)],
+            rules: vec![],
+            required: Execute,
+            allowed: false,
+            decided_by: "user-tool",
+        },
+        Case {
+            name: "admin level allows execute",
+            grants: vec![user_server(Admin)],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-server",
+        },
+        Case {
+            name: "user+tool beats user+server",
+            grants: vec![user_tool(Read), user_server(Execute)],
+            rules: vec![],
+            required: Execute,
+            allowed: false,
+            decided_by: "user-tool",
+        },
+        Case {
+            name: "user none beats group allow",
+            grants: vec![user_server(DENY), group_tool(Execute)],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "user-server",
+        },
+        Case {
+            name: "group deny vs user allow: the user tier decides",
+            grants: vec![user_server(Execute), group_tool(DENY)],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-server",
+        },
+        Case {
+            name: "expired user grant falls through to the group grant",
+            grants: vec![expired(user_tool(Admin)), group_server(Read)],
+            rules: vec![],
+            required: Read,
+            allowed: true,
+            decided_by: "group-server",
+        },
+        Case {
+            name: "expired everything denies",
+            grants: vec![expired(user_tool(Admin))],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "deny overrides inside a tier",
+            grants: vec![
+                group_tool(Execute),
+                grant("group-tool-2", Subject::Group("eng".into()), Target::Tool("tool-1".into()), DENY),
+            ],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "group-tool-2",
+        },
+        Case {
+            name: "highest level wins inside a tier",
+            grants: vec![
+                user_tool(Read),
+                grant("user-tool-2", Subject::User("alice".into()), Target::Tool("tool-1".into()), Execute),
+            ],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-tool-2",
+        },
+        Case {
+            name: "other groups do not count",
+            grants: vec![grant("ops", Subject::Group("ops".into()), Target::Tool("tool-1".into()), Execute)],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "other users do not count",
+            grants: vec![grant("bob", Subject::User("bob".into()), Target::Tool("tool-1".into()), Execute)],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "grants on other tools do not count",
+            grants: vec![grant("x", Subject::User("alice".into()), Target::Tool("tool-2".into()), Execute)],
+            rules: vec![],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "grants beat role rules",
+            grants: vec![group_server(Read)],
+            rules: vec![rule("r", None, None, Execute)],
+            required: Execute,
+            allowed: false,
+            decided_by: "group-server",
+        },
+        Case {
+            name: "a role rule without patterns matches everything",
+            grants: vec![],
+            rules: vec![rule("r", None, None, Read)],
+            required: Read,
+            allowed: true,
+            decided_by: "rule:r",
+        },
+        Case {
+            name: "role rules beat public",
+            grants: vec![public(Execute)],
+            rules: vec![rule("r", Some("get_*"), None, Read)],
+            required: Execute,
+            allowed: false,
+            decided_by: "rule:r",
+        },
+        Case {
+            name: "both patterns beat one",
+            grants: vec![],
+            rules: vec![
+                rule("one", Some("get_weather"), None, Execute),
+                rule("both", Some("get_*"), Some("weather-*"), Read),
+            ],
+            required: Execute,
+            allowed: false,
+            decided_by: "rule:both",
+        },
+        Case {
+            name: "longer literal text wins",
+            grants: vec![],
+            rules: vec![rule("short", Some("get_*"), None, Read), rule("long", Some("get_weath*"), None, Execute)],
+            required: Execute,
+            allowed: true,
+            decided_by: "rule:long",
+        },
+        Case {
+            name: "both patterns must match",
+            grants: vec![],
+            rules: vec![rule("r", Some("get_*"), Some("weather-us"), Execute)],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "glob characters other than * and ? are literal",
+            grants: vec![],
+            rules: vec![rule("r", Some("get.weather"), None, Execute)],
+            required: Read,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "? matches one character",
+            grants: vec![],
+            rules: vec![rule("r", None, Some("weather-e?"), Execute)],
+            required: Execute,
+            allowed: true,
+            decided_by: "rule:r",
+        },
+        Case {
+            name: "deny among equally specific rules wins",
+            grants: vec![],
+            rules: vec![rule("a", Some("get_*"), None, Execute), rule("b", Some("*_weather"), None, DENY)],
+            required: Read,
+            allowed: false,
+            decided_by: "rule:b",
+        },
+        Case {
+            name: "public grant allows when nothing else applies",
+            grants: vec![public(Read)],
+            rules: vec![],
+            required: Read,
+            allowed: true,
+            decided_by: "public",
+        },
+        Case {
+            name: "inside the hours",
+            grants: vec![hours(user_tool(Execute), &[10])],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-tool",
+        },
+        Case {
+            name: "hour boundary: 11 excludes 10:30",
+            grants: vec![hours(user_tool(Execute), &[11])],
+            rules: vec![],
+            required: Execute,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "outside the hours falls through",
+            grants: vec![hours(user_tool(Execute), &[9, 11]), group_server(Read)],
+            rules: vec![],
+            required: Read,
+            allowed: true,
+            decided_by: "group-server",
+        },
+        Case {
+            name: "Monday is day 0",
+            grants: vec![days(user_tool(Execute), &[0])],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-tool",
+        },
+        Case {
+            name: "Sunday only excludes Monday",
+            grants: vec![days(user_tool(Execute), &[6])],
+            rules: vec![],
+            required: Execute,
+            allowed: false,
+            decided_by: "none",
+        },
+        Case {
+            name: "empty windows mean always",
+            grants: vec![days(hours(user_tool(Execute), &[]), &[])],
+            rules: vec![],
+            required: Execute,
+            allowed: true,
+            decided_by: "user-tool",
+        },
     ];
     for case in cases {
         let index = AccessIndex::new(case.grants, case.rules);
         let d = index.decide(&alice(), &TOOL, case.required, monday_morning(), true);
-        assert_eq!((d.allowed, decided(&d.decided_by).as_str()), (case.allowed, case.decided_by), "{}: {:?}", case.name, d.explanation);
+        assert_eq!(
+            (d.allowed, decided(&d.decided_by).as_str()),
+            (case.allowed, case.decided_by),
+            "{}: {:?}",
+            case.name,
+            d.explanation
+        );
         assert_eq!(d.allowed, d.reason.is_none(), "{}: a denial says why", case.name);
     }
 }
@@ -159,7 +387,8 @@ fn the_engine_follows_the_design_table() {
 fn hour_boundaries_are_exact() {
     let index = AccessIndex::new([hours(user_tool(Execute), &[10])], []);
     let at = |h, m, s| Utc.with_ymd_and_hms(2026, 11, 23, h, m, s).unwrap();
-    for (time, allowed) in [(at(9, 59, 59), false), (at(10, 0, 0), true), (at(10, 59, 59), true), (at(11, 0, 0), false)] {
+    for (time, allowed) in [(at(9, 59, 59), false), (at(10, 0, 0), true), (at(10, 59, 59), true), (at(11, 0, 0), false)]
+    {
         assert_eq!(index.decide(&alice(), &TOOL, Read, time, true).allowed, allowed, "{time}");
     }
     let index = AccessIndex::new([days(user_tool(Execute), &[6])], []);
@@ -195,7 +424,10 @@ fn administrators_bypass_unless_switched_off_and_unusable_tools_are_refused() {
     assert!(with_grant.decide(&admin, &disabled, Read, monday_morning(), true).allowed, "admins still see it");
     assert!(!with_grant.decide(&admin, &disabled, Execute, monday_morning(), true).allowed, "nobody calls it");
     let stopped = ToolRef { server_usable: false, ..TOOL };
-    assert_eq!(with_grant.decide(&alice(), &stopped, Read, monday_morning(), true).reason.as_deref(), Some("the server is not running"));
+    assert_eq!(
+        with_grant.decide(&alice(), &stopped, Read, monday_morning(), true).reason.as_deref(),
+        Some("the server is not running")
+    );
 }
 
 #[test]

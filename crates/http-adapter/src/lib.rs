@@ -46,47 +46,54 @@ pub struct AppState {
 
 /// Registers every API operation (and so every entry of the OpenAPI document).
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(
-        scope::scope("/api/v1/toolservers")
-            // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.
-            .service(lifecycle::bulk_server_operation)
-            .service(servers::create_tool_server)
-            .service(servers::list_tool_servers)
-            .service(servers::get_tool_server)
-            .service(servers::update_tool_server)
-            .service(servers::delete_tool_server)
-            .service(lifecycle::start_tool_server)
-            .service(lifecycle::stop_tool_server)
-            .service(lifecycle::restart_tool_server)
-            .service(lifecycle::enable_tool_server)
-            .service(lifecycle::disable_tool_server)
-            .service(lifecycle::check_server_health)
-            .service(pending::get_server_metrics)
-            .service(lifecycle::get_server_tools)
-            .service(lifecycle::test_server_connectivity)
-            .service(lifecycle::refresh_server_tools)
-            .service(lifecycle::list_all_tools)
-            .service(lifecycle::enable_tool)
-            .service(lifecycle::disable_tool)
-            .service(access::grant_tool_permission)
-            .service(access::update_tool_permission)
-            .service(access::revoke_tool_permission)
-            .service(access::get_user_permissions)
-            .service(access::create_role_access_rule)
-            .service(access::get_role_access_rules)
-            .service(access::update_role_access_rule)
-            .service(access::delete_role_access_rule)
-            .service(access::check_tool_access),
-    )
-    .service(
-        scope::scope("/api/v1/grants")
-            .service(access::create_grant)
-            .service(access::list_grants)
-            .service(access::get_grant)
-            .service(access::update_grant)
-            .service(access::delete_grant),
-    )
-    .service(scope::scope("/api/v1/users").service(access::list_users).service(access::get_user).service(access::update_user));
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/api/v1/toolservers")
+                // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.
+                .service(lifecycle::bulk_server_operation)
+                .service(servers::create_tool_server)
+                .service(servers::list_tool_servers)
+                .service(servers::get_tool_server)
+                .service(servers::update_tool_server)
+                .service(servers::delete_tool_server)
+                .service(lifecycle::start_tool_server)
+                .service(lifecycle::stop_tool_server)
+                .service(lifecycle::restart_tool_server)
+                .service(lifecycle::enable_tool_server)
+                .service(lifecycle::disable_tool_server)
+                .service(lifecycle::check_server_health)
+                .service(pending::get_server_metrics)
+                .service(lifecycle::get_server_tools)
+                .service(lifecycle::test_server_connectivity)
+                .service(lifecycle::refresh_server_tools)
+                .service(lifecycle::list_all_tools)
+                .service(lifecycle::enable_tool)
+                .service(lifecycle::disable_tool)
+                .service(access::grant_tool_permission)
+                .service(access::update_tool_permission)
+                .service(access::revoke_tool_permission)
+                .service(access::get_user_permissions)
+                .service(access::create_role_access_rule)
+                .service(access::get_role_access_rules)
+                .service(access::update_role_access_rule)
+                .service(access::delete_role_access_rule)
+                .service(access::check_tool_access),
+        )
+        .service(
+            scope::scope("/api/v1/grants")
+                .service(access::create_grant)
+                .service(access::list_grants)
+                .service(access::get_grant)
+                .service(access::update_grant)
+                .service(access::delete_grant),
+        )
+        .service(
+            scope::scope("/api/v1/users")
+                .service(access::list_users)
+                .service(access::get_user)
+                .service(access::update_user),
+        );
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -311,4 +311,3 @@ impl RoleRuleRepository for Store {
         role_rules::Entity::find().all(&self.db).await.map_err(db_error)?.into_iter().map(rule_from_row).collect()
     }
 }
-

@@ -1,8 +1,8 @@
 //! Toolhub's storage adapter: the repository ports on sea-orm, for SQLite (the embedded default)
 //! and PostgreSQL. Secrets are sealed with the configured [`SecretCipher`] before they are written.
 
-pub mod cipher;
 mod access_repos;
+pub mod cipher;
 mod entities;
 mod mapping;
 mod repos;

@@ -45,9 +45,11 @@ async fn jwt_claims_map_to_role_groups_and_tenant() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["created_by"], "alice");
 
-    let user = jwt(json!({"sub": "bob", "tenant": "acme"}), JWT_SECRET);
+    let user = jwt(json!({"sub": "bob", "tenant": "acme", "groups": "eng,ops"}), JWT_SECRET);
     let listed = app.get(SERVERS, &user).await;
-    assert_eq!(listed.body.as_array().unwrap().len(), 1, "same tenant sees it");
+    assert!(listed.body.as_array().unwrap().is_empty(), "a plain user sees nothing without a grant");
+    let bob = app.get("/api/v1/users/bob", &user).await;
+    assert_eq!((bob.body["role"].as_str(), bob.body["tenant"].as_str()), (Some("user"), Some("acme")), "{}", bob.body);
     assert_eq!(
         app.post(SERVERS, &user, crate::harness::server_body("x")).await.status,
         StatusCode::FORBIDDEN,

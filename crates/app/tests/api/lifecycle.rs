@@ -264,15 +264,23 @@ async fn operations_check_ids_roles_and_bulk_reports_each() {
     }
 
     let user = app.key("reader", Role::User, "default").await;
-    for op in ["start", "stop", "restart", "enable", "disable", "test-connectivity", "refresh-tools"] {
-        assert_eq!(
-            app.post(&format!("{SERVERS}/{id}/{op}"), &user, json!({})).await.status,
-            StatusCode::FORBIDDEN,
-            "{op}"
-        );
+    for op in ["start", "refresh-tools"] {
+        let reply = app.post(&format!("{SERVERS}/{id}/{op}"), &user, json!({})).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{op}: an invisible server does not exist for the caller");
     }
+    assert_eq!(app.get(&format!("{SERVERS}/{id}/health"), &user).await.status, StatusCode::NOT_FOUND);
+    let grant = json!({"subject": "user:reader", "server_id": id, "access_level": "read"});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
     assert_eq!(app.get(&format!("{SERVERS}/{id}/health"), &user).await.status, StatusCode::OK);
     assert_eq!(app.get(&format!("{SERVERS}/{id}/tools"), &user).await.status, StatusCode::OK);
+    for op in ["start", "stop", "restart", "enable", "disable", "test-connectivity", "refresh-tools"] {
+        let reply = app.post(&format!("{SERVERS}/{id}/{op}"), &user, json!({})).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "ACCESS_DENIED"),
+            "{op}: reading is not managing"
+        );
+    }
 
     let bulk = app
         .post(&format!("{SERVERS}/bulk"), &app.admin_key, json!({"server_ids": [id, unknown], "operation": "start"}))

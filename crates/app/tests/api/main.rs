@@ -1,6 +1,7 @@
 //! The real application over real HTTP on a free loopback port, on SQLite and PostgreSQL,
 //! and the real binary end to end.
 
+mod access;
 mod auth;
 mod binary;
 mod harness;

@@ -15,7 +15,7 @@ crate::on_both_databases!(
     stale_versions_are_refused,
     secrets_are_masked_and_kept,
     listing_filters_by_status_and_builtin,
-    users_read_but_only_admins_write,
+    users_see_what_they_may_read_and_only_managers_write,
     tenants_never_see_each_other,
 );
 
@@ -268,25 +268,47 @@ async fn listing_filters_by_status_and_builtin(backend: Backend) {
     }
 }
 
-async fn users_read_but_only_admins_write(backend: Backend) {
+async fn users_see_what_they_may_read_and_only_managers_write(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create_server("shared").await["id"].as_str().unwrap().to_owned();
     let path = format!("{SERVERS}/{id}");
-    for role in [Role::Guest, Role::User, Role::PowerUser] {
-        let key = app.key(&format!("u-{role}"), role, "default").await;
-        assert_eq!(app.get(SERVERS, &key).await.status, StatusCode::OK);
-        assert_eq!(app.get(&path, &key).await.status, StatusCode::OK);
-        for reply in [
-            app.post(SERVERS, &key, server_body(&format!("by-{role}"))).await,
-            app.put(&path, &key, json!({"timeout": 60})).await,
-            app.delete(&path, &key).await,
-        ] {
-            assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"), "{role}");
+    let keys = [
+        app.key("u-guest", Role::Guest, "default").await,
+        app.key("u-user", Role::User, "default").await,
+        app.key("u-power", Role::PowerUser, "default").await,
+    ];
+    for key in &keys {
+        let listed = app.get(&format!("{SERVERS}?include_builtin=false"), key).await;
+        assert_eq!(listed.status, StatusCode::OK);
+        assert!(listed.body.as_array().unwrap().is_empty(), "nothing is visible without a grant");
+        assert_eq!(app.get(&path, key).await.status, StatusCode::NOT_FOUND);
+        let created = app.post(SERVERS, key, server_body("mine")).await;
+        assert_eq!((created.status, created.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
+        for reply in [app.put(&path, key, json!({"timeout": 60})).await, app.delete(&path, key).await] {
+            assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
         }
     }
+
+    // A read grant on the server shows it; an admin grant lets its holder manage it.
+    let grant = json!({"subject": "user:u-user", "server_id": id, "access_level": "read"});
+    let created = app.post("/api/v1/grants", &app.admin_key, grant).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(app.get(&path, &keys[1]).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("{SERVERS}?include_builtin=false"), &keys[1]).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(app.put(&path, &keys[1], json!({"timeout": 60})).await.status, StatusCode::FORBIDDEN);
+    let grant_id = created.body["id"].as_str().unwrap();
+    let upgraded =
+        app.put(&format!("/api/v1/grants/{grant_id}"), &app.admin_key, json!({"access_level": "admin"})).await;
+    assert_eq!(upgraded.status, StatusCode::OK, "{}", upgraded.body);
+    assert_eq!(app.put(&path, &keys[1], json!({"timeout": 60})).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, &keys[2]).await.status, StatusCode::NOT_FOUND, "others still see nothing");
+
     let other_admin = app.key("admin2", Role::Admin, "default").await;
-    assert_eq!(app.put(&path, &other_admin, json!({"timeout": 60})).await.status, StatusCode::OK);
-    assert_eq!(app.get(&path, &app.admin_key).await.body["timeout"], 60);
+    assert_eq!(app.put(&path, &other_admin, json!({"timeout": 90})).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, &app.admin_key).await.body["timeout"], 90);
+    assert_eq!(app.delete(&path, &keys[1]).await.status, StatusCode::OK, "a server admin may delete it");
+    let grants = app.get(&format!("/api/v1/grants?server_id={id}"), &app.admin_key).await;
+    assert!(grants.body.as_array().unwrap().is_empty(), "its grants went with it");
 }
 
 async fn tenants_never_see_each_other(backend: Backend) {

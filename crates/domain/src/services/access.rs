@@ -11,7 +11,9 @@ use crate::{
     },
     error::DomainResult,
     new_id,
-    ports::{Clock, GrantFilter, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, UserRepository},
+    ports::{
+        Clock, GrantFilter, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, UserRepository,
+    },
     principal::User,
     server::{ServerStatus, ToolServer},
     tool::{Tool, ToolStatus},
@@ -171,7 +173,10 @@ impl AccessService {
         if self.may_manage(principal, server) {
             Ok(())
         } else {
-            Err(DomainError::Forbidden(format!("managing '{}' needs the admin role or admin access to it", server.name)))
+            Err(DomainError::Forbidden(format!(
+                "managing '{}' needs the admin role or admin access to it",
+                server.name
+            )))
         }
     }
 
@@ -257,8 +262,11 @@ impl AccessService {
     }
 
     pub async fn get_grant(&self, actor: &Principal, id: &str) -> DomainResult<Grant> {
-        let grant =
-            self.grants.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Permission, id))?;
+        let grant = self
+            .grants
+            .get(&actor.tenant, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::Permission, id))?;
         if !self.is_admin(actor) && grant.subject != Subject::User(actor.id.clone()) {
             return Err(DomainError::not_found(ResourceKind::Permission, id));
         }
@@ -358,8 +366,11 @@ impl AccessService {
     pub async fn update_rule(&self, actor: &Principal, id: &str, input: RuleInput) -> DomainResult<RoleRule> {
         actor.require_admin("change role access rules")?;
         Self::validate_rule(&input)?;
-        let mut rule =
-            self.rules.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::RoleRule, id))?;
+        let mut rule = self
+            .rules
+            .get(&actor.tenant, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::RoleRule, id))?;
         rule.role = input.role;
         rule.tool_pattern = input.tool_pattern;
         rule.server_pattern = input.server_pattern;
@@ -399,7 +410,9 @@ impl AccessService {
     pub async fn principal_of(&self, tenant: &str, user_id: &str) -> DomainResult<Principal> {
         Ok(match self.users.get(tenant, user_id).await? {
             Some(user) => Principal { id: user.id, tenant: user.tenant, role: user.role, groups: user.groups },
-            None => Principal { id: user_id.to_owned(), tenant: tenant.to_owned(), role: Role::User, groups: Vec::new() },
+            None => {
+                Principal { id: user_id.to_owned(), tenant: tenant.to_owned(), role: Role::User, groups: Vec::new() }
+            }
         })
     }
 
@@ -420,14 +433,21 @@ impl AccessService {
         };
         let (tool, server) = self.find_tool(&actor.tenant, tool_name, server_name).await?;
         let decision = self.decide(&subject, &tool_ref(&tool, &server), AccessLevel::Execute);
-        let quota = self.counters.remaining(decision.quota_key(&subject).as_deref(), &decision.conditions, self.clock.now());
+        let quota =
+            self.counters.remaining(decision.quota_key(&subject).as_deref(), &decision.conditions, self.clock.now());
         Ok(AccessReport { decision, quota })
     }
 
     /// Finds a tool by name (and server name). Several servers with the tool and no server
     /// name given is a 422, not a guess.
-    pub async fn find_tool(&self, tenant: &str, tool_name: &str, server_name: Option<&str>) -> DomainResult<(Tool, ToolServer)> {
-        let servers = self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
+    pub async fn find_tool(
+        &self,
+        tenant: &str,
+        tool_name: &str,
+        server_name: Option<&str>,
+    ) -> DomainResult<(Tool, ToolServer)> {
+        let servers =
+            self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
         let tools = self.tools.list_all(tenant).await?;
         let mut found: Vec<(Tool, ToolServer)> = tools
             .into_iter()
@@ -463,7 +483,8 @@ impl AccessService {
         if patch.role == Some(Role::SuperAdmin) && actor.role != Role::SuperAdmin {
             return Err(DomainError::Forbidden("only super administrators may make super administrators".into()));
         }
-        let mut user = self.users.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::User, id))?;
+        let mut user =
+            self.users.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::User, id))?;
         let mut v = Validator::new();
         if let Some(groups) = &patch.groups {
             v.check(groups.len() <= 100, "groups", || "at most 100 groups".into());

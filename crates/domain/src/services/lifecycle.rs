@@ -13,8 +13,8 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
-    services::{AccessService, access::require_manage},
     server::{NewToolServer, RuntimeState, ServerStatus, ToolServer, TransportType},
+    services::{AccessService, access::require_manage},
     tool::{self, Tool, ToolStatus},
     upstream::{DiscoveredTool, ServerRef, UpstreamConnector, UpstreamError, UpstreamObserver},
 };
@@ -261,15 +261,19 @@ impl LifecycleService {
             .into_iter()
             .filter_map(|t| {
                 let server = servers.iter().find(|s| s.id == t.server_id)?;
-                let readable = self.access.as_ref().is_none_or(|a| a.may_use(actor, &t, server, crate::access::AccessLevel::Read));
+                let readable =
+                    self.access.as_ref().is_none_or(|a| a.may_use(actor, &t, server, crate::access::AccessLevel::Read));
                 readable.then(|| (t, server.name.clone()))
             })
             .collect())
     }
 
     pub async fn set_tool_enabled(&self, actor: &Principal, tool_id: &str, enabled: bool) -> DomainResult<Outcome> {
-        let tool =
-            self.tools.get(&actor.tenant, tool_id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Tool, tool_id))?;
+        let tool = self
+            .tools
+            .get(&actor.tenant, tool_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, tool_id))?;
         self.managed(actor, &tool.server_id).await.map_err(|e| match e {
             DomainError::NotFound { .. } => DomainError::not_found(ResourceKind::Tool, tool_id),
             other => other,

@@ -122,8 +122,13 @@ impl ServerService {
         if let Some(lifecycle) = &self.lifecycle {
             lifecycle.disconnect(&mut server).await?;
         }
-        let tool_ids: Vec<String> =
-            self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?.into_iter().map(|t| t.id).collect();
+        let tool_ids: Vec<String> = self
+            .tools
+            .list_for_servers(&actor.tenant, std::slice::from_ref(&server.id))
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
         if !self.servers.delete(&actor.tenant, id).await? {
             return Err(DomainError::not_found(ResourceKind::ToolServer, id));
         }

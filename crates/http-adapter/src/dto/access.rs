@@ -118,7 +118,10 @@ impl ToolPermissionCreate {
         }
         .into_domain()
         .map_err(|errors| {
-            errors.into_iter().map(|e| if e.field == "subject" { FieldError::new("user_id", e.message) } else { e }).collect()
+            errors
+                .into_iter()
+                .map(|e| if e.field == "subject" { FieldError::new("user_id", e.message) } else { e })
+                .collect()
         })
     }
 }

@@ -245,7 +245,12 @@ pub async fn list_grants(
         (Some(tool), None) => Some(Target::Tool(tool)),
         (None, Some(server)) => Some(Target::Server(server)),
         (None, None) => None,
-        _ => return Err(ApiError::validation(vec![FieldError::new("tool_id", "give at most one of tool_id and server_id")])),
+        _ => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "tool_id",
+                "give at most one of tool_id and server_id",
+            )]));
+        }
     };
     let grants = state.access.list_grants(&caller, &GrantFilter { subject, target }).await?;
     Ok(HttpResponse::Ok().json(grants.into_iter().map(GrantResponse::from).collect::<Vec<_>>()))

@@ -8,7 +8,11 @@ use toolhub_domain::{
 
 use crate::harness::{Backend, fresh};
 
-crate::on_both_databases!(grants_round_trip_filter_and_cascade, role_rules_are_unique_even_without_patterns, users_are_listed_and_updated);
+crate::on_both_databases!(
+    grants_round_trip_filter_and_cascade,
+    role_rules_are_unique_even_without_patterns,
+    users_are_listed_and_updated
+);
 
 fn grant(subject: Subject, target: Target, level: AccessLevel) -> Grant {
     let now = chrono::Utc::now();
@@ -58,10 +62,18 @@ async fn grants_round_trip_filter_and_cascade(backend: Backend) {
     dup.target = Target::Server("tool-1".into());
     t.grants().insert(&dup).await.expect("same id on another kind of target is another grant");
 
-    let by_user = t.grants().list("t", &GrantFilter { subject: Some(Subject::User("alice".into())), target: None }).await.unwrap();
+    let by_user = t
+        .grants()
+        .list("t", &GrantFilter { subject: Some(Subject::User("alice".into())), target: None })
+        .await
+        .unwrap();
     assert_eq!(by_user.len(), 2);
-    let on_srv1 = t.grants().list("t", &GrantFilter { subject: None, target: Some(Target::Server("srv-1".into())) }).await.unwrap();
-    assert_eq!(on_srv1.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), [eng_server.id.clone()]);
+    let on_srv1 = t
+        .grants()
+        .list("t", &GrantFilter { subject: None, target: Some(Target::Server("srv-1".into())) })
+        .await
+        .unwrap();
+    assert_eq!(on_srv1.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), [eng_server.id.as_str()]);
     assert_eq!(t.grants().list_all().await.unwrap().len(), 4);
 
     let mut changed = alice_tool.clone();
@@ -77,7 +89,11 @@ async fn grants_round_trip_filter_and_cascade(backend: Backend) {
     assert_eq!(used.usage_count, 2);
     assert!(used.last_used.is_some());
 
-    let removed = t.grants().delete_for_targets("t", &[Target::Server("srv-1".into()), Target::Tool("tool-1".into())]).await.unwrap();
+    let removed = t
+        .grants()
+        .delete_for_targets("t", &[Target::Server("srv-1".into()), Target::Tool("tool-1".into())])
+        .await
+        .unwrap();
     assert_eq!(removed.len(), 2);
     assert!(t.grants().delete("t", &public.id).await.unwrap());
     assert!(!t.grants().delete("t", &public.id).await.unwrap());
@@ -104,7 +120,10 @@ async fn role_rules_are_unique_even_without_patterns(backend: Backend) {
     let t = fresh(backend).await;
     let open = rule(None, None);
     t.rules().insert(&open).await.unwrap();
-    assert!(matches!(t.rules().insert(&rule(None, None)).await, Err(DomainError::Conflict(_))), "NULL patterns collide too");
+    assert!(
+        matches!(t.rules().insert(&rule(None, None)).await, Err(DomainError::Conflict(_))),
+        "NULL patterns collide too"
+    );
     let specific = rule(Some("get_*"), None);
     t.rules().insert(&specific).await.unwrap();
     let loaded = t.rules().get("t", &specific.id).await.unwrap().unwrap();
@@ -116,7 +135,10 @@ async fn role_rules_are_unique_even_without_patterns(backend: Backend) {
     assert_eq!(t.rules().list("t", None).await.unwrap().len(), 3);
     let mut moved = specific.clone();
     moved.tool_pattern = None;
-    assert!(matches!(t.rules().update(&moved).await, Err(DomainError::Conflict(_))), "an update cannot duplicate either");
+    assert!(
+        matches!(t.rules().update(&moved).await, Err(DomainError::Conflict(_))),
+        "an update cannot duplicate either"
+    );
     moved.access_level = AccessLevel::Execute;
     moved.tool_pattern = Some("list_*".into());
     assert!(t.rules().update(&moved).await.unwrap());
@@ -128,7 +150,16 @@ async fn users_are_listed_and_updated(backend: Backend) {
     let t = fresh(backend).await;
     let now = chrono::Utc::now();
     for id in ["bob", "alice"] {
-        let user = User { tenant: "t".into(), id: id.into(), role: Role::User, groups: vec![], display_name: None, disabled: false, created_at: now, updated_at: now };
+        let user = User {
+            tenant: "t".into(),
+            id: id.into(),
+            role: Role::User,
+            groups: vec![],
+            display_name: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
         t.users().insert_if_absent(&user).await.unwrap();
     }
     let mut alice = t.users().get("t", "alice").await.unwrap().unwrap();
