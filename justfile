@@ -17,6 +17,7 @@ lint:
 openapi:
     UPDATE_OPENAPI=1 cargo test -p toolhub-http --test openapi committed_document_is_current
 
-# Benchmarks.
+# Benchmarks: access decisions per second, then the bounded HTTP access-check load.
 bench:
-    cargo bench --workspace
+    cargo bench -p toolhub-domain --bench decisions
+    bench/access-check.sh 10000 10s
