@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Administrators may use every tool of their tenant without grants (super admins always may).
     #[arg(long, env = "TOOLHUB_ADMIN_BYPASS", default_value_t = true, action = clap::ArgAction::Set)]
     pub admin_bypass: bool,
+    /// Days the call log keeps records; older ones are pruned hourly.
+    #[arg(long, env = "TOOLHUB_CALL_RETENTION_DAYS", default_value_t = 30)]
+    pub call_retention_days: u32,
     /// Seconds between reloads of grants and rules from the database (to see other replicas' writes).
     #[arg(long, env = "TOOLHUB_ACCESS_RELOAD_SECS", default_value_t = 30)]
     pub access_reload_secs: u64,
@@ -94,6 +97,7 @@ impl Default for ServeArgs {
             jwt: JwtArgs::default(),
             upstream: UpstreamArgs::default(),
             admin_bypass: true,
+            call_retention_days: 30,
             access_reload_secs: 30,
             log_format: LogFormat::Text,
         }

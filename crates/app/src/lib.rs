@@ -10,15 +10,17 @@ use anyhow::Context;
 use toolhub_domain::{
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    services::{AccessService, AuthService, LifecycleService, ServerService},
+    ports::Metrics,
+    services::{AccessService, AuthService, CallService, LifecycleService, ServerService},
 };
 use toolhub_http::{
     AppState,
+    metrics::PrometheusMetrics,
     auth::{JwtSettings, JwtVerifier},
     rate_limit::RateLimiter,
 };
 use toolhub_mcp::{EgressPolicy, UpstreamManager};
-use toolhub_storage::{AeadCipher, Store};
+use toolhub_storage::{AeadCipher, BatchingCallLog, Store};
 
 pub use config::{Cli, ServeArgs, StorageArgs};
 
@@ -99,6 +101,9 @@ pub struct Application {
     server: actix_web::dev::Server,
     lifecycle: Arc<LifecycleService>,
     access: Arc<AccessService>,
+    calls: Arc<CallService>,
+    store: Arc<Store>,
+    retention: chrono::Duration,
     access_reload: Duration,
     /// The administrator key created on first start, to be shown once.
     pub bootstrap_admin_key: Option<Secret>,
@@ -108,12 +113,15 @@ pub struct Application {
 pub struct RunningApp {
     pub handle: actix_web::dev::ServerHandle,
     pub lifecycle: Arc<LifecycleService>,
+    pub calls: Arc<CallService>,
 }
 
 impl RunningApp {
-    /// Stops serving and ends every upstream process, as a SIGTERM does.
+    /// Stops serving, writes the queued call records and ends every upstream process, as a
+    /// SIGTERM does.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+        self.calls.flush().await;
         self.lifecycle.shutdown().await;
     }
 }
@@ -137,14 +145,27 @@ impl Application {
         ));
         let grants = access.load().await.context("cannot load grants")?;
         tracing::info!(grants, "access index loaded");
+        let metrics = Arc::new(PrometheusMetrics::new().context("cannot register metrics")?);
+        let upstream = Arc::new(upstream_manager(&serve.upstream)?);
         let lifecycle = LifecycleService::new(
             store_port.clone(),
             store_port.clone(),
-            Arc::new(upstream_manager(&serve.upstream)?),
+            upstream.clone(),
             clock.clone(),
             Duration::from_secs(serve.upstream.stable_after_secs),
             Some(access.clone()),
+            metrics.clone() as Arc<dyn Metrics>,
         );
+        let calls = Arc::new(CallService::new(
+            store_port.clone(),
+            store_port.clone(),
+            store_port.clone(),
+            access.clone(),
+            upstream,
+            BatchingCallLog::start(store_port.clone()),
+            metrics.clone(),
+            clock.clone(),
+        ));
         lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
             .await
@@ -157,10 +178,12 @@ impl Application {
             ),
             lifecycle: lifecycle.clone(),
             access: access.clone(),
+            calls: calls.clone(),
+            metrics,
             auth,
             jwt,
             limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
-            readiness: store_port,
+            readiness: store_port.clone(),
         });
 
         let api = toolhub_http::openapi();
@@ -177,9 +200,29 @@ impl Application {
             server: server.run(),
             lifecycle,
             access,
+            calls,
+            store: store_port,
+            retention: chrono::Duration::days(serve.call_retention_days.into()),
             access_reload: Duration::from_secs(serve.access_reload_secs.max(1)),
             bootstrap_admin_key,
         })
+    }
+
+    /// Prunes the call log of records past the retention, hourly.
+    fn prune_calls_periodically(&self) {
+        let (store, retention) = (self.store.clone(), self.retention);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                ticks.tick().await;
+                use toolhub_domain::ports::CallLogRepository;
+                match store.prune(chrono::Utc::now() - retention).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "pruned the call log"),
+                    Err(error) => tracing::warn!(%error, "cannot prune the call log"),
+                }
+            }
+        });
     }
 
     /// Reloads grants and rules now and then, so that writes made through another replica
@@ -219,7 +262,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.resume_upstreams();
         self.reload_access_periodically();
+        self.prune_calls_periodically();
         let served = self.server.await;
+        // In-flight calls have finished: write their records, then end the upstreams.
+        self.calls.flush().await;
         self.lifecycle.shutdown().await;
         served
     }
@@ -228,8 +274,9 @@ impl Application {
     pub fn spawn(self) -> RunningApp {
         self.resume_upstreams();
         self.reload_access_periodically();
+        self.prune_calls_periodically();
         let handle = self.server.handle();
         tokio::spawn(self.server);
-        RunningApp { handle, lifecycle: self.lifecycle }
+        RunningApp { handle, lifecycle: self.lifecycle, calls: self.calls }
     }
 }

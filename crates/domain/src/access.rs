@@ -501,10 +501,12 @@ pub struct UsageCounters {
 }
 
 /// Remaining calls under a decision's limits (None: no limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Quota {
     pub remaining_hour: Option<u32>,
     pub remaining_day: Option<u32>,
+    /// When used up: seconds until a call is possible again.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl Quota {
@@ -528,6 +530,7 @@ impl UsageCounters {
         Quota {
             remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
             remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
+            retry_after_secs: None,
         }
     }
 
@@ -540,14 +543,20 @@ impl UsageCounters {
         let before = Quota {
             remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
             remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
+            retry_after_secs: None,
         };
         if before.exhausted() {
-            return Err(before);
+            // The window frees up when its oldest counted call leaves it.
+            let window = if before.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
+            let oldest = list.iter().filter(|t| now - **t < window).min().copied().unwrap_or(now);
+            let wait = (oldest + window - now).num_seconds().max(1) as u64;
+            return Err(Quota { retry_after_secs: Some(wait), ..before });
         }
         list.push(now);
         Ok(Quota {
             remaining_hour: before.remaining_hour.map(|r| r - 1),
             remaining_day: before.remaining_day.map(|r| r - 1),
+            retry_after_secs: None,
         })
     }
 }

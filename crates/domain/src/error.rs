@@ -40,6 +40,15 @@ pub enum DomainError {
     Forbidden(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The tool exists but an administrator disabled it.
+    #[error("{0}")]
+    ToolDisabled(String),
+    /// The call's arguments do not match the tool's input schema.
+    #[error("the arguments do not match the tool's input schema")]
+    InvalidArguments(Vec<FieldError>),
+    /// The deciding grant's or rule's call quota is used up.
+    #[error("the call quota of this tool is used up")]
+    RateLimited(crate::access::Quota),
     /// An upstream server failed or did not answer; the text is safe for clients.
     #[error("{0}")]
     Upstream(crate::upstream::UpstreamError),

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::{
     DomainError, Role, Timestamp,
+    calls::{CallFilter, CallRecord, CallStatus},
     access::{Grant, RoleRule, Subject, Target},
     api_key::ApiKey,
     principal::User,
@@ -114,6 +115,36 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn count(&self) -> PortResult<u64>;
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()>;
 }
+
+/// Where call records go. `record` must not block the call path (queue, batch, write later);
+/// `flush` writes everything queued (at shutdown).
+#[async_trait]
+pub trait CallLog: Send + Sync {
+    fn record(&self, record: CallRecord);
+    async fn flush(&self);
+}
+
+#[async_trait]
+pub trait CallLogRepository: Send + Sync {
+    /// Stores the records and adds them to the usage counters of their tools and grants.
+    async fn store(&self, records: &[CallRecord]) -> PortResult<()>;
+    /// Newest first, and the total count before paging.
+    async fn list(&self, tenant: &str, filter: &CallFilter, limit: u64, offset: u64) -> PortResult<(Vec<CallRecord>, u64)>;
+    /// Deletes records older than `before`; returns how many.
+    async fn prune(&self, before: Timestamp) -> PortResult<u64>;
+}
+
+/// Operational counters (Prometheus, or nothing).
+pub trait Metrics: Send + Sync {
+    fn tool_call(&self, _server: &str, _tool: &str, _status: CallStatus, _seconds: f64) {}
+    fn access_decision(&self, _allowed: bool) {}
+    fn upstream_restart(&self, _server: &str) {}
+}
+
+/// Metrics that go nowhere.
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {}
 
 /// Seals secrets for storage (AEAD) and opens them again.
 pub trait SecretCipher: Send + Sync {

@@ -79,6 +79,8 @@ pub async fn pipeline(
                 (None, Err(error)) => Err(error),
                 (None, Ok(principal)) => Ok(principal),
             };
+            let started = std::time::Instant::now();
+            let method = req.method().to_string();
             let mut response = match result {
                 Ok(principal) => {
                     if let Some(principal) = principal {
@@ -89,6 +91,8 @@ pub async fn pipeline(
                 Err(error) => req.error_response(error).map_into_boxed_body(),
             };
             decorate(response.headers_mut(), &correlation, &rate);
+            let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+            state.metrics.http_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
             Ok(response)
         })
         .await

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod context;
 pub mod dto;
 pub mod extract;
+pub mod metrics;
 pub mod handlers;
 pub mod openapi;
 pub mod problem;
@@ -22,7 +23,7 @@ use actix_web::{
 };
 use toolhub_domain::{
     ports::ReadinessProbe,
-    services::{AccessService, AuthService, LifecycleService, ServerService},
+    services::{AccessService, AuthService, CallService, LifecycleService, ServerService},
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub servers: Arc<ServerService>,
     pub lifecycle: Arc<LifecycleService>,
     pub access: Arc<AccessService>,
+    pub calls: Arc<CallService>,
+    pub metrics: Arc<metrics::PrometheusMetrics>,
     pub auth: Arc<AuthService>,
     pub jwt: Option<Arc<JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
@@ -63,7 +66,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(lifecycle::enable_tool_server)
                 .service(lifecycle::disable_tool_server)
                 .service(lifecycle::check_server_health)
-                .service(pending::get_server_metrics)
+                .service(calls::get_server_metrics)
                 .service(lifecycle::get_server_tools)
                 .service(lifecycle::test_server_connectivity)
                 .service(lifecycle::refresh_server_tools)
@@ -78,7 +81,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::get_role_access_rules)
                 .service(access::update_role_access_rule)
                 .service(access::delete_role_access_rule)
-                .service(access::check_tool_access),
+                .service(access::check_tool_access)
+            .service(calls::call_tool)
+            .service(calls::call_tool_by_name)
+            .service(calls::list_tool_calls),
         )
         .service(
             scope::scope("/api/v1/grants")

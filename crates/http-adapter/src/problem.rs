@@ -50,11 +50,13 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// Extra response headers (for instance the remaining tool quota on 429).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new(), retry_after: None }
+        Self { status, code, detail: detail.into(), errors: Vec::new(), retry_after: None, headers: Vec::new() }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -115,8 +117,23 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
+        for (name, value) in &self.headers {
+            response.insert_header((*name, value.clone()));
+        }
         response.json(self.to_problem())
     }
+}
+
+/// The remaining call quota of a tool, as response headers.
+pub fn quota_headers(quota: &toolhub_domain::access::Quota) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::new();
+    if let Some(hour) = quota.remaining_hour {
+        headers.push(("X-Tool-Quota-Remaining-Hour", hour.to_string()));
+    }
+    if let Some(day) = quota.remaining_day {
+        headers.push(("X-Tool-Quota-Remaining-Day", day.to_string()));
+    }
+    headers
 }
 
 fn not_found_code(kind: ResourceKind) -> &'static str {
@@ -144,6 +161,16 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", detail),
             DomainError::Unauthenticated(detail) => Self::unauthenticated(detail),
             DomainError::NotImplemented(what) => Self::not_implemented(what),
+            DomainError::ToolDisabled(detail) => Self::new(StatusCode::CONFLICT, "TOOL_DISABLED", detail),
+            DomainError::InvalidArguments(errors) => Self {
+                errors,
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ARGS", "the arguments do not match the tool's input schema")
+            },
+            DomainError::RateLimited(quota) => Self {
+                retry_after: quota.retry_after_secs,
+                headers: quota_headers(&quota),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "the call quota of this tool is used up")
+            },
             DomainError::Upstream(e) => {
                 let (status, code) = match &e {
                     UpstreamError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT"),

@@ -2,6 +2,7 @@
 //! and PostgreSQL. Secrets are sealed with the configured [`SecretCipher`] before they are written.
 
 mod access_repos;
+pub mod calls;
 pub mod cipher;
 mod entities;
 mod mapping;
@@ -16,6 +17,7 @@ use sea_orm_migration::MigratorTrait;
 use toolhub_domain::{DomainError, ports::SecretCipher};
 use toolhub_migrations::Migrator;
 
+pub use calls::BatchingCallLog;
 pub use cipher::AeadCipher;
 
 /// Opens a connection pool. SQLite URLs create the file when missing; an in-memory SQLite

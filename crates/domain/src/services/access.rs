@@ -198,7 +198,7 @@ impl AccessService {
     pub fn record_call(&self, principal: &Principal, decision: &Decision) -> Result<Quota, Quota> {
         match decision.quota_key(principal) {
             Some(key) => self.counters.record(&key, &decision.conditions, self.clock.now()),
-            None => Ok(Quota { remaining_hour: None, remaining_day: None }),
+            None => Ok(Quota::default()),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     DomainError, Principal, ResourceKind, builtin,
     error::DomainResult,
     new_id,
-    ports::{Clock, ServerRepository, ToolRepository},
+    ports::{Clock, Metrics, ServerRepository, ToolRepository},
     server::{NewToolServer, RuntimeState, ServerStatus, ToolServer, TransportType},
     services::{AccessService, access::require_manage},
     tool::{self, Tool, ToolStatus},
@@ -50,6 +50,50 @@ pub struct ConnectivityReport {
     pub tools_count: usize,
 }
 
+/// Usage figures of a server (the seed's `ToolServerMetrics`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerMetrics {
+    pub server: ToolServer,
+    pub total_tools: usize,
+    pub enabled_tools: usize,
+    pub total_calls: i64,
+    pub total_errors: i64,
+    /// 1.0 with no calls: nothing has failed.
+    pub success_rate: f64,
+    pub avg_response_time_ms: Option<f64>,
+    pub last_activity: Option<crate::Timestamp>,
+    /// Share (0-1) of the time since this Toolhub first started the server that it was connected.
+    pub uptime_percentage: Option<f64>,
+}
+
+/// How long a server has been connected since this process first started it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Uptime {
+    since: Option<crate::Timestamp>,
+    up_since: Option<crate::Timestamp>,
+    up_total: chrono::Duration,
+}
+
+impl Uptime {
+    fn up(&mut self, now: crate::Timestamp) {
+        self.since.get_or_insert(now);
+        self.up_since.get_or_insert(now);
+    }
+
+    fn down(&mut self, now: crate::Timestamp) {
+        if let Some(start) = self.up_since.take() {
+            self.up_total += now - start;
+        }
+    }
+
+    fn ratio(&self, now: crate::Timestamp) -> Option<f64> {
+        let since = self.since?;
+        let up = self.up_total + self.up_since.map(|s| now - s).unwrap_or_default();
+        let total = (now - since).num_milliseconds();
+        Some(if total <= 0 { 1.0 } else { (up.num_milliseconds() as f64 / total as f64).clamp(0.0, 1.0) })
+    }
+}
+
 /// One item of a bulk operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkItem {
@@ -69,6 +113,8 @@ pub struct LifecycleService {
     /// A failure after this much uptime counts as the first of a new series.
     stable_after: Duration,
     access: Option<Arc<AccessService>>,
+    metrics: Arc<dyn Metrics>,
+    uptime: std::sync::Mutex<std::collections::HashMap<String, Uptime>>,
     me: Weak<LifecycleService>,
 }
 
@@ -80,8 +126,48 @@ impl LifecycleService {
         clock: Arc<dyn Clock>,
         stable_after: Duration,
         access: Option<Arc<AccessService>>,
+        metrics: Arc<dyn Metrics>,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|me| Self { servers, tools, upstream, clock, stable_after, access, me: me.clone() })
+        Arc::new_cyclic(|me| Self {
+            servers,
+            tools,
+            upstream,
+            clock,
+            stable_after,
+            access,
+            metrics,
+            uptime: Default::default(),
+            me: me.clone(),
+        })
+    }
+
+    fn track(&self, server_id: &str, up: bool) {
+        let now = self.clock.now();
+        if let Ok(mut uptime) = self.uptime.lock() {
+            let entry = uptime.entry(server_id.to_owned()).or_default();
+            if up { entry.up(now) } else { entry.down(now) }
+        }
+    }
+
+    /// Usage figures computed from the tools' counters, and the uptime this process observed.
+    pub async fn metrics(&self, actor: &Principal, id: &str) -> DomainResult<ServerMetrics> {
+        let server = self.visible_server(actor, id).await?;
+        let tools = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+        let total_calls: i64 = tools.iter().map(|t| t.total_calls).sum();
+        let total_errors: i64 = tools.iter().map(|t| t.total_errors).sum();
+        let weighted: f64 = tools.iter().filter_map(|t| t.avg_response_time_ms.map(|a| a * t.total_calls as f64)).sum();
+        let uptime = self.uptime.lock().ok().and_then(|u| u.get(&server.id).and_then(|u| u.ratio(self.clock.now())));
+        Ok(ServerMetrics {
+            total_tools: tools.len(),
+            enabled_tools: tools.iter().filter(|t| t.status == ToolStatus::Enabled).count(),
+            total_calls,
+            total_errors,
+            success_rate: if total_calls == 0 { 1.0 } else { (total_calls - total_errors) as f64 / total_calls as f64 },
+            avg_response_time_ms: (total_calls > 0).then(|| weighted / total_calls as f64),
+            last_activity: tools.iter().filter_map(|t| t.last_called).max(),
+            uptime_percentage: uptime,
+            server,
+        })
     }
 
     /// Loads a server the actor may manage.
@@ -127,6 +213,7 @@ impl LifecycleService {
         self.set_runtime(server, state.clone()).await?;
         match self.upstream.start(server, self.observer()).await {
             Ok(found) => {
+                self.track(&server.id, true);
                 self.sync_tools(server, &found, "start").await?;
                 state.status = ServerStatus::Enabled;
                 state.last_startup_success = Some(self.clock.now());
@@ -151,6 +238,7 @@ impl LifecycleService {
         state.status = ServerStatus::Stopping;
         self.set_runtime(server, state.clone()).await?;
         self.upstream.stop(&server.id).await;
+        self.track(&server.id, false);
         state.status = ServerStatus::Disabled;
         self.set_runtime(server, state).await
     }
@@ -377,6 +465,7 @@ fn client_message(error: &DomainError) -> String {
 #[async_trait]
 impl UpstreamObserver for LifecycleService {
     async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> bool {
+        self.track(&server.id, false);
         let Some(mut stored) = self.load_ref(server).await else { return false };
         let mut state = stored.runtime();
         state.consecutive_failures = if ran_for >= self.stable_after { 1 } else { state.consecutive_failures + 1 };
@@ -394,7 +483,9 @@ impl UpstreamObserver for LifecycleService {
     }
 
     async fn reconnected(&self, server: &ServerRef, tools: Vec<DiscoveredTool>) {
+        self.track(&server.id, true);
         let Some(mut stored) = self.load_ref(server).await else { return };
+        self.metrics.upstream_restart(&stored.name);
         let mut state = stored.runtime();
         state.status = ServerStatus::Enabled;
         state.last_startup_success = Some(self.clock.now());

@@ -2,10 +2,12 @@
 
 pub mod access;
 pub mod auth;
+pub mod calls;
 pub mod lifecycle;
 pub mod servers;
 
 pub use access::{AccessReport, AccessService, GrantPatch, NewGrant, RuleInput, UserPatch};
 pub use auth::{AuthService, Identity, NewApiKey};
+pub use calls::{CallOutcome, CallService, ToolSelector};
 pub use lifecycle::{LifecycleService, Outcome};
 pub use servers::{ServerService, ServerView};

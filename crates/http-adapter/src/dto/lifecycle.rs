@@ -167,3 +167,39 @@ impl From<Vec<BulkItem>> for BulkOperationResult {
         }
     }
 }
+
+/// Usage figures of a server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolServerMetrics {
+    pub server_id: String,
+    pub server_name: String,
+    pub status: ServerStatus,
+    pub total_tools: i64,
+    pub enabled_tools: i64,
+    pub total_calls: i64,
+    pub total_errors: i64,
+    #[schema(minimum = 0, maximum = 1)]
+    pub success_rate: f64,
+    pub avg_response_time_ms: Option<f64>,
+    pub last_activity: Option<DateTime<Utc>>,
+    #[schema(minimum = 0, maximum = 1)]
+    pub uptime_percentage: Option<f64>,
+}
+
+impl From<toolhub_domain::services::lifecycle::ServerMetrics> for ToolServerMetrics {
+    fn from(m: toolhub_domain::services::lifecycle::ServerMetrics) -> Self {
+        Self {
+            server_id: m.server.id,
+            server_name: m.server.name,
+            status: m.server.status.into(),
+            total_tools: m.total_tools as i64,
+            enabled_tools: m.enabled_tools as i64,
+            total_calls: m.total_calls,
+            total_errors: m.total_errors,
+            success_rate: m.success_rate,
+            avg_response_time_ms: m.avg_response_time_ms,
+            last_activity: m.last_activity,
+            uptime_percentage: m.uptime_percentage,
+        }
+    }
+}

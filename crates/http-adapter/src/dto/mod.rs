@@ -3,13 +3,13 @@
 pub mod access;
 pub mod common;
 pub mod lifecycle;
-pub mod pending;
+pub mod calls;
 pub mod servers;
 
 pub use access::*;
 pub use common::*;
 pub use lifecycle::*;
-pub use pending::*;
+pub use calls::*;
 pub use servers::*;
 
 use toolhub_domain::validation::FieldError;

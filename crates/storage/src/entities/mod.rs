@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table; they never leave this crate.
 
 pub mod api_keys;
+pub mod call_records;
 pub mod grants;
 pub mod role_rules;
 pub mod tool_servers;

@@ -1,0 +1,216 @@
+//! Calling tools: every call passes the access engine, the quota, the argument check and the
+//! tool's and server's state, runs under the server's deadline, and is recorded.
+
+use std::{sync::Arc, time::Instant};
+
+use serde_json::{Map, Value};
+
+use crate::{
+    DomainError, Principal, ResourceKind,
+    access::{AccessLevel, Quota, ToolRef},
+    calls::{CallFilter, CallRecord, CallStatus, check_arguments, redact, summarize},
+    error::DomainResult,
+    new_id,
+    ports::{CallLog, CallLogRepository, Clock, Metrics, ServerRepository, ToolRepository},
+    server::{ServerStatus, ToolServer},
+    services::{AccessService, lifecycle::timeout_of},
+    tool::{Tool, ToolStatus},
+    upstream::{UpstreamConnector, UpstreamError},
+};
+
+/// Which tool to call.
+#[derive(Debug, Clone, Copy)]
+pub enum ToolSelector<'a> {
+    Id(&'a str),
+    Name { server: &'a str, tool: &'a str },
+}
+
+/// A finished call: the upstream's MCP result and what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallOutcome {
+    pub result: Value,
+    pub is_error: bool,
+    pub duration_ms: f64,
+    pub quota: Quota,
+}
+
+pub struct CallService {
+    calls: Arc<dyn CallLogRepository>,
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    access: Arc<AccessService>,
+    upstream: Arc<dyn UpstreamConnector>,
+    log: Arc<dyn CallLog>,
+    metrics: Arc<dyn Metrics>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The stable code of a refusal or failure, as recorded in the call log.
+pub fn error_code(error: &DomainError) -> &'static str {
+    match error {
+        DomainError::NotFound { kind: ResourceKind::ToolServer, .. } => "SERVER_NOT_FOUND",
+        DomainError::NotFound { .. } => "TOOL_NOT_FOUND",
+        DomainError::Forbidden(_) => "ACCESS_DENIED",
+        DomainError::ToolDisabled(_) => "TOOL_DISABLED",
+        DomainError::InvalidArguments(_) => "INVALID_ARGS",
+        DomainError::RateLimited(_) => "RATE_LIMITED",
+        DomainError::Upstream(UpstreamError::Timeout(_)) => "UPSTREAM_TIMEOUT",
+        DomainError::Upstream(UpstreamError::Protocol(_)) => "EXECUTION_ERROR",
+        DomainError::Upstream(_) => "UPSTREAM_UNAVAILABLE",
+        DomainError::Validation(_) => "VALIDATION_FAILED",
+        _ => "INTERNAL_ERROR",
+    }
+}
+
+impl CallService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        calls: Arc<dyn CallLogRepository>,
+        servers: Arc<dyn ServerRepository>,
+        tools: Arc<dyn ToolRepository>,
+        access: Arc<AccessService>,
+        upstream: Arc<dyn UpstreamConnector>,
+        log: Arc<dyn CallLog>,
+        metrics: Arc<dyn Metrics>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { calls, servers, tools, access, upstream, log, metrics, clock }
+    }
+
+    /// The call log, newest first: administrators see every call of the tenant, others their own.
+    pub async fn history(
+        &self,
+        actor: &Principal,
+        mut filter: CallFilter,
+        limit: u64,
+        offset: u64,
+    ) -> DomainResult<(Vec<CallRecord>, u64)> {
+        if !self.access.is_admin(actor) {
+            if filter.user.as_ref().is_some_and(|u| *u != actor.id) {
+                return Err(DomainError::Forbidden("only administrators may read other users' calls".into()));
+            }
+            filter.user = Some(actor.id.clone());
+        }
+        self.calls.list(&actor.tenant, &filter, limit, offset).await
+    }
+
+    /// Writes every queued record (at shutdown).
+    pub async fn flush(&self) {
+        self.log.flush().await;
+    }
+
+    async fn resolve(&self, actor: &Principal, selector: ToolSelector<'_>) -> DomainResult<(Tool, ToolServer)> {
+        match selector {
+            ToolSelector::Id(id) => {
+                let tool =
+                    self.tools.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
+                let server = self
+                    .servers
+                    .get(&actor.tenant, &tool.server_id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
+                Ok((tool, server))
+            }
+            ToolSelector::Name { server, tool } => self.access.find_tool(&actor.tenant, tool, Some(server)).await,
+        }
+    }
+
+    /// Calls a tool for `actor` and records the call, whatever its outcome.
+    pub async fn call(
+        &self,
+        actor: &Principal,
+        selector: ToolSelector<'_>,
+        arguments: Option<Map<String, Value>>,
+        correlation_id: Option<String>,
+    ) -> DomainResult<CallOutcome> {
+        let started = Instant::now();
+        let args_value = Value::Object(arguments.clone().unwrap_or_default());
+        let mut record = CallRecord {
+            id: new_id(),
+            tenant: actor.tenant.clone(),
+            tool_id: None,
+            tool_name: String::new(),
+            server_id: None,
+            server_name: String::new(),
+            principal_id: actor.id.clone(),
+            groups: actor.groups.clone(),
+            arguments: redact(&args_value),
+            result_summary: None,
+            status: CallStatus::Rejected,
+            error_code: None,
+            duration_ms: 0.0,
+            correlation_id,
+            grant_id: None,
+            called_at: self.clock.now(),
+        };
+        if let ToolSelector::Name { server, tool } = selector {
+            record.server_name = server.to_owned();
+            record.tool_name = tool.to_owned();
+        }
+        let result = self.run(actor, selector, arguments, &args_value, &mut record).await;
+        record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &result {
+            Ok(outcome) => {
+                record.status = if outcome.is_error { CallStatus::ToolError } else { CallStatus::Success };
+                record.result_summary = summarize(&outcome.result);
+            }
+            Err(error) => {
+                record.error_code = Some(error_code(error).to_owned());
+                record.result_summary = Some(error.to_string());
+                if matches!(error, DomainError::Upstream(_)) {
+                    record.status = CallStatus::Failed;
+                }
+            }
+        }
+        self.metrics.tool_call(&record.server_name, &record.tool_name, record.status, record.duration_ms / 1000.0);
+        let duration_ms = record.duration_ms;
+        self.log.record(record);
+        result.map(|outcome| CallOutcome { duration_ms, ..outcome })
+    }
+
+    async fn run(
+        &self,
+        actor: &Principal,
+        selector: ToolSelector<'_>,
+        arguments: Option<Map<String, Value>>,
+        args_value: &Value,
+        record: &mut CallRecord,
+    ) -> DomainResult<CallOutcome> {
+        let (tool, server) = self.resolve(actor, selector).await?;
+        record.tool_id = Some(tool.id.clone());
+        record.tool_name = tool.name.clone();
+        record.server_id = Some(server.id.clone());
+        record.server_name = server.name.clone();
+
+        // Permission first (ignoring state), so callers without access learn nothing more.
+        let permitted = ToolRef {
+            tool_id: &tool.id,
+            tool_name: &tool.name,
+            server_id: &server.id,
+            server_name: &server.name,
+            tool_usable: true,
+            server_usable: true,
+        };
+        let decision = self.access.decide(actor, &permitted, AccessLevel::Execute);
+        self.metrics.access_decision(decision.allowed);
+        if !decision.allowed {
+            if self.access.decide(actor, &permitted, AccessLevel::Read).allowed {
+                return Err(DomainError::Forbidden(decision.reason.unwrap_or_else(|| "access denied".into())));
+            }
+            return Err(DomainError::not_found(ResourceKind::Tool, &tool.id));
+        }
+        if tool.status != ToolStatus::Enabled {
+            return Err(DomainError::ToolDisabled(format!("the tool '{}' is disabled", tool.name)));
+        }
+        if !tool.is_available || server.status != ServerStatus::Enabled {
+            return Err(DomainError::Upstream(UpstreamError::NotRunning));
+        }
+        check_arguments(tool.args_schema.as_ref(), args_value).map_err(DomainError::InvalidArguments)?;
+        if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
+            record.grant_id = Some(id.clone());
+        }
+        let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
+        let outcome = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(&server)).await?;
+        Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
+    }
+}

@@ -1,0 +1,164 @@
+//! Calling tools, the call log, server metrics and the Prometheus exposition.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde_json::Value;
+use toolhub_domain::{services::ToolSelector, validation::FieldError};
+
+use crate::{
+    AppState,
+    auth::Caller,
+    context,
+    dto::{CallLogPage, CallRecordResponse, CallsQuery, NamedToolCallRequest, ToolCallRequest, ToolServerMetrics},
+    extract::Json,
+    openapi::{BadQuery, BodyErrors, NotFound, Protected},
+    problem::{ApiError, Problem, quota_headers},
+};
+
+async fn call(
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    selector: ToolSelector<'_>,
+    arguments: Option<serde_json::Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    let correlation = context::current().map(|c| c.correlation_id);
+    let outcome = state.calls.call(caller, selector, arguments, correlation).await?;
+    let mut body = match outcome.result {
+        Value::Object(map) => map,
+        other => serde_json::Map::from_iter([("result".to_owned(), other)]),
+    };
+    body.insert("duration_ms".into(), serde_json::json!(outcome.duration_ms));
+    let mut response = HttpResponse::Ok();
+    for (name, value) in quota_headers(&outcome.quota) {
+        response.insert_header((name, value));
+    }
+    Ok(response.json(body))
+}
+
+/// Call a tool
+///
+/// Calls a tool through the access engine (execute level), its quota, the argument check against
+/// its JSON Schema and the server's deadline. The answer is the upstream's MCP result
+/// (`content`, `isError`, ...) plus `duration_ms`; a tool's own error is a 200 with `isError`.
+#[utoipa::path(
+    operation_id = "call_tool_api_v1_toolservers_tools_tool_id_call_post",
+    tag = "Tool Servers",
+    params(("tool_id" = String, Path, description = "Tool ID")),
+    request_body = ToolCallRequest,
+    responses(
+        (status = 200, description = "The tool's result and `duration_ms`; `X-Tool-Quota-Remaining-Hour|Day` when limited", body = Object),
+        (status = 404, description = "No such tool, or not visible (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The tool is disabled (`TOOL_DISABLED`)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The upstream failed the call (`EXECUTION_ERROR`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is not running or the tool is unavailable (`UPSTREAM_UNAVAILABLE`)", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The server did not answer within its timeout (`UPSTREAM_TIMEOUT`)", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        Protected,
+    )
+)]
+#[post("/tools/{tool_id}/call")]
+pub async fn call_tool(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    tool_id: web::Path<String>,
+    body: Json<ToolCallRequest>,
+) -> Result<HttpResponse, ApiError> {
+    call(&state, &caller, ToolSelector::Id(&tool_id), body.into_inner().arguments).await
+}
+
+/// Call a tool by name
+///
+/// As `call_tool`, naming the server and the tool.
+#[utoipa::path(
+    operation_id = "call_tool_by_name_api_v1_toolservers_call_post",
+    tag = "Tool Servers",
+    request_body = NamedToolCallRequest,
+    responses(
+        (status = 200, description = "The tool's result and `duration_ms`", body = Object),
+        (status = 404, description = "No such tool (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The tool is disabled (`TOOL_DISABLED`)", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The upstream failed the call (`EXECUTION_ERROR`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not running (`UPSTREAM_UNAVAILABLE`)", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "Timed out (`UPSTREAM_TIMEOUT`)", body = Problem, content_type = "application/problem+json"),
+        BodyErrors,
+        Protected,
+    )
+)]
+#[post("/call")]
+pub async fn call_tool_by_name(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    body: Json<NamedToolCallRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    call(&state, &caller, ToolSelector::Name { server: &body.server_name, tool: &body.tool_name }, body.arguments).await
+}
+
+/// List tool calls
+///
+/// The call log, newest first: administrators see the tenant's calls, others their own.
+#[utoipa::path(
+    operation_id = "list_tool_calls_api_v1_toolservers_calls_get",
+    tag = "Tool Servers",
+    params(CallsQuery),
+    responses((status = 200, description = "A page of calls", body = CallLogPage), BadQuery, Protected)
+)]
+#[get("/calls")]
+pub async fn list_tool_calls(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    query: web::Query<CallsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (limit, offset) = (query.limit.unwrap_or(50), query.offset.unwrap_or(0));
+    let mut errors = Vec::new();
+    if !(1..=1000).contains(&limit) {
+        errors.push(FieldError::new("limit", "must be between 1 and 1000"));
+    }
+    if offset < 0 {
+        errors.push(FieldError::new("offset", "must be at least 0"));
+    }
+    let filter = query.filter().map_err(|e| errors.push(FieldError::new("status", e))).ok();
+    let Some(filter) = filter.filter(|_| errors.is_empty()) else { return Err(ApiError::validation(errors)) };
+    let (items, total) = state.calls.history(&caller, filter, limit as u64, offset as u64).await?;
+    Ok(HttpResponse::Ok().json(CallLogPage {
+        items: items.into_iter().map(CallRecordResponse::from).collect(),
+        total: total as i64,
+        limit,
+        offset,
+    }))
+}
+
+/// Get Server Metrics
+///
+/// Calls, errors, success rate (1.0 with no calls), average latency and last activity from the
+/// tools' counters, and the share (0-1) of time the server was connected since this Toolhub
+/// first started it.
+#[utoipa::path(
+    operation_id = "get_server_metrics_api_v1_toolservers_servers_server_id_metrics_get",
+    tag = "Tool Servers",
+    params(("server_id" = String, Path, description = "Server ID")),
+    responses((status = 200, description = "The figures", body = ToolServerMetrics), NotFound, Protected)
+)]
+#[get("/servers/{server_id}/metrics")]
+pub async fn get_server_metrics(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    server_id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(ToolServerMetrics::from(state.lifecycle.metrics(&caller, &server_id).await?)))
+}
+
+/// Prometheus metrics
+///
+/// The text exposition format (administrators).
+#[utoipa::path(
+    operation_id = "prometheus_metrics",
+    tag = "Health",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), Protected)
+)]
+#[get("/metrics")]
+pub async fn prometheus_metrics(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
+    caller.require_admin("read metrics")?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
+}
+

@@ -1,0 +1,264 @@
+//! The call log: records stored in batches off the call path, with the usage counters of their
+//! tools and grants updated in the same transaction.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use toolhub_domain::{
+    DomainError, Timestamp,
+    calls::{CallFilter, CallRecord},
+    ports::{CallLog, CallLogRepository, PortResult},
+};
+
+use crate::{
+    Store, db_error,
+    entities::{call_records, grants, tools},
+};
+
+fn to_row(r: &CallRecord) -> call_records::Model {
+    call_records::Model {
+        id: r.id.clone(),
+        tenant: r.tenant.clone(),
+        tool_id: r.tool_id.clone(),
+        tool_name: r.tool_name.chars().take(200).collect(),
+        server_id: r.server_id.clone(),
+        server_name: r.server_name.chars().take(100).collect(),
+        principal_id: r.principal_id.clone(),
+        groups: json!(r.groups),
+        arguments: r.arguments.clone(),
+        result_summary: r.result_summary.clone(),
+        status: r.status.as_str().to_owned(),
+        error_code: r.error_code.clone(),
+        duration_ms: r.duration_ms,
+        correlation_id: r.correlation_id.clone(),
+        grant_id: r.grant_id.clone(),
+        called_at: r.called_at,
+    }
+}
+
+fn from_row(r: call_records::Model) -> Result<CallRecord, DomainError> {
+    let corrupt = || DomainError::Storage("stored call record is malformed".into());
+    Ok(CallRecord {
+        status: r.status.parse().map_err(|_| corrupt())?,
+        groups: serde_json::from_value(r.groups).map_err(|_| corrupt())?,
+        id: r.id,
+        tenant: r.tenant,
+        tool_id: r.tool_id,
+        tool_name: r.tool_name,
+        server_id: r.server_id,
+        server_name: r.server_name,
+        principal_id: r.principal_id,
+        arguments: r.arguments,
+        result_summary: r.result_summary,
+        error_code: r.error_code,
+        duration_ms: r.duration_ms,
+        correlation_id: r.correlation_id,
+        grant_id: r.grant_id,
+        called_at: r.called_at,
+    })
+}
+
+/// What a batch adds to one tool's counters.
+#[derive(Default)]
+struct ToolUsage {
+    calls: i64,
+    errors: i64,
+    total_ms: f64,
+    last_called: Option<Timestamp>,
+    last_error: Option<String>,
+}
+
+#[async_trait]
+impl CallLogRepository for Store {
+    async fn store(&self, records: &[CallRecord]) -> PortResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut usage: HashMap<&str, ToolUsage> = HashMap::new();
+        let mut grant_uses: HashMap<(&str, &str), (i64, Timestamp)> = HashMap::new();
+        // Only calls that reached the tool count as its usage.
+        for r in records.iter().filter(|r| r.status != toolhub_domain::calls::CallStatus::Rejected) {
+            if let Some(tool) = r.tool_id.as_deref() {
+                let u = usage.entry(tool).or_default();
+                u.calls += 1;
+                u.total_ms += r.duration_ms;
+                u.last_called = u.last_called.max(Some(r.called_at));
+                if r.status.is_error() {
+                    u.errors += 1;
+                    u.last_error = r.result_summary.clone();
+                }
+            }
+            if let Some(grant) = r.grant_id.as_deref() {
+                let e = grant_uses.entry((r.tenant.as_str(), grant)).or_insert((0, r.called_at));
+                e.0 += 1;
+                e.1 = e.1.max(r.called_at);
+            }
+        }
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let rows: Vec<call_records::ActiveModel> = records.iter().map(|r| to_row(r).into_active_model().reset_all()).collect();
+        call_records::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(db_error)?;
+        for (tool_id, u) in usage {
+            let Some(tool) = tools::Entity::find_by_id(tool_id.to_owned()).one(&txn).await.map_err(db_error)? else { continue };
+            let calls = tool.total_calls + u.calls;
+            let average = (tool.avg_response_time_ms.unwrap_or(0.0) * tool.total_calls as f64 + u.total_ms) / calls as f64;
+            let mut row = tools::ActiveModel {
+                id: Set(tool.id.clone()),
+                total_calls: Set(calls),
+                total_errors: Set(tool.total_errors + u.errors),
+                avg_response_time_ms: Set(Some(average)),
+                last_called: Set(u.last_called.max(tool.last_called)),
+                ..Default::default()
+            };
+            if u.last_error.is_some() {
+                row.last_error = Set(u.last_error);
+            }
+            row.update(&txn).await.map_err(db_error)?;
+        }
+        for ((tenant, grant_id), (uses, last)) in grant_uses {
+            let Some(grant) = grants::Entity::find_by_id(grant_id.to_owned())
+                .filter(grants::Column::Tenant.eq(tenant))
+                .one(&txn)
+                .await
+                .map_err(db_error)?
+            else {
+                continue;
+            };
+            let row = grants::ActiveModel {
+                id: Set(grant.id.clone()),
+                usage_count: Set(grant.usage_count + uses),
+                last_used: Set(Some(last.max(grant.last_used.unwrap_or(last)))),
+                ..Default::default()
+            };
+            row.update(&txn).await.map_err(db_error)?;
+        }
+        txn.commit().await.map_err(db_error)
+    }
+
+    async fn list(&self, tenant: &str, filter: &CallFilter, limit: u64, offset: u64) -> PortResult<(Vec<CallRecord>, u64)> {
+        let mut query = call_records::Entity::find().filter(call_records::Column::Tenant.eq(tenant));
+        if let Some(tool) = &filter.tool {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(call_records::Column::ToolId.eq(tool.as_str()))
+                    .add(call_records::Column::ToolName.eq(tool.as_str())),
+            );
+        }
+        if let Some(server) = &filter.server {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(call_records::Column::ServerId.eq(server.as_str()))
+                    .add(call_records::Column::ServerName.eq(server.as_str())),
+            );
+        }
+        if let Some(user) = &filter.user {
+            query = query.filter(call_records::Column::PrincipalId.eq(user.as_str()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(call_records::Column::Status.eq(status.as_str()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(call_records::Column::CalledAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(call_records::Column::CalledAt.lt(until));
+        }
+        let total = query.clone().count(&self.db).await.map_err(db_error)?;
+        let page = query
+            .order_by_desc(call_records::Column::CalledAt)
+            .order_by_desc(call_records::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((page, total))
+    }
+
+    async fn prune(&self, before: Timestamp) -> PortResult<u64> {
+        let result = call_records::Entity::delete_many()
+            .filter(call_records::Column::CalledAt.lt(before))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected)
+    }
+}
+
+enum Message {
+    Record(Box<CallRecord>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Queues records on the call path and writes them in batches in a background task.
+pub struct BatchingCallLog {
+    queue: mpsc::UnboundedSender<Message>,
+}
+
+/// A batch is written when it holds this many records, or after this long.
+const BATCH_MAX: usize = 500;
+const BATCH_WAIT: Duration = Duration::from_millis(100);
+
+impl BatchingCallLog {
+    /// Starts the writer task (on the current Tokio runtime).
+    pub fn start(repository: Arc<dyn CallLogRepository>) -> Arc<Self> {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<Message>();
+        tokio::spawn(async move {
+            let mut batch: Vec<CallRecord> = Vec::new();
+            let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+            while let Some(first) = inbox.recv().await {
+                let mut next = Some(first);
+                let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+                loop {
+                    match next.take() {
+                        Some(Message::Record(record)) => batch.push(*record),
+                        Some(Message::Flush(done)) => {
+                            waiting.push(done);
+                            break;
+                        }
+                        None => {}
+                    }
+                    if batch.len() >= BATCH_MAX {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, inbox.recv()).await {
+                        Ok(Some(message)) => next = Some(message),
+                        _ => break,
+                    }
+                }
+                if !batch.is_empty() {
+                    if let Err(error) = repository.store(&batch).await {
+                        tracing::error!(%error, records = batch.len(), "cannot write call records");
+                    }
+                    batch.clear();
+                }
+                for done in waiting.drain(..) {
+                    let _ = done.send(());
+                }
+            }
+        });
+        Arc::new(Self { queue })
+    }
+}
+
+#[async_trait]
+impl CallLog for BatchingCallLog {
+    fn record(&self, record: CallRecord) {
+        let _ = self.queue.send(Message::Record(Box::new(record)));
+    }
+
+    async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
