@@ -13,6 +13,9 @@ if [ -z "${TOOLHUB_TEST_PG_URL:-}" ]; then
   source scripts/pg-throwaway.sh
 fi
 
+# The fixture MCP server is a binary of a package without tests: build it so it is current.
+cargo build -p toolhub-fixture-server
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -8,15 +8,15 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use toolhub_domain::{
+    ports::Metrics,
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    ports::Metrics,
     services::{AccessService, AuthService, CallService, LifecycleService, ServerService},
 };
 use toolhub_http::{
     AppState,
-    metrics::PrometheusMetrics,
     auth::{JwtSettings, JwtVerifier},
+    metrics::PrometheusMetrics,
     rate_limit::RateLimiter,
 };
 use toolhub_mcp::{EgressPolicy, UpstreamManager};

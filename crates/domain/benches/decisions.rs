@@ -25,8 +25,11 @@ fn index(count: usize) -> AccessIndex {
             1..=3 => Subject::Group(format!("group-{}", i % GROUPS)),
             _ => Subject::User(format!("user-{}", i % USERS)),
         };
-        let target =
-            if i % 4 == 0 { Target::Server(format!("server-{}", i % SERVERS)) } else { Target::Tool(format!("tool-{}", i % TOOLS)) };
+        let target = if i % 4 == 0 {
+            Target::Server(format!("server-{}", i % SERVERS))
+        } else {
+            Target::Tool(format!("tool-{}", i % TOOLS))
+        };
         let mut conditions = Conditions::default();
         if i % 7 == 0 {
             conditions.allowed_hours = Some((8..18).collect());
@@ -90,7 +93,8 @@ fn main() {
                 tool_usable: true,
                 server_usable: true,
             };
-            let d = index.decide(black_box(&principals[i % principals.len()]), &tool_ref, AccessLevel::Execute, now, true);
+            let d =
+                index.decide(black_box(&principals[i % principals.len()]), &tool_ref, AccessLevel::Execute, now, true);
             allowed += usize::from(d.allowed);
         }
         let elapsed = started.elapsed();

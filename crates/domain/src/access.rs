@@ -547,7 +547,8 @@ impl UsageCounters {
         };
         if before.exhausted() {
             // The window frees up when its oldest counted call leaves it.
-            let window = if before.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
+            let window =
+                if before.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
             let oldest = list.iter().filter(|t| now - **t < window).min().copied().unwrap_or(now);
             let wait = (oldest + window - now).num_seconds().max(1) as u64;
             return Err(Quota { retry_after_secs: Some(wait), ..before });

@@ -128,7 +128,8 @@ pub fn check_arguments(schema: Option<&Value>, arguments: &Value) -> Result<(), 
         .iter_errors(arguments)
         .map(|e| {
             let path = e.instance_path.to_string();
-            let field = if path.is_empty() { "arguments".to_owned() } else { format!("arguments{}", path.replace('/', ".")) };
+            let field =
+                if path.is_empty() { "arguments".to_owned() } else { format!("arguments{}", path.replace('/', ".")) };
             FieldError::new(field, e.to_string())
         })
         .collect();
@@ -141,8 +142,12 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_at_any_depth_and_size_is_capped() {
-        let redacted = redact(&json!({"query": "x", "api_key": "k1", "nested": {"Password": "p", "list": [{"token": "t"}]}}));
-        assert_eq!(redacted, json!({"query": "x", "api_key": "********", "nested": {"Password": "********", "list": [{"token": "********"}]}}));
+        let redacted =
+            redact(&json!({"query": "x", "api_key": "k1", "nested": {"Password": "p", "list": [{"token": "t"}]}}));
+        assert_eq!(
+            redacted,
+            json!({"query": "x", "api_key": "********", "nested": {"Password": "********", "list": [{"token": "********"}]}})
+        );
         let big = redact(&json!({"blob": "x".repeat(20_000)}));
         assert_eq!(big["truncated"], true);
         assert!(big.to_string().len() < ARGUMENTS_MAX + 200);
@@ -162,7 +167,13 @@ mod tests {
 
     #[test]
     fn summaries_join_text_and_are_short() {
-        assert_eq!(summarize(&json!({"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})).unwrap(), "a b");
-        assert_eq!(summarize(&json!({"content": [{"type": "text", "text": "x".repeat(1000)}]})).unwrap().len(), SUMMARY_MAX);
+        assert_eq!(
+            summarize(&json!({"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})).unwrap(),
+            "a b"
+        );
+        assert_eq!(
+            summarize(&json!({"content": [{"type": "text", "text": "x".repeat(1000)}]})).unwrap().len(),
+            SUMMARY_MAX
+        );
     }
 }

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::{
     DomainError, Role, Timestamp,
-    calls::{CallFilter, CallRecord, CallStatus},
     access::{Grant, RoleRule, Subject, Target},
     api_key::ApiKey,
+    calls::{CallFilter, CallRecord, CallStatus},
     principal::User,
     secret::Secret,
     server::{RuntimeState, ServerFilter, ToolServer},
@@ -129,7 +129,13 @@ pub trait CallLogRepository: Send + Sync {
     /// Stores the records and adds them to the usage counters of their tools and grants.
     async fn store(&self, records: &[CallRecord]) -> PortResult<()>;
     /// Newest first, and the total count before paging.
-    async fn list(&self, tenant: &str, filter: &CallFilter, limit: u64, offset: u64) -> PortResult<(Vec<CallRecord>, u64)>;
+    async fn list(
+        &self,
+        tenant: &str,
+        filter: &CallFilter,
+        limit: u64,
+        offset: u64,
+    ) -> PortResult<(Vec<CallRecord>, u64)>;
     /// Deletes records older than `before`; returns how many.
     async fn prune(&self, before: Timestamp) -> PortResult<u64>;
 }

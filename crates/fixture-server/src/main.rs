@@ -51,6 +51,7 @@ fn base_tools() -> Vec<Tool> {
         Tool::new("slow", "Answer after ms milliseconds", object(json!({"ms": {"type": "integer"}}), json!(["ms"]))),
         Tool::new("hang", "Never answer", object(json!({}), json!([]))),
         Tool::new("fail", "Return a tool error", object(json!({"message": {"type": "string"}}), json!([]))),
+        Tool::new("reject", "Answer with a protocol error", object(json!({}), json!([]))),
         Tool::new("crash", "Exit the process", object(json!({"code": {"type": "integer"}}), json!([]))),
         Tool::new("pid", "The server's process id", object(json!({}), json!([]))),
         Tool::new("spawn_child", "Start a long sleep child process", object(json!({}), json!([]))),
@@ -102,6 +103,7 @@ impl ServerHandler for Fixture {
                 args.get("message").and_then(Value::as_str).unwrap_or("failed on purpose").to_owned(),
             )])
             .into()),
+            "reject" => Err(ErrorData::internal_error("rejected on purpose", None)),
             "crash" => std::process::exit(int("code").unwrap_or(3) as i32),
             "pid" => text(std::process::id()),
             "spawn_child" => {

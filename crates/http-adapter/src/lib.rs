@@ -5,8 +5,8 @@ pub mod auth;
 pub mod context;
 pub mod dto;
 pub mod extract;
-pub mod metrics;
 pub mod handlers;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
@@ -50,6 +50,7 @@ pub struct AppState {
 /// Registers every API operation (and so every entry of the OpenAPI document).
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
+        .service(calls::prometheus_metrics)
         .service(health::readyz)
         .service(
             scope::scope("/api/v1/toolservers")
@@ -82,9 +83,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::update_role_access_rule)
                 .service(access::delete_role_access_rule)
                 .service(access::check_tool_access)
-            .service(calls::call_tool)
-            .service(calls::call_tool_by_name)
-            .service(calls::list_tool_calls),
+                .service(calls::call_tool)
+                .service(calls::call_tool_by_name)
+                .service(calls::list_tool_calls),
         )
         .service(
             scope::scope("/api/v1/grants")

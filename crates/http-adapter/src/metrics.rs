@@ -20,18 +20,32 @@ const LATENCY_BUCKETS: [f64; 14] =
 impl PrometheusMetrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("toolhub".into()), None)?;
-        let tool_calls = IntCounterVec::new(Opts::new("tool_calls_total", "Tool calls by server, tool and outcome"), &["server", "tool", "outcome"])?;
+        let tool_calls = IntCounterVec::new(
+            Opts::new("tool_calls_total", "Tool calls by server, tool and outcome"),
+            &["server", "tool", "outcome"],
+        )?;
         let tool_call_seconds = HistogramVec::new(
-            HistogramOpts::new("tool_call_duration_seconds", "Tool call latency, as Toolhub saw it").buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new("tool_call_duration_seconds", "Tool call latency, as Toolhub saw it")
+                .buckets(LATENCY_BUCKETS.to_vec()),
             &["server", "tool"],
         )?;
-        let upstream_restarts = IntCounterVec::new(Opts::new("upstream_restarts_total", "Reconnections of failed upstream servers"), &["server"])?;
-        let http_requests = IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])?;
+        let upstream_restarts = IntCounterVec::new(
+            Opts::new("upstream_restarts_total", "Reconnections of failed upstream servers"),
+            &["server"],
+        )?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route and status"),
+            &["method", "route", "status"],
+        )?;
         let http_request_seconds = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route").buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
+                .buckets(LATENCY_BUCKETS.to_vec()),
             &["method", "route"],
         )?;
-        let access_decisions = IntCounterVec::new(Opts::new("access_decisions_total", "Access decisions of tool calls by outcome"), &["outcome"])?;
+        let access_decisions = IntCounterVec::new(
+            Opts::new("access_decisions_total", "Access decisions of tool calls by outcome"),
+            &["outcome"],
+        )?;
         for collector in [
             Box::new(tool_calls.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(tool_call_seconds.clone()),
@@ -42,7 +56,15 @@ impl PrometheusMetrics {
         ] {
             registry.register(collector)?;
         }
-        Ok(Self { registry, tool_calls, tool_call_seconds, upstream_restarts, http_requests, http_request_seconds, access_decisions })
+        Ok(Self {
+            registry,
+            tool_calls,
+            tool_call_seconds,
+            upstream_restarts,
+            http_requests,
+            http_request_seconds,
+            access_decisions,
+        })
     }
 
     pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {

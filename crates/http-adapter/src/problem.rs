@@ -164,7 +164,11 @@ impl From<DomainError> for ApiError {
             DomainError::ToolDisabled(detail) => Self::new(StatusCode::CONFLICT, "TOOL_DISABLED", detail),
             DomainError::InvalidArguments(errors) => Self {
                 errors,
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ARGS", "the arguments do not match the tool's input schema")
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "INVALID_ARGS",
+                    "the arguments do not match the tool's input schema",
+                )
             },
             DomainError::RateLimited(quota) => Self {
                 retry_after: quota.retry_after_secs,

@@ -77,10 +77,13 @@ fn declares_every_seed_operation_with_its_sdk_name() {
     assert_eq!(
         extra,
         [
+            "call_tool_by_name_api_v1_toolservers_call_post",
+            "list_tool_calls_api_v1_toolservers_calls_get",
             "delete_role_access_rule_api_v1_toolservers_role_access_rule_id_delete",
-            "update_role_access_rule_api_v1_toolservers_role_access_rule_id_put"
+            "update_role_access_rule_api_v1_toolservers_role_access_rule_id_put",
+            "call_tool_api_v1_toolservers_tools_tool_id_call_post",
         ],
-        "beyond the seed only the role-rule update and delete the original lacks"
+        "beyond the seed: tool calls, the call log, and the role-rule update and delete the original lacks"
     );
     assert_eq!(spec["components"]["securitySchemes"]["CustomHTTPBearer"]["scheme"], "bearer");
 }

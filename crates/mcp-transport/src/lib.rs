@@ -69,6 +69,8 @@ struct Running {
     kind: Kind,
     stop: watch::Sender<bool>,
     supervisor: Option<JoinHandle<()>>,
+    /// The process group of the current stdio session (0 when none).
+    group: Arc<std::sync::atomic::AtomicI32>,
 }
 
 struct Shared {
@@ -146,7 +148,7 @@ impl UpstreamConnector for UpstreamManager {
         self.stop(&server.id).await;
         let (stop, stop_rx) = watch::channel(false);
         if server.is_builtin {
-            let running = Running { kind: Kind::Builtin, stop, supervisor: None };
+            let running = Running { kind: Kind::Builtin, stop, supervisor: None, group: Default::default() };
             if let Ok(mut map) = self.running.lock() {
                 map.insert(server.id.clone(), running);
             }
@@ -154,16 +156,18 @@ impl UpstreamConnector for UpstreamManager {
         }
         let (session, tools, refresh_at) = self.shared.connect(server).await?;
         let slot = Arc::new(RwLock::new(Some(session.peer.clone())));
+        let group = Arc::new(std::sync::atomic::AtomicI32::new(session.process_group.unwrap_or(0)));
         let supervisor = Supervisor {
             shared: self.shared.clone(),
             server: server.clone(),
             slot: slot.clone(),
+            group: group.clone(),
             observer,
             stop: stop_rx,
         };
         let handle = tokio::spawn(supervisor.run(session, refresh_at));
         if let Ok(mut map) = self.running.lock() {
-            map.insert(server.id.clone(), Running { kind: Kind::Mcp(slot), stop, supervisor: Some(handle) });
+            map.insert(server.id.clone(), Running { kind: Kind::Mcp(slot), stop, supervisor: Some(handle), group });
         }
         Ok(tools)
     }
@@ -172,9 +176,13 @@ impl UpstreamConnector for UpstreamManager {
         self.shared.tokens.forget(server_id);
         if let Some(running) = self.take(server_id) {
             let _ = running.stop.send(true);
-            if let Some(handle) = running.supervisor {
-                // The supervisor ends the process group before it returns.
-                let _ = tokio::time::timeout(session::STOP_GRACE * 2, handle).await;
+            if let Some(mut handle) = running.supervisor {
+                // The supervisor ends the process group before it returns; one that takes too
+                // long (a reconnection under way) is cut short, and its group killed here.
+                if tokio::time::timeout(session::STOP_GRACE * 3, &mut handle).await.is_err() {
+                    handle.abort();
+                    session::signal_group(running.group.load(std::sync::atomic::Ordering::SeqCst), libc::SIGKILL);
+                }
             }
         }
     }
@@ -232,6 +240,7 @@ struct Supervisor {
     shared: Arc<Shared>,
     server: ToolServer,
     slot: Arc<PeerSlot>,
+    group: Arc<std::sync::atomic::AtomicI32>,
     observer: Arc<dyn UpstreamObserver>,
     stop: watch::Receiver<bool>,
 }
@@ -244,9 +253,12 @@ enum Interruption {
 }
 
 impl Supervisor {
-    fn set_peer(&self, peer: Option<Peer<RoleClient>>) {
+    fn set_session(&self, session: Option<&Session>) {
         if let Ok(mut slot) = self.slot.write() {
-            *slot = peer;
+            *slot = session.map(|s| s.peer.clone());
+        }
+        if let Some(group) = session.and_then(|s| s.process_group) {
+            self.group.store(group, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -258,7 +270,7 @@ impl Supervisor {
             let interruption = self.serve(&mut session, &server, timeout, refresh_at).await;
             let (mut reason, mut ran_for) = match interruption {
                 Interruption::Stop => {
-                    self.set_peer(None);
+                    self.set_session(None);
                     session.close().await;
                     return;
                 }
@@ -266,7 +278,7 @@ impl Supervisor {
                     // A planned reconnection with a fresh token; the old session serves until then.
                     match self.shared.connect(&self.server).await {
                         Ok((next, tools, next_refresh)) => {
-                            self.set_peer(Some(next.peer.clone()));
+                            self.set_session(Some(&next));
                             std::mem::replace(&mut session, next).close().await;
                             refresh_at = next_refresh;
                             self.observer.tools_changed(&server, tools).await;
@@ -277,7 +289,7 @@ impl Supervisor {
                 }
                 Interruption::Failed(reason) => (reason, started.elapsed()),
             };
-            self.set_peer(None);
+            self.set_session(None);
             session.close().await;
             tracing::warn!(server = %self.server.name, %reason, "upstream session ended");
 
@@ -294,7 +306,7 @@ impl Supervisor {
                 }
                 match self.shared.connect(&self.server).await {
                     Ok((next, tools, next_refresh)) => {
-                        self.set_peer(Some(next.peer.clone()));
+                        self.set_session(Some(&next));
                         session = next;
                         refresh_at = next_refresh;
                         started = Instant::now();

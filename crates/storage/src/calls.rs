@@ -101,12 +101,16 @@ impl CallLogRepository for Store {
             }
         }
         let txn = self.db.begin().await.map_err(db_error)?;
-        let rows: Vec<call_records::ActiveModel> = records.iter().map(|r| to_row(r).into_active_model().reset_all()).collect();
+        let rows: Vec<call_records::ActiveModel> =
+            records.iter().map(|r| to_row(r).into_active_model().reset_all()).collect();
         call_records::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(db_error)?;
         for (tool_id, u) in usage {
-            let Some(tool) = tools::Entity::find_by_id(tool_id.to_owned()).one(&txn).await.map_err(db_error)? else { continue };
+            let Some(tool) = tools::Entity::find_by_id(tool_id.to_owned()).one(&txn).await.map_err(db_error)? else {
+                continue;
+            };
             let calls = tool.total_calls + u.calls;
-            let average = (tool.avg_response_time_ms.unwrap_or(0.0) * tool.total_calls as f64 + u.total_ms) / calls as f64;
+            let average =
+                (tool.avg_response_time_ms.unwrap_or(0.0) * tool.total_calls as f64 + u.total_ms) / calls as f64;
             let mut row = tools::ActiveModel {
                 id: Set(tool.id.clone()),
                 total_calls: Set(calls),
@@ -140,7 +144,13 @@ impl CallLogRepository for Store {
         txn.commit().await.map_err(db_error)
     }
 
-    async fn list(&self, tenant: &str, filter: &CallFilter, limit: u64, offset: u64) -> PortResult<(Vec<CallRecord>, u64)> {
+    async fn list(
+        &self,
+        tenant: &str,
+        filter: &CallFilter,
+        limit: u64,
+        offset: u64,
+    ) -> PortResult<(Vec<CallRecord>, u64)> {
         let mut query = call_records::Entity::find().filter(call_records::Column::Tenant.eq(tenant));
         if let Some(tool) = &filter.tool {
             query = query.filter(

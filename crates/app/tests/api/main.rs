@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod binary;
+mod calls;
 mod harness;
 mod lifecycle;
 mod platform;

@@ -1,7 +1,6 @@
 //! Probes, API documents, unknown routes, and the declared-but-pending operations.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
 use crate::harness::{Backend, spawn_app};
 
@@ -35,19 +34,29 @@ async fn unknown_routes_are_404_problems() {
     assert_eq!(reply.header("content-type"), Some("application/problem+json"));
 }
 
-/// Seed operations that later work implements answer 501 after authentication.
+/// Prometheus metrics are for administrators.
 #[tokio::test]
-async fn pending_operations_answer_501_after_authentication() {
+async fn prometheus_metrics_need_an_administrator() {
     let app = spawn_app(Backend::Sqlite).await;
-    let id = "01JAAAAAAAAAAAAAAAAAAAAAAA";
-    let operations = [(Method::GET, format!("/servers/{id}/metrics"))];
-
-    for (method, path) in operations {
-        let path = format!("/api/v1/toolservers{path}");
-        let anonymous = app.request(method.clone(), &path, None, None).await;
-        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{method} {path}");
-        let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
-        let reply = app.request(method.clone(), &path, Some(&app.admin_key), body).await;
-        assert_eq!((reply.status, reply.code()), (StatusCode::NOT_IMPLEMENTED, "NOT_IMPLEMENTED"), "{method} {path}");
-    }
+    assert_eq!(app.request(Method::GET, "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
+    let user = app.key("viewer", toolhub_domain::Role::User, "default").await;
+    assert_eq!(app.get("/metrics", &user).await.status, StatusCode::FORBIDDEN);
+    app.get("/api/v1/toolservers/servers", &app.admin_key).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "toolhub_http_requests_total{method=\"GET\",route=\"/api/v1/toolservers/servers\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("toolhub_http_request_duration_seconds_bucket"), "{text}");
 }

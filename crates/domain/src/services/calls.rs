@@ -102,8 +102,11 @@ impl CallService {
     async fn resolve(&self, actor: &Principal, selector: ToolSelector<'_>) -> DomainResult<(Tool, ToolServer)> {
         match selector {
             ToolSelector::Id(id) => {
-                let tool =
-                    self.tools.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
+                let tool = self
+                    .tools
+                    .get(&actor.tenant, id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
                 let server = self
                     .servers
                     .get(&actor.tenant, &tool.server_id)
@@ -155,11 +158,10 @@ impl CallService {
                 record.result_summary = summarize(&outcome.result);
             }
             Err(error) => {
+                // `run` marked the record `Failed` if the call reached the upstream; refusals
+                // before that stay `Rejected`.
                 record.error_code = Some(error_code(error).to_owned());
                 record.result_summary = Some(error.to_string());
-                if matches!(error, DomainError::Upstream(_)) {
-                    record.status = CallStatus::Failed;
-                }
             }
         }
         self.metrics.tool_call(&record.server_name, &record.tool_name, record.status, record.duration_ms / 1000.0);
@@ -210,6 +212,7 @@ impl CallService {
             record.grant_id = Some(id.clone());
         }
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
+        record.status = CallStatus::Failed;
         let outcome = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(&server)).await?;
         Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
     }

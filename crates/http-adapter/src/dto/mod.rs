@@ -1,15 +1,15 @@
 //! The API's request and response bodies, named as in the seed SDK so generated clients match.
 
 pub mod access;
+pub mod calls;
 pub mod common;
 pub mod lifecycle;
-pub mod calls;
 pub mod servers;
 
 pub use access::*;
+pub use calls::*;
 pub use common::*;
 pub use lifecycle::*;
-pub use calls::*;
 pub use servers::*;
 
 use toolhub_domain::validation::FieldError;

@@ -161,4 +161,3 @@ pub async fn prometheus_metrics(state: web::Data<AppState>, Caller(caller): Call
     caller.require_admin("read metrics")?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
 }
-
