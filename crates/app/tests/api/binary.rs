@@ -21,7 +21,8 @@ struct Running {
 /// Starts `toolhub serve` on a free port and reads what it prints until it listens.
 fn start(data_dir: &std::path::Path) -> Running {
     let mut child = Command::new(BIN)
-        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .args(["--rate-limit-per-minute", "1000000", "--rate-limit-per-hour", "10000000"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -130,6 +131,81 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
     assert_ne!(new_pid, pid);
     assert!(stop(second).success());
     assert!(toolhub_test_support::live_in_group(new_pid).is_empty());
+}
+
+/// SIGTERM under load: every call that was answered is in the call log after the restart.
+#[tokio::test]
+async fn no_call_record_is_lost_on_sigterm_under_load() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let first = start(dir.path());
+    let key = first.admin_key.clone().unwrap();
+    let base = first.base.clone();
+    let mut calculator = None;
+    for _ in 0..100 {
+        let tools: Value = client
+            .get(format!("{base}/api/v1/toolservers/tools/all"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        calculator = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "calculator")
+            .map(|t| t["id"].as_str().unwrap().to_owned());
+        if calculator.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("{base}/api/v1/toolservers/tools/{}/call", calculator.expect("built-in calculator"));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url, key) = (client.clone(), url.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut answered = 0u64;
+                loop {
+                    let sent = client
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .json(&json!({"arguments": {"expression": "6*7"}}))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status() == StatusCode::OK => answered += 1,
+                        _ => return answered,
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(stop(first).success());
+    let mut answered = 0;
+    for worker in workers {
+        answered += worker.await.unwrap();
+    }
+    assert!(answered > 100, "the load reached Toolhub: {answered} answered");
+
+    let second = start(dir.path());
+    let page: Value = client
+        .get(format!("{}/api/v1/toolservers/calls?limit=1", second.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let logged = page["total"].as_u64().unwrap();
+    assert!(logged >= answered, "{answered} calls were answered, {logged} logged");
+    assert!(stop(second).success());
 }
 
 #[tokio::test]
