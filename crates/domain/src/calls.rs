@@ -119,11 +119,25 @@ pub fn summarize(result: &Value) -> Option<String> {
     Some(text.chars().take(SUMMARY_MAX).collect())
 }
 
+/// A tool's input schema, compiled once for many calls.
+pub type ArgumentsValidator = jsonschema::Validator;
+
+/// Compiles a schema; a schema the validator cannot compile is the upstream's problem, not the
+/// caller's, so it checks nothing.
+pub fn compile_schema(schema: Option<&Value>) -> Option<ArgumentsValidator> {
+    jsonschema::validator_for(schema?).ok()
+}
+
 /// Checks arguments against a tool's input schema; each failure names its path.
 pub fn check_arguments(schema: Option<&Value>, arguments: &Value) -> Result<(), Vec<FieldError>> {
-    let Some(schema) = schema else { return Ok(()) };
-    // A schema the validator cannot compile is the upstream's problem, not the caller's.
-    let Ok(validator) = jsonschema::validator_for(schema) else { return Ok(()) };
+    match compile_schema(schema) {
+        Some(validator) => check_with(&validator, arguments),
+        None => Ok(()),
+    }
+}
+
+/// Checks arguments with a compiled schema.
+pub fn check_with(validator: &ArgumentsValidator, arguments: &Value) -> Result<(), Vec<FieldError>> {
     let errors: Vec<FieldError> = validator
         .iter_errors(arguments)
         .map(|e| {

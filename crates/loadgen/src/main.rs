@@ -17,7 +17,12 @@ use serde_json::{Map, Value};
 
 fn report(label: &str, mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) {
     latencies.sort();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "{label}: {} calls, {errors} errors, {:.0} calls/s, p50 {:.3} ms, p99 {:.3} ms",
         latencies.len(),
@@ -32,7 +37,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 7 {
-        eprintln!("usage: toolhub-loadgen direct URL TOOL ARGS CONNECTIONS SECONDS | toolhub URL TOKEN ARGS CONNECTIONS SECONDS");
+        eprintln!(
+            "usage: toolhub-loadgen direct URL TOOL ARGS CONNECTIONS SECONDS | toolhub URL TOKEN ARGS CONNECTIONS SECONDS"
+        );
         std::process::exit(2);
     }
     let (mode, url, third, arguments) = (&args[1], args[2].clone(), args[3].clone(), args[4].clone());
@@ -48,7 +55,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
                 if mode == "direct" {
-                    let transport = StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url));
+                    let transport =
+                        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url));
                     let Ok(client) = ().serve(transport).await else { return (latencies, 1) };
                     while Instant::now() < deadline {
                         let mut params = CallToolRequestParams::new(third.clone());

@@ -63,6 +63,7 @@ async fn fetch(config: &OAuthConfig, egress: &EgressPolicy) -> Result<AccessToke
     let (host, addresses) = egress.check_url(&config.token_url).await?;
     let client = reqwest::Client::builder()
         .resolve_to_addrs(&host, &addresses)
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;

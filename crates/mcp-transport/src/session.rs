@@ -208,8 +208,13 @@ async fn http_transport(
 ) -> Result<StreamableHttpClientTransport<reqwest::Client>, UpstreamError> {
     let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
     let (host, addresses) = egress.check_url(url).await?;
+    // No idle pooling: reusing a connection whose last response was not fully read stalls ~40 ms
+    // on delayed ACKs (rmcp's own client does the same). No redirects: they would bypass the
+    // egress check of the address we pinned.
     let client = reqwest::Client::builder()
         .resolve_to_addrs(&host, &addresses)
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
     let mut headers = HashMap::new();

@@ -234,7 +234,8 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
     assert_eq!(app.get(&format!("{SERVERS}/{looping}/health"), &app.admin_key).await.body["is_running"], false);
 
     app.stop().await;
-    assert!(support::live_in_group(second).is_empty(), "shutdown ends every process");
+    let gone = support::eventually(Duration::from_secs(5), || support::live_in_group(second).is_empty()).await;
+    assert!(gone, "shutdown ends every process: {:?}", support::live_in_group(second));
     assert!(support::own_children_running("toolhub-fixture-mcp").is_empty());
 }
 

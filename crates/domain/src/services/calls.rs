@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
-    calls::{CallFilter, CallRecord, CallStatus, check_arguments, redact, summarize},
+    calls::{ArgumentsValidator, CallFilter, CallRecord, CallStatus, check_with, compile_schema, redact, summarize},
     error::DomainResult,
     new_id,
     ports::{CallLog, CallLogRepository, Clock, Metrics, ServerRepository, ToolRepository},
@@ -43,6 +43,9 @@ pub struct CallService {
     log: Arc<dyn CallLog>,
     metrics: Arc<dyn Metrics>,
     clock: Arc<dyn Clock>,
+    /// Compiled input schemas by tool id, valid while the tool's `updated_at` is unchanged.
+    validators:
+        std::sync::Mutex<std::collections::HashMap<String, (crate::Timestamp, Option<Arc<ArgumentsValidator>>)>>,
 }
 
 /// The stable code of a refusal or failure, as recorded in the call log.
@@ -74,7 +77,7 @@ impl CallService {
         metrics: Arc<dyn Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { calls, servers, tools, access, upstream, log, metrics, clock }
+        Self { calls, servers, tools, access, upstream, log, metrics, clock, validators: Default::default() }
     }
 
     /// The call log, newest first: administrators see every call of the tenant, others their own.
@@ -97,6 +100,19 @@ impl CallService {
     /// Writes every queued record (at shutdown).
     pub async fn flush(&self) {
         self.log.flush().await;
+    }
+
+    /// The tool's compiled input schema, compiled on first use and after each rediscovery.
+    fn validator(&self, tool: &Tool) -> Option<Arc<ArgumentsValidator>> {
+        let mut cache = self.validators.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, validator)) = cache.get(&tool.id)
+            && *at == tool.updated_at
+        {
+            return validator.clone();
+        }
+        let validator = compile_schema(tool.args_schema.as_ref()).map(Arc::new);
+        cache.insert(tool.id.clone(), (tool.updated_at, validator.clone()));
+        validator
     }
 
     async fn resolve(&self, actor: &Principal, selector: ToolSelector<'_>) -> DomainResult<(Tool, ToolServer)> {
@@ -207,7 +223,9 @@ impl CallService {
         if !tool.is_available || server.status != ServerStatus::Enabled {
             return Err(DomainError::Upstream(UpstreamError::NotRunning));
         }
-        check_arguments(tool.args_schema.as_ref(), args_value).map_err(DomainError::InvalidArguments)?;
+        if let Some(validator) = self.validator(&tool) {
+            check_with(&validator, args_value).map_err(DomainError::InvalidArguments)?;
+        }
         if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
             record.grant_id = Some(id.clone());
         }

@@ -109,16 +109,8 @@ pub async fn list_tool_calls(
     query: web::Query<CallsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let (limit, offset) = (query.limit.unwrap_or(50), query.offset.unwrap_or(0));
-    let mut errors = Vec::new();
-    if !(1..=1000).contains(&limit) {
-        errors.push(FieldError::new("limit", "must be between 1 and 1000"));
-    }
-    if offset < 0 {
-        errors.push(FieldError::new("offset", "must be at least 0"));
-    }
-    let filter = query.filter().map_err(|e| errors.push(FieldError::new("status", e))).ok();
-    let Some(filter) = filter.filter(|_| errors.is_empty()) else { return Err(ApiError::validation(errors)) };
+    let (limit, offset) = super::paging(query.limit, query.offset)?;
+    let filter = query.filter().map_err(|e| ApiError::validation(vec![FieldError::new("status", e)]))?;
     let (items, total) = state.calls.history(&caller, filter, limit as u64, offset as u64).await?;
     Ok(HttpResponse::Ok().json(CallLogPage {
         items: items.into_iter().map(CallRecordResponse::from).collect(),

@@ -230,17 +230,7 @@ pub async fn get_server_tools(
     server_id: web::Path<String>,
     query: web::Query<ServerToolsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = (query.limit.unwrap_or(50), query.offset.unwrap_or(0));
-    let mut errors = Vec::new();
-    if !(1..=1000).contains(&limit) {
-        errors.push(FieldError::new("limit", "must be between 1 and 1000"));
-    }
-    if offset < 0 {
-        errors.push(FieldError::new("offset", "must be at least 0"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    let (limit, offset) = super::paging(query.limit, query.offset)?;
     let (tools, total) = state.lifecycle.server_tools(&caller, &server_id, limit as u64, offset as u64).await?;
     Ok(HttpResponse::Ok().json(ServerToolsResponse {
         tools: tools.into_iter().map(ServerToolResponse::from).collect(),
