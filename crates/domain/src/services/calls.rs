@@ -43,10 +43,11 @@ pub struct CallService {
     log: Arc<dyn CallLog>,
     metrics: Arc<dyn Metrics>,
     clock: Arc<dyn Clock>,
-    /// Compiled input schemas by tool id, valid while the tool's `updated_at` is unchanged.
-    validators:
-        std::sync::Mutex<std::collections::HashMap<String, (crate::Timestamp, Option<Arc<ArgumentsValidator>>)>>,
+    validators: std::sync::Mutex<ValidatorCache>,
 }
+
+/// Compiled input schemas by tool id, valid while the tool's `updated_at` is unchanged.
+type ValidatorCache = std::collections::HashMap<String, (crate::Timestamp, Option<Arc<ArgumentsValidator>>)>;
 
 /// The stable code of a refusal or failure, as recorded in the call log.
 pub fn error_code(error: &DomainError) -> &'static str {
