@@ -37,7 +37,16 @@ pub struct AuthService {
     keys: Arc<dyn ApiKeyRepository>,
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
+    /// Recently authenticated API keys (by hash), so most requests skip the database.
+    recent: std::sync::Mutex<std::collections::HashMap<String, (crate::Timestamp, Principal)>>,
 }
+
+/// How long an authenticated key is trusted without asking storage again: a revoked key, a
+/// disabled user or a changed role takes at most this long to apply.
+pub const AUTH_CACHE_SECS: i64 = 5;
+
+/// Above this many cached keys the cache starts over.
+const AUTH_CACHE_MAX: usize = 10_000;
 
 /// `last_used_at` is written at most this often per key, to keep requests read-only.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -47,7 +56,12 @@ const INVALID_KEY: &str = "invalid or expired API key";
 
 impl AuthService {
     pub fn new(keys: Arc<dyn ApiKeyRepository>, users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { keys, users, clock }
+        Self { keys, users, clock, recent: Default::default() }
+    }
+
+    /// Forgets cached authentications (after a change to users or keys).
+    pub fn forget_cached(&self) {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     pub async fn authenticate_key(&self, key: &str) -> DomainResult<Principal> {
@@ -55,22 +69,35 @@ impl AuthService {
         if !api_key::looks_like_key(key) {
             return Err(unauthenticated());
         }
-        let stored = self.keys.find_by_hash(&api_key::hash_key(key)).await?.ok_or_else(unauthenticated)?;
+        let hash = api_key::hash_key(key);
         let now = self.clock.now();
+        if let Some((at, principal)) = self.recent.lock().unwrap_or_else(|p| p.into_inner()).get(&hash)
+            && (now - *at).num_seconds() < AUTH_CACHE_SECS
+        {
+            return Ok(principal.clone());
+        }
+        let stored = self.keys.find_by_hash(&hash).await?.ok_or_else(unauthenticated)?;
         if !stored.is_usable(now) {
             return Err(unauthenticated());
         }
         if stored.last_used_at.is_none_or(|at| (now - at).num_seconds() >= TOUCH_INTERVAL_SECS) {
             self.keys.touch(&stored.id, now).await?;
         }
-        self.resolve(Identity {
-            id: stored.principal_id,
-            tenant: stored.tenant,
-            role: stored.role,
-            groups: Vec::new(),
-            display_name: None,
-        })
-        .await
+        let principal = self
+            .resolve(Identity {
+                id: stored.principal_id,
+                tenant: stored.tenant,
+                role: stored.role,
+                groups: Vec::new(),
+                display_name: None,
+            })
+            .await?;
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() >= AUTH_CACHE_MAX {
+            recent.clear();
+        }
+        recent.insert(hash, (now, principal.clone()));
+        Ok(principal)
     }
 
     /// Records a first-seen user (with the credential's role) and refuses disabled ones. The

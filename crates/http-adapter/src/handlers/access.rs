@@ -359,5 +359,7 @@ pub async fn update_user(
     body: Json<UserUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let user = state.access.update_user(&caller, &id, body.into_inner().into()).await?;
+    // The new role, groups or disabled flag apply from the user's next request on.
+    state.auth.forget_cached();
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
