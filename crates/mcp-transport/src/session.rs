@@ -33,6 +33,9 @@ const INHERITED_ENV: [&str; 9] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"
 /// Lines of a child's stderr kept to explain its exit.
 const STDERR_TAIL: usize = 20;
 
+/// Requests one Streamable HTTP session may have in flight (rmcp's default is 16).
+const MAX_IN_FLIGHT: usize = 256;
+
 /// Time a stdio server gets to exit after SIGTERM before its group is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -234,7 +237,10 @@ async fn http_transport(
             .map_err(|_| UpstreamError::Unavailable(format!("bad value of header {name}")))?;
         headers.insert(name, value);
     }
-    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).custom_headers(headers);
+    // One session serves every request to the server, so let many of them be in flight at once.
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned())
+        .custom_headers(headers)
+        .max_concurrent_requests(MAX_IN_FLIGHT);
     if let Some(token) = auth {
         config = config.auth_header(token);
     }
