@@ -12,11 +12,8 @@ use toolhub_domain::{
 use crate::{
     Store, db_error,
     entities::{grants, role_rules},
+    mapping::{corrupt, from_json},
 };
-
-fn corrupt(what: &str) -> DomainError {
-    DomainError::Storage(format!("stored {what} is malformed"))
-}
 
 fn subject_parts(subject: &Subject) -> (&'static str, String) {
     match subject {
@@ -46,7 +43,7 @@ fn list_in(value: &Option<Vec<u8>>) -> Option<serde_json::Value> {
 }
 
 fn list_out(value: Option<serde_json::Value>, what: &str) -> Result<Option<Vec<u8>>, DomainError> {
-    value.map(|v| serde_json::from_value(v).map_err(|_| corrupt(what))).transpose()
+    value.map(|v| from_json(v, what)).transpose()
 }
 
 fn grant_to_row(g: &Grant) -> grants::Model {

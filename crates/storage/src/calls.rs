@@ -19,6 +19,7 @@ use toolhub_domain::{
 use crate::{
     Store, db_error,
     entities::{call_records, grants, tools},
+    mapping::{corrupt, from_json},
 };
 
 fn to_row(r: &CallRecord) -> call_records::Model {
@@ -43,10 +44,9 @@ fn to_row(r: &CallRecord) -> call_records::Model {
 }
 
 fn from_row(r: call_records::Model) -> Result<CallRecord, DomainError> {
-    let corrupt = || DomainError::Storage("stored call record is malformed".into());
     Ok(CallRecord {
-        status: r.status.parse().map_err(|_| corrupt())?,
-        groups: serde_json::from_value(r.groups).map_err(|_| corrupt())?,
+        status: r.status.parse().map_err(|_| corrupt("call status"))?,
+        groups: from_json(r.groups, "call groups")?,
         id: r.id,
         tenant: r.tenant,
         tool_id: r.tool_id,

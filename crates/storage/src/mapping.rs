@@ -16,7 +16,8 @@ use crate::entities::{api_keys, tool_servers, tools, users};
 
 type Result<T> = std::result::Result<T, DomainError>;
 
-fn corrupt(what: &str) -> DomainError {
+/// A stored value the domain cannot read back.
+pub(crate) fn corrupt(what: &str) -> DomainError {
     DomainError::Storage(format!("stored {what} is malformed"))
 }
 
@@ -24,7 +25,7 @@ fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T> {
     value.parse().map_err(|_| corrupt(what))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
     serde_json::from_value(value).map_err(|_| corrupt(what))
 }
 
