@@ -401,6 +401,13 @@ pub struct ServerFilter {
     pub include_builtin: bool,
 }
 
+impl ServerFilter {
+    /// Every server, built-in ones included.
+    pub fn all() -> Self {
+        Self { status: None, include_builtin: true }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

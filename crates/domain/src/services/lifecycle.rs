@@ -30,6 +30,11 @@ impl Outcome {
     fn new(success: bool, message: impl Into<String>) -> Self {
         Self { success, message: message.into() }
     }
+
+    /// The same outcome, reported with an operation's own message when it succeeded.
+    fn on_success(self, message: &str) -> Self {
+        if self.success { Self::new(true, message) } else { self }
+    }
 }
 
 /// A live health check.
@@ -151,8 +156,7 @@ impl LifecycleService {
 
     /// Usage figures computed from the tools' counters, and the uptime this process observed.
     pub async fn metrics(&self, actor: &Principal, id: &str) -> DomainResult<ServerMetrics> {
-        let server = self.visible_server(actor, id).await?;
-        let tools = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+        let (server, tools) = self.visible_server_and_tools(actor, id).await?;
         let total_calls: i64 = tools.iter().map(|t| t.total_calls).sum();
         let total_errors: i64 = tools.iter().map(|t| t.total_errors).sum();
         let weighted: f64 = tools.iter().filter_map(|t| t.avg_response_time_ms.map(|a| a * t.total_calls as f64)).sum();
@@ -179,16 +183,26 @@ impl LifecycleService {
 
     /// Loads a server the actor may see (invisible ones are 404, like missing ones).
     async fn visible_server(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
-        let server = self.load(actor, id).await?;
-        if let Some(access) = &self.access
-            && !access.is_admin(actor)
-        {
-            let tools = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
-            if !access.may_see_server(actor, &server, &tools) {
-                return Err(DomainError::not_found(ResourceKind::ToolServer, id));
-            }
+        if self.access.as_ref().is_some_and(|a| !a.is_admin(actor)) {
+            return Ok(self.visible_server_and_tools(actor, id).await?.0);
         }
-        Ok(server)
+        self.load(actor, id).await
+    }
+
+    /// Loads a server the actor may see, with all its tools (visibility is decided on them).
+    async fn visible_server_and_tools(&self, actor: &Principal, id: &str) -> DomainResult<(ToolServer, Vec<Tool>)> {
+        let server = self.load(actor, id).await?;
+        let tools = self.tools_of(&server).await?;
+        if let Some(access) = &self.access
+            && !access.may_see_server(actor, &server, &tools)
+        {
+            return Err(DomainError::not_found(ResourceKind::ToolServer, id));
+        }
+        Ok((server, tools))
+    }
+
+    async fn tools_of(&self, server: &ToolServer) -> DomainResult<Vec<Tool>> {
+        self.tools.list_for_servers(&server.tenant, std::slice::from_ref(&server.id)).await
     }
 
     fn observer(&self) -> Arc<dyn UpstreamObserver> {
@@ -261,17 +275,13 @@ impl LifecycleService {
     pub async fn restart(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let mut server = self.managed(actor, id).await?;
         self.disconnect(&mut server).await?;
-        let outcome = self.connect(&mut server).await?;
-        let message = if outcome.success { "Server restarted successfully".into() } else { outcome.message };
-        Ok(Outcome::new(outcome.success, message))
+        Ok(self.connect(&mut server).await?.on_success("Server restarted successfully"))
     }
 
     /// Enabling a server runs it (`enabled` is the running state).
     pub async fn enable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let mut server = self.managed(actor, id).await?;
-        let outcome = self.connect(&mut server).await?;
-        let message = if outcome.success { "Server enabled successfully".into() } else { outcome.message };
-        Ok(Outcome::new(outcome.success, message))
+        Ok(self.connect(&mut server).await?.on_success("Server enabled successfully"))
     }
 
     pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
@@ -325,25 +335,24 @@ impl LifecycleService {
         limit: u64,
         offset: u64,
     ) -> DomainResult<(Vec<Tool>, u64)> {
-        let server = self.visible_server(actor, id).await?;
         match &self.access {
             // Readers see a filtered list, so it is paged after filtering (one server's tools).
             Some(access) if !access.is_admin(actor) => {
-                let all = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+                let (server, all) = self.visible_server_and_tools(actor, id).await?;
                 let visible = access.visible_tools(actor, &server, all);
                 let total = visible.len() as u64;
                 Ok((visible.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
             }
-            _ => self.tools.page(&actor.tenant, id, limit, offset).await,
+            _ => {
+                self.load(actor, id).await?;
+                self.tools.page(&actor.tenant, id, limit, offset).await
+            }
         }
     }
 
     /// Every tool of the tenant with its server's name.
     pub async fn all_tools(&self, actor: &Principal) -> DomainResult<Vec<(Tool, String)>> {
-        let servers = self
-            .servers
-            .list(&actor.tenant, crate::server::ServerFilter { status: None, include_builtin: true })
-            .await?;
+        let servers = self.servers.list(&actor.tenant, crate::server::ServerFilter::all()).await?;
         let tools = self.tools.list_all(&actor.tenant).await?;
         Ok(tools
             .into_iter()
@@ -414,8 +423,7 @@ impl LifecycleService {
 
     /// Registers the tenant's built-in server (`builtin_tools`) unless it exists.
     pub async fn ensure_builtin_server(&self, tenant: &str) -> DomainResult<()> {
-        let existing =
-            self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
+        let existing = self.servers.list(tenant, crate::server::ServerFilter::all()).await?;
         if existing.iter().any(|s| s.is_builtin && s.name == builtin::SERVER_NAME) {
             return Ok(());
         }
@@ -437,7 +445,7 @@ impl LifecycleService {
     }
 
     async fn sync_tools(&self, server: &ToolServer, found: &[DiscoveredTool], by: &str) -> DomainResult<()> {
-        let existing = self.tools.list_for_servers(&server.tenant, std::slice::from_ref(&server.id)).await?;
+        let existing = self.tools_of(server).await?;
         let changes = tool::reconcile(server, &existing, found, by, self.clock.now());
         self.tools.apply(&changes).await
     }
