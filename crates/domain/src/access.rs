@@ -200,6 +200,11 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Super administrators, and administrators while admin bypass is on, need no grant.
+pub fn bypasses(principal: &Principal, admin_bypass: bool) -> bool {
+    principal.role == Role::SuperAdmin || (principal.role == Role::Admin && admin_bypass)
+}
+
 /// The tool a decision is about, with what the decision needs to know of it.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolRef<'a> {
@@ -317,6 +322,7 @@ impl AccessIndex {
     }
 
     /// Decides whether `principal` may use `tool` at `required` level at `now` (DESIGN.md §3).
+    /// The decision's `explanation` stays empty; see [`Self::explain`].
     pub fn decide(
         &self,
         principal: &Principal,
@@ -325,15 +331,39 @@ impl AccessIndex {
         now: Timestamp,
         admin_bypass: bool,
     ) -> Decision {
-        let mut explanation = Vec::new();
-        let is_admin = principal.role == Role::SuperAdmin || (principal.role == Role::Admin && admin_bypass);
+        self.decide_noting(principal, tool, required, now, admin_bypass, &mut Notes(None))
+    }
+
+    /// Decides as [`Self::decide`], and explains how each tier was weighed.
+    pub fn explain(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+    ) -> Decision {
+        self.decide_noting(principal, tool, required, now, admin_bypass, &mut Notes(Some(Vec::new())))
+    }
+
+    fn decide_noting(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+        notes: &mut Notes,
+    ) -> Decision {
+        let is_admin = bypasses(principal, admin_bypass);
         if !tool.tool_usable || !tool.server_usable {
             let reason =
                 if !tool.server_usable { "the server is not running" } else { "the tool is disabled or unavailable" };
             // Administrators still see it, but nobody calls it.
             if is_admin && required <= AccessLevel::Read {
-                return admin_decision(explanation);
+                return admin_decision(notes);
             }
+            notes.add(|| reason.into());
             return Decision {
                 allowed: false,
                 level: AccessLevel::None,
@@ -341,11 +371,11 @@ impl AccessIndex {
                 decided_by: DecidedBy::Unavailable,
                 conditions: Conditions::default(),
                 expires_at: None,
-                explanation: vec![reason.into()],
+                explanation: notes.take(),
             };
         }
         if is_admin {
-            return admin_decision(explanation);
+            return admin_decision(notes);
         }
 
         let empty = TenantIndex::default();
@@ -361,7 +391,7 @@ impl AccessIndex {
             ("group+server", on_server.iter().filter(|g| is_group(&g.subject)).collect()),
         ];
         for (tier, grants) in tiers {
-            if let Some(decision) = decide_grants(tier, &grants, required, now, &mut explanation) {
+            if let Some(decision) = decide_grants(tier, &grants, required, now, notes) {
                 return decision;
             }
         }
@@ -371,8 +401,7 @@ impl AccessIndex {
             let applicable: Vec<&Arc<RoleRule>> =
                 matching.iter().copied().filter(|r| r.conditions.in_window(now)).collect();
             if matching.len() > applicable.len() {
-                explanation
-                    .push(format!("role rules: {} outside their hours or days", matching.len() - applicable.len()));
+                notes.add(|| format!("role rules: {} outside their hours or days", matching.len() - applicable.len()));
             }
             if let Some(top) = applicable.first().map(|r| r.specificity()) {
                 let best: Vec<&Arc<RoleRule>> = applicable.into_iter().take_while(|r| r.specificity() == top).collect();
@@ -382,30 +411,33 @@ impl AccessIndex {
                     .or_else(|| best.iter().max_by_key(|r| r.access_level))
                     .copied();
                 if let Some(rule) = rule {
-                    explanation.push(format!(
-                        "role rule {} ({}) decides: {}",
-                        rule.id,
-                        describe_rule(rule),
-                        rule.access_level.as_str()
-                    ));
+                    notes.add(|| {
+                        format!(
+                            "role rule {} ({}) decides: {}",
+                            rule.id,
+                            describe_rule(rule),
+                            rule.access_level.as_str()
+                        )
+                    });
                     return outcome(
                         rule.access_level,
                         required,
                         DecidedBy::RoleRule { id: rule.id.clone() },
                         rule.conditions.clone(),
                         None,
-                        explanation,
+                        notes.take(),
                     );
                 }
             }
-            explanation.push("role rules: none matches".into());
+            notes.add(|| "role rules: none matches".into());
         }
 
         let public: Vec<&Arc<Grant>> =
             on_tool.iter().chain(on_server).filter(|g| g.subject == Subject::Public).collect();
-        if let Some(decision) = decide_grants("public", &public, required, now, &mut explanation) {
+        if let Some(decision) = decide_grants("public", &public, required, now, notes) {
             return decision;
         }
+        notes.add(|| "no tier holds an applicable grant or rule".into());
         Decision {
             allowed: false,
             level: AccessLevel::None,
@@ -413,8 +445,24 @@ impl AccessIndex {
             decided_by: DecidedBy::NoGrant,
             conditions: Conditions::default(),
             expires_at: None,
-            explanation,
+            explanation: notes.take(),
         }
+    }
+}
+
+/// The explanation of a decision, written only when asked for: listings and calls decide often
+/// and need no prose, the access check does.
+struct Notes(Option<Vec<String>>);
+
+impl Notes {
+    fn add(&mut self, note: impl FnOnce() -> String) {
+        if let Some(notes) = &mut self.0 {
+            notes.push(note());
+        }
+    }
+
+    fn take(&mut self) -> Vec<String> {
+        self.0.as_mut().map(std::mem::take).unwrap_or_default()
     }
 }
 
@@ -426,8 +474,8 @@ fn describe_rule(rule: &RoleRule) -> String {
     )
 }
 
-fn admin_decision(mut explanation: Vec<String>) -> Decision {
-    explanation.push("administrator".into());
+fn admin_decision(notes: &mut Notes) -> Decision {
+    notes.add(|| "administrator".into());
     Decision {
         allowed: true,
         level: AccessLevel::Admin,
@@ -435,7 +483,7 @@ fn admin_decision(mut explanation: Vec<String>) -> Decision {
         decided_by: DecidedBy::Admin,
         conditions: Conditions::default(),
         expires_at: None,
-        explanation,
+        explanation: notes.take(),
     }
 }
 
@@ -445,7 +493,7 @@ fn decide_grants(
     grants: &[&Arc<Grant>],
     required: AccessLevel,
     now: Timestamp,
-    explanation: &mut Vec<String>,
+    notes: &mut Notes,
 ) -> Option<Decision> {
     if grants.is_empty() {
         return None;
@@ -454,27 +502,29 @@ fn decide_grants(
         .iter()
         .copied()
         .filter(|g| {
-            let live = g.expires_at.is_none_or(|at| at > now);
-            if !live {
-                explanation.push(format!("{tier}: grant {} expired", g.id));
+            if g.expires_at.is_some_and(|at| at <= now) {
+                notes.add(|| format!("{tier}: grant {} expired", g.id));
+                false
             } else if !g.conditions.in_window(now) {
-                explanation.push(format!("{tier}: grant {} is outside its hours or days", g.id));
+                notes.add(|| format!("{tier}: grant {} is outside its hours or days", g.id));
+                false
+            } else {
+                true
             }
-            live && g.conditions.in_window(now)
         })
         .collect();
     let grant = applicable
         .iter()
         .find(|g| g.access_level == AccessLevel::None)
         .or_else(|| applicable.iter().max_by_key(|g| g.access_level))?;
-    explanation.push(format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()));
+    notes.add(|| format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()));
     Some(outcome(
         grant.access_level,
         required,
         DecidedBy::Grant { id: grant.id.clone(), tier },
         grant.conditions.clone(),
         grant.expires_at,
-        std::mem::take(explanation),
+        notes.take(),
     ))
 }
 

@@ -50,6 +50,8 @@ pub trait ToolRepository: Send + Sync {
     async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>>;
     /// Every tool of the tenant, in the same order.
     async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>>;
+    /// The tenant's tools of that name (one per server at most), in the same order.
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>>;
     /// One page of a server's tools (sort order, then name) and the total count.
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)>;
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>>;

@@ -130,6 +130,10 @@ impl ToolRepository for InMemoryStore {
         Ok(self.tools_where(|t| t.tenant == tenant))
     }
 
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>> {
+        Ok(self.tools_where(|t| t.tenant == tenant && t.name == name))
+    }
+
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
         let all = self.tools_where(|t| t.tenant == tenant && t.server_id == server_id);
         let total = all.len() as u64;

@@ -371,7 +371,7 @@ fn the_engine_follows_the_design_table() {
     ];
     for case in cases {
         let index = AccessIndex::new(case.grants, case.rules);
-        let d = index.decide(&alice(), &TOOL, case.required, monday_morning(), true);
+        let d = index.explain(&alice(), &TOOL, case.required, monday_morning(), true);
         assert_eq!(
             (d.allowed, decided(&d.decided_by).as_str()),
             (case.allowed, case.decided_by),
@@ -380,6 +380,14 @@ fn the_engine_follows_the_design_table() {
             d.explanation
         );
         assert_eq!(d.allowed, d.reason.is_none(), "{}: a denial says why", case.name);
+        assert!(!d.explanation.is_empty(), "{}: explained", case.name);
+        let quiet = index.decide(&alice(), &TOOL, case.required, monday_morning(), true);
+        assert_eq!(
+            quiet,
+            toolhub_domain::access::Decision { explanation: Vec::new(), ..d },
+            "{}: same decision, no prose",
+            case.name
+        );
     }
 }
 

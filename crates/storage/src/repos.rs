@@ -142,6 +142,11 @@ impl ToolRepository for Store {
         self.tools(ordered_tools(tools::Entity::find().filter(tools::Column::Tenant.eq(tenant)))).await
     }
 
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>> {
+        let query = tools::Entity::find().filter(tools::Column::Tenant.eq(tenant)).filter(tools::Column::Name.eq(name));
+        self.tools(ordered_tools(query)).await
+    }
+
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
         let query = tools::Entity::find()
             .filter(tools::Column::Tenant.eq(tenant))

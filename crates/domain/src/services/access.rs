@@ -156,8 +156,14 @@ impl AccessService {
         index.decide(principal, tool, required, self.clock.now(), self.admin_bypass)
     }
 
+    /// Decides with the explanation of each tier (for the access check).
+    pub fn explain(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel) -> Decision {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        index.explain(principal, tool, required, self.clock.now(), self.admin_bypass)
+    }
+
     pub fn is_admin(&self, principal: &Principal) -> bool {
-        principal.role == Role::SuperAdmin || (principal.role == Role::Admin && self.admin_bypass)
+        crate::access::bypasses(principal, self.admin_bypass)
     }
 
     pub fn may_use(&self, principal: &Principal, tool: &Tool, server: &ToolServer, required: AccessLevel) -> bool {
@@ -432,7 +438,7 @@ impl AccessService {
             return Err(DomainError::Forbidden("only administrators may check another user's access".into()));
         };
         let (tool, server) = self.find_tool(&actor.tenant, tool_name, server_name).await?;
-        let decision = self.decide(&subject, &tool_ref(&tool, &server), AccessLevel::Execute);
+        let decision = self.explain(&subject, &tool_ref(&tool, &server), AccessLevel::Execute);
         let quota =
             self.counters.remaining(decision.quota_key(&subject).as_deref(), &decision.conditions, self.clock.now());
         Ok(AccessReport { decision, quota })
@@ -446,17 +452,14 @@ impl AccessService {
         tool_name: &str,
         server_name: Option<&str>,
     ) -> DomainResult<(Tool, ToolServer)> {
-        let servers =
-            self.servers.list(tenant, crate::server::ServerFilter { status: None, include_builtin: true }).await?;
-        let tools = self.tools.list_all(tenant).await?;
-        let mut found: Vec<(Tool, ToolServer)> = tools
-            .into_iter()
-            .filter(|t| t.name == tool_name)
-            .filter_map(|t| {
-                let server = servers.iter().find(|s| s.id == t.server_id)?.clone();
-                server_name.is_none_or(|n| n == server.name).then_some((t, server))
-            })
-            .collect();
+        let mut found: Vec<(Tool, ToolServer)> = Vec::new();
+        for tool in self.tools.find_by_name(tenant, tool_name).await? {
+            if let Some(server) = self.servers.get(tenant, &tool.server_id).await?
+                && server_name.is_none_or(|n| n == server.name)
+            {
+                found.push((tool, server));
+            }
+        }
         match found.len() {
             0 => Err(DomainError::not_found(ResourceKind::Tool, tool_name)),
             1 => Ok(found.remove(0)),
