@@ -60,15 +60,16 @@ impl Settings {
 /// The live peer of a running MCP server; empty while it reconnects.
 type PeerSlot = RwLock<Option<Peer<RoleClient>>>;
 
-enum Kind {
+/// A running server: in-process tools, or a supervised MCP session.
+enum Running {
     Builtin,
-    Mcp(Arc<PeerSlot>),
+    Mcp(Supervised),
 }
 
-struct Running {
-    kind: Kind,
+struct Supervised {
+    slot: Arc<PeerSlot>,
     stop: watch::Sender<bool>,
-    supervisor: Option<JoinHandle<()>>,
+    supervisor: JoinHandle<()>,
     /// The process group of the current stdio session (0 when none).
     group: Arc<std::sync::atomic::AtomicI32>,
 }
@@ -99,11 +100,11 @@ impl UpstreamManager {
 
     fn peer(&self, server_id: &str) -> Result<Option<Peer<RoleClient>>, UpstreamError> {
         let running = self.running.lock().map_err(|_| UpstreamError::NotRunning)?;
-        match running.get(server_id).map(|r| &r.kind) {
+        match running.get(server_id) {
             None => Err(UpstreamError::NotRunning),
-            Some(Kind::Builtin) => Ok(None),
-            Some(Kind::Mcp(slot)) => {
-                slot.read().ok().and_then(|p| p.clone()).map(Some).ok_or(UpstreamError::NotRunning)
+            Some(Running::Builtin) => Ok(None),
+            Some(Running::Mcp(mcp)) => {
+                mcp.slot.read().ok().and_then(|p| p.clone()).map(Some).ok_or(UpstreamError::NotRunning)
             }
         }
     }
@@ -146,15 +147,14 @@ impl UpstreamConnector for UpstreamManager {
         observer: Arc<dyn UpstreamObserver>,
     ) -> Result<Vec<DiscoveredTool>, UpstreamError> {
         self.stop(&server.id).await;
-        let (stop, stop_rx) = watch::channel(false);
         if server.is_builtin {
-            let running = Running { kind: Kind::Builtin, stop, supervisor: None, group: Default::default() };
             if let Ok(mut map) = self.running.lock() {
-                map.insert(server.id.clone(), running);
+                map.insert(server.id.clone(), Running::Builtin);
             }
             return Ok(builtin::tools());
         }
         let (session, tools, refresh_at) = self.shared.connect(server).await?;
+        let (stop, stop_rx) = watch::channel(false);
         let slot = Arc::new(RwLock::new(Some(session.peer.clone())));
         let group = Arc::new(std::sync::atomic::AtomicI32::new(session.process_group.unwrap_or(0)));
         let supervisor = Supervisor {
@@ -165,24 +165,22 @@ impl UpstreamConnector for UpstreamManager {
             observer,
             stop: stop_rx,
         };
-        let handle = tokio::spawn(supervisor.run(session, refresh_at));
+        let supervisor = tokio::spawn(supervisor.run(session, refresh_at));
         if let Ok(mut map) = self.running.lock() {
-            map.insert(server.id.clone(), Running { kind: Kind::Mcp(slot), stop, supervisor: Some(handle), group });
+            map.insert(server.id.clone(), Running::Mcp(Supervised { slot, stop, supervisor, group }));
         }
         Ok(tools)
     }
 
     async fn stop(&self, server_id: &str) {
         self.shared.tokens.forget(server_id);
-        if let Some(running) = self.take(server_id) {
-            let _ = running.stop.send(true);
-            if let Some(mut handle) = running.supervisor {
-                // The supervisor ends the process group before it returns; one that takes too
-                // long (a reconnection under way) is cut short, and its group killed here.
-                if tokio::time::timeout(session::STOP_GRACE * 3, &mut handle).await.is_err() {
-                    handle.abort();
-                    session::signal_group(running.group.load(std::sync::atomic::Ordering::SeqCst), libc::SIGKILL);
-                }
+        if let Some(Running::Mcp(mut mcp)) = self.take(server_id) {
+            let _ = mcp.stop.send(true);
+            // The supervisor ends the process group before it returns; one that takes too long
+            // (a reconnection under way) is cut short, and its group killed here.
+            if tokio::time::timeout(session::STOP_GRACE * 3, &mut mcp.supervisor).await.is_err() {
+                mcp.supervisor.abort();
+                session::signal_group(mcp.group.load(std::sync::atomic::Ordering::SeqCst), libc::SIGKILL);
             }
         }
     }
