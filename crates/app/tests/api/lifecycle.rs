@@ -371,7 +371,8 @@ async fn server_everything_is_supervised_end_to_end() {
     });
     let id = app.post(SERVERS, &app.admin_key, body).await.body["id"].as_str().unwrap().to_owned();
     let path = format!("{SERVERS}/{id}");
-    assert_eq!(app.post(&format!("{path}/start"), &app.admin_key, json!({})).await.body["success"], true);
+    let started = app.post(&format!("{path}/start"), &app.admin_key, json!({})).await;
+    assert_eq!(started.body["success"], true, "{}", started.body);
     assert_eq!(app.get(&format!("{path}/tools"), &app.admin_key).await.body["total_count"], 13);
 
     let node = support::own_children_running("mcp-server-everything");

@@ -193,11 +193,16 @@ impl AccessService {
             || tools.iter().any(|t| self.may_use(principal, t, server, AccessLevel::Read))
     }
 
-    pub fn visible_tools(&self, principal: &Principal, server: &ToolServer, tools: Vec<Tool>) -> Vec<Tool> {
+    /// What of a server the principal may see: nothing (`None`), or the tools it may read (all
+    /// of them for administrators). One decision per tool.
+    pub fn visible_tools(&self, principal: &Principal, server: &ToolServer, tools: Vec<Tool>) -> Option<Vec<Tool>> {
         if self.is_admin(principal) {
-            return tools;
+            return Some(tools);
         }
-        tools.into_iter().filter(|t| self.may_use(principal, t, server, AccessLevel::Read)).collect()
+        let readable: Vec<Tool> =
+            tools.into_iter().filter(|t| self.may_use(principal, t, server, AccessLevel::Read)).collect();
+        let visible = !readable.is_empty() || self.decide(principal, &server_ref(server), AccessLevel::Read).allowed;
+        visible.then_some(readable)
     }
 
     /// Counts a real call against the deciding grant's or rule's limits (calls, not checks).

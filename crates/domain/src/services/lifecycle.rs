@@ -338,8 +338,11 @@ impl LifecycleService {
         match &self.access {
             // Readers see a filtered list, so it is paged after filtering (one server's tools).
             Some(access) if !access.is_admin(actor) => {
-                let (server, all) = self.visible_server_and_tools(actor, id).await?;
-                let visible = access.visible_tools(actor, &server, all);
+                let server = self.load(actor, id).await?;
+                let all = self.tools_of(&server).await?;
+                let visible = access
+                    .visible_tools(actor, &server, all)
+                    .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))?;
                 let total = visible.len() as u64;
                 Ok((visible.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
             }

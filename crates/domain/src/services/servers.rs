@@ -83,10 +83,7 @@ impl ServerService {
     /// What the actor may see of a server: nothing, or the server with the tools it may read.
     fn visible(&self, actor: &Principal, view: ServerView) -> Option<ServerView> {
         let Some(access) = &self.access else { return Some(view) };
-        if !access.may_see_server(actor, &view.server, &view.tools) {
-            return None;
-        }
-        let tools = access.visible_tools(actor, &view.server, view.tools);
+        let tools = access.visible_tools(actor, &view.server, view.tools)?;
         Some(ServerView { server: view.server, tools })
     }
 
