@@ -32,6 +32,16 @@ impl<T> Patch<T> {
         }
     }
 
+    /// Converts a present value; a value that does not convert (`None`) leaves the field absent,
+    /// so the caller reports the error and nothing is changed.
+    pub fn filter_map<U>(self, f: impl FnOnce(T) -> Option<U>) -> Patch<U> {
+        match self {
+            Self::Absent => Patch::Absent,
+            Self::Null => Patch::Null,
+            Self::Value(v) => f(v).map_or(Patch::Absent, Patch::Value),
+        }
+    }
+
     /// Applies the patch to a nullable field.
     pub fn apply_to(self, target: &mut Option<T>) {
         match self {
@@ -67,6 +77,14 @@ mod tests {
         assert_eq!(parse("{}"), Patch::Absent);
         assert_eq!(parse(r#"{"field":null}"#), Patch::Null);
         assert_eq!(parse(r#"{"field":7}"#), Patch::Value(7));
+    }
+
+    #[test]
+    fn filter_map_converts_values_and_keeps_null() {
+        assert_eq!(Patch::Value("7").filter_map(|v| v.parse::<u8>().ok()), Patch::Value(7));
+        assert_eq!(Patch::Value("x").filter_map(|v| v.parse::<u8>().ok()), Patch::Absent);
+        assert_eq!(Patch::<&str>::Null.filter_map(|v| v.parse::<u8>().ok()), Patch::Null);
+        assert_eq!(Patch::<&str>::Absent.filter_map(|v| v.parse::<u8>().ok()), Patch::Absent);
     }
 
     #[test]

@@ -56,22 +56,6 @@ fn limit(field: &str, value: Option<i64>, errors: &mut Vec<FieldError>) -> Optio
     }
 }
 
-fn patch_limit(field: &str, value: Patch<i64>, errors: &mut Vec<FieldError>) -> Patch<u32> {
-    match value {
-        Patch::Value(v) => limit(field, Some(v), errors).map(Patch::Value).unwrap_or(Patch::Absent),
-        Patch::Null => Patch::Null,
-        Patch::Absent => Patch::Absent,
-    }
-}
-
-fn patch_list(field: &str, value: Patch<Vec<i32>>, max: i32, errors: &mut Vec<FieldError>) -> Patch<Vec<u8>> {
-    match value {
-        Patch::Value(v) => small_list(field, Some(v), max, errors).map(Patch::Value).unwrap_or(Patch::Absent),
-        Patch::Null => Patch::Null,
-        Patch::Absent => Patch::Absent,
-    }
-}
-
 fn target_of(tool_id: Option<String>, server_id: Option<String>, errors: &mut Vec<FieldError>) -> Option<Target> {
     match (tool_id, server_id) {
         (Some(tool), None) => Some(Target::Tool(tool)),
@@ -195,10 +179,14 @@ impl ToolPermissionUpdate {
         let mut errors = Vec::new();
         let patch = GrantPatch {
             access_level: self.access_level.map(Into::into),
-            rate_limit_per_hour: patch_limit("rate_limit_per_hour", self.rate_limit_per_hour, &mut errors),
-            rate_limit_per_day: patch_limit("rate_limit_per_day", self.rate_limit_per_day, &mut errors),
-            allowed_hours: patch_list("allowed_hours", self.allowed_hours, 23, &mut errors),
-            allowed_days: patch_list("allowed_days", self.allowed_days, 6, &mut errors),
+            rate_limit_per_hour: self
+                .rate_limit_per_hour
+                .filter_map(|v| limit("rate_limit_per_hour", Some(v), &mut errors)),
+            rate_limit_per_day: self
+                .rate_limit_per_day
+                .filter_map(|v| limit("rate_limit_per_day", Some(v), &mut errors)),
+            allowed_hours: self.allowed_hours.filter_map(|v| small_list("allowed_hours", Some(v), 23, &mut errors)),
+            allowed_days: self.allowed_days.filter_map(|v| small_list("allowed_days", Some(v), 6, &mut errors)),
             expires_at: self.expires_at,
         };
         if errors.is_empty() { Ok(patch) } else { Err(errors) }

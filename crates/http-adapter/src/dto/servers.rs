@@ -214,17 +214,7 @@ pub struct ToolServerUpdate {
 impl ToolServerUpdate {
     pub fn into_domain(self) -> Result<ServerPatch, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let transport_type = match self.transport_type {
-            Patch::Value(t) => match parse_transport(&t) {
-                Ok(t) => Patch::Value(t),
-                Err(e) => {
-                    errors.push(e);
-                    Patch::Absent
-                }
-            },
-            Patch::Null => Patch::Null,
-            Patch::Absent => Patch::Absent,
-        };
+        let transport_type = self.transport_type.filter_map(|t| parse_transport(&t).map_err(|e| errors.push(e)).ok());
         if let Patch::Value(oauth) = &self.oauth_config
             && let Err(e) = oauth.validate()
         {
