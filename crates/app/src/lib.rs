@@ -11,7 +11,7 @@ use toolhub_domain::{
     ports::Metrics,
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    services::{AccessService, AuthService, CallService, LifecycleService, ServerService},
+    services::{AccessService, AuthService, CallService, Catalogue, LifecycleService, ServerService},
 };
 use toolhub_http::{
     AppState,
@@ -132,14 +132,17 @@ impl Application {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store_port = Arc::new(store);
         let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
+        // Every service reads and writes servers and tools through the catalogue, so that its
+        // copy of call targets hears of each write.
+        let catalogue = Arc::new(Catalogue::new(store_port.clone(), store_port.clone(), clock.clone()));
         let bootstrap_admin_key = auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
         let access = Arc::new(AccessService::new(
             store_port.clone(),
             store_port.clone(),
             store_port.clone(),
-            store_port.clone(),
-            store_port.clone(),
+            catalogue.clone(),
+            catalogue.clone(),
             clock.clone(),
             serve.admin_bypass,
         ));
@@ -148,8 +151,8 @@ impl Application {
         let metrics = Arc::new(PrometheusMetrics::new().context("cannot register metrics")?);
         let upstream = Arc::new(upstream_manager(&serve.upstream)?);
         let lifecycle = LifecycleService::new(
-            store_port.clone(),
-            store_port.clone(),
+            catalogue.clone(),
+            catalogue.clone(),
             upstream.clone(),
             clock.clone(),
             Duration::from_secs(serve.upstream.stable_after_secs),
@@ -158,8 +161,7 @@ impl Application {
         );
         let calls = Arc::new(CallService::new(
             store_port.clone(),
-            store_port.clone(),
-            store_port.clone(),
+            catalogue.clone(),
             access.clone(),
             upstream,
             BatchingCallLog::start(store_port.clone()),
@@ -172,7 +174,7 @@ impl Application {
             .context("cannot register built-in tools")?;
         let state = actix_web::web::Data::new(AppState {
             servers: Arc::new(
-                ServerService::new(store_port.clone(), store_port.clone(), clock)
+                ServerService::new(catalogue.clone(), catalogue, clock)
                     .with_lifecycle(lifecycle.clone())
                     .with_access(access.clone()),
             ),

@@ -3,7 +3,7 @@
 //! with writes; nothing here touches a database.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     fmt,
     str::FromStr,
     sync::{Arc, Mutex},
@@ -545,9 +545,12 @@ fn outcome(
 }
 
 /// Calls counted per quota key in the last hour and day, to enforce and report rate limits.
+///
+/// Only calls under a limit are counted, and only as many of the most recent ones as the larger
+/// limit: that is all an exact sliding window needs, so memory and time per call stay bounded.
 #[derive(Debug, Default)]
 pub struct UsageCounters {
-    calls: Mutex<HashMap<String, Vec<Timestamp>>>,
+    calls: Mutex<HashMap<String, VecDeque<Timestamp>>>,
 }
 
 /// Remaining calls under a decision's limits (None: no limit).
@@ -565,18 +568,18 @@ impl Quota {
     }
 }
 
-impl UsageCounters {
-    fn counts(calls: &[Timestamp], now: Timestamp) -> (u32, u32) {
-        let hour = calls.iter().filter(|t| now - **t < chrono::Duration::hours(1)).count() as u32;
-        let day = calls.iter().filter(|t| now - **t < chrono::Duration::days(1)).count() as u32;
-        (hour, day)
+/// The counted calls of one key inside the last day, oldest first.
+struct Window<'a>(&'a VecDeque<Timestamp>);
+
+impl Window<'_> {
+    /// Where the calls inside the window ending now start.
+    fn start(&self, window: chrono::Duration, now: Timestamp) -> usize {
+        self.0.partition_point(|t| now - *t >= window)
     }
 
-    /// What is left under these limits, without counting anything (the access check).
-    pub fn remaining(&self, key: Option<&str>, conditions: &Conditions, now: Timestamp) -> Quota {
-        let (hour, day) = key
-            .and_then(|k| self.calls.lock().ok().and_then(|c| c.get(k).map(|v| Self::counts(v, now))))
-            .unwrap_or((0, 0));
+    fn quota(&self, conditions: &Conditions, now: Timestamp) -> Quota {
+        let count = |window| (self.0.len() - self.start(window, now)) as u32;
+        let (hour, day) = (count(chrono::Duration::hours(1)), count(chrono::Duration::days(1)));
         Quota {
             remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
             remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
@@ -584,26 +587,45 @@ impl UsageCounters {
         }
     }
 
+    /// Seconds until the exhausted window frees up: when its oldest counted call leaves it.
+    fn retry_after(&self, quota: &Quota, now: Timestamp) -> u64 {
+        let window =
+            if quota.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
+        let oldest = self.0.get(self.start(window, now)).copied().unwrap_or(now);
+        (oldest + window - now).num_seconds().max(1) as u64
+    }
+}
+
+impl UsageCounters {
+    fn limited(conditions: &Conditions) -> bool {
+        conditions.rate_limit_per_hour.is_some() || conditions.rate_limit_per_day.is_some()
+    }
+
+    /// What is left under these limits, without counting anything (the access check).
+    pub fn remaining(&self, key: Option<&str>, conditions: &Conditions, now: Timestamp) -> Quota {
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        match key.and_then(|k| calls.get(k)) {
+            Some(list) => Window(list).quota(conditions, now),
+            None => Window(&VecDeque::new()).quota(conditions, now),
+        }
+    }
+
     /// Counts one call if the limits allow it; returns the quota after it, or the exhausted one.
     pub fn record(&self, key: &str, conditions: &Conditions, now: Timestamp) -> Result<Quota, Quota> {
+        if !Self::limited(conditions) {
+            return Ok(Quota::default());
+        }
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         let list = calls.entry(key.to_owned()).or_default();
-        list.retain(|t| now - *t < chrono::Duration::days(1));
-        let (hour, day) = Self::counts(list, now);
-        let before = Quota {
-            remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
-            remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
-            retry_after_secs: None,
-        };
+        let before = Window(list).quota(conditions, now);
         if before.exhausted() {
-            // The window frees up when its oldest counted call leaves it.
-            let window =
-                if before.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
-            let oldest = list.iter().filter(|t| now - **t < window).min().copied().unwrap_or(now);
-            let wait = (oldest + window - now).num_seconds().max(1) as u64;
-            return Err(Quota { retry_after_secs: Some(wait), ..before });
+            return Err(Quota { retry_after_secs: Some(Window(list).retry_after(&before, now)), ..before });
         }
-        list.push(now);
+        // Keep the list ordered even if the clock steps back.
+        list.push_back(list.back().map_or(now, |last| now.max(*last)));
+        let keep = conditions.rate_limit_per_hour.max(conditions.rate_limit_per_day).unwrap_or(0) as usize;
+        let stale = list.len().saturating_sub(keep).max(Window(list).start(chrono::Duration::days(1), now));
+        list.drain(..stale);
         Ok(Quota {
             remaining_hour: before.remaining_hour.map(|r| r - 1),
             remaining_day: before.remaining_day.map(|r| r - 1),

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use toolhub_domain::{
     Principal, Role, Timestamp,
     access::{
-        AccessIndex, AccessLevel, Conditions, DecidedBy, Grant, RoleRule, Subject, Target, ToolRef, UsageCounters,
-        glob_match,
+        AccessIndex, AccessLevel, Conditions, DecidedBy, Grant, Quota, RoleRule, Subject, Target, ToolRef,
+        UsageCounters, glob_match,
     },
 };
 
@@ -472,6 +472,28 @@ fn usage_counters_enforce_hourly_and_daily_limits() {
     assert!(counters.record("k", &limits, later).is_err(), "the day is used up");
     assert!(counters.record("k", &limits, t0 + chrono::Duration::hours(25)).is_ok(), "a new day");
     assert!(counters.record("other", &limits, t0).is_ok(), "keys are apart");
+}
+
+#[test]
+fn usage_counters_slide_and_tell_when_a_call_frees_up() {
+    let counters = UsageCounters::default();
+    let limits = Conditions { rate_limit_per_hour: Some(2), ..Default::default() };
+    let t0 = monday_morning();
+    let at = |minutes| t0 + chrono::Duration::minutes(minutes);
+    assert!(counters.record("k", &limits, t0).is_ok());
+    assert!(counters.record("k", &limits, at(20)).is_ok());
+    let refused = counters.record("k", &limits, at(30)).unwrap_err();
+    assert_eq!((refused.remaining_hour, refused.retry_after_secs), (Some(0), Some(30 * 60)), "t0's call frees up");
+    assert!(counters.record("k", &limits, at(60)).is_ok(), "t0's call left the hour");
+    let refused = counters.record("k", &limits, at(61)).unwrap_err();
+    assert_eq!(refused.retry_after_secs, Some(19 * 60), "then the call at 20 minutes");
+    assert_eq!(counters.remaining(Some("k"), &limits, at(200)).remaining_hour, Some(2), "all slid out");
+
+    let unlimited = Conditions::default();
+    for _ in 0..3 {
+        assert_eq!(counters.record("free", &unlimited, t0), Ok(Quota::default()), "nothing to count");
+    }
+    assert_eq!(counters.remaining(Some("free"), &limits, t0).remaining_hour, Some(2), "unlimited calls are not kept");
 }
 
 #[test]

@@ -112,3 +112,52 @@ async fn keys_authenticate_until_they_expire() {
 }
 
 use toolhub_domain::ports::Clock;
+
+#[tokio::test]
+async fn the_catalogue_serves_call_targets_from_memory_and_hears_every_write() {
+    use toolhub_domain::{
+        ports::ToolRepository,
+        services::{CALL_TARGET_CACHE_SECS, Catalogue, ToolSelector},
+        tool::{ToolStatus, reconcile},
+        upstream::DiscoveredTool,
+    };
+    let w = world();
+    let catalogue = Arc::new(Catalogue::new(w.store.clone(), w.store.clone(), w.clock.clone()));
+    let servers = ServerService::new(catalogue.clone(), catalogue.clone(), w.clock.clone());
+    let admin = principal("root", "default", Role::Admin);
+    let server = servers.create(&admin, new_server("files")).await.unwrap().server;
+    let listed = DiscoveredTool {
+        name: "read".into(),
+        title: None,
+        description: None,
+        input_schema: serde_json::json!({"type": "object", "required": ["path"]}),
+        output_schema: None,
+        annotations: None,
+    };
+    catalogue.apply(&reconcile(&server, &[], &[listed], "test", w.clock.now())).await.unwrap();
+    let by_name = ToolSelector::Name { server: "files", tool: "read" };
+    let target = catalogue.call_target("default", by_name).await.unwrap();
+    let tool_id = target.tool.id.clone();
+    assert_eq!(target.server.id, server.id);
+    assert!(target.arguments_validator().is_some_and(|v| !v.is_valid(&serde_json::json!({}))));
+    assert!(catalogue.call_target("other", by_name).await.is_err(), "tenants stay apart");
+
+    // A write through the catalogue is seen by the next call at once.
+    catalogue.set_status("default", &tool_id, ToolStatus::Disabled, w.clock.now()).await.unwrap();
+    let target = catalogue.call_target("default", ToolSelector::Id(&tool_id)).await.unwrap();
+    assert_eq!(target.tool.status, ToolStatus::Disabled);
+
+    // A write behind its back (another replica) is seen once the copy is old enough.
+    w.store.set_status("default", &tool_id, ToolStatus::Enabled, w.clock.now()).await.unwrap();
+    let cached = catalogue.call_target("default", ToolSelector::Id(&tool_id)).await.unwrap();
+    assert_eq!(cached.tool.status, ToolStatus::Disabled, "served from memory");
+    w.clock.advance(chrono::Duration::seconds(CALL_TARGET_CACHE_SECS));
+    let fresh = catalogue.call_target("default", ToolSelector::Id(&tool_id)).await.unwrap();
+    assert_eq!(fresh.tool.status, ToolStatus::Enabled);
+
+    servers.delete(&admin, &server.id).await.unwrap();
+    assert!(matches!(
+        catalogue.call_target("default", ToolSelector::Id(&tool_id)).await,
+        Err(DomainError::NotFound { .. })
+    ));
+}

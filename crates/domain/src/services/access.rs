@@ -449,27 +449,14 @@ impl AccessService {
         Ok(AccessReport { decision, quota })
     }
 
-    /// Finds a tool by name (and server name). Several servers with the tool and no server
-    /// name given is a 422, not a guess.
+    /// Finds a tool by name (and server name); see [`super::catalogue::find_tool`].
     pub async fn find_tool(
         &self,
         tenant: &str,
         tool_name: &str,
         server_name: Option<&str>,
     ) -> DomainResult<(Tool, ToolServer)> {
-        let mut found: Vec<(Tool, ToolServer)> = Vec::new();
-        for tool in self.tools.find_by_name(tenant, tool_name).await? {
-            if let Some(server) = self.servers.get(tenant, &tool.server_id).await?
-                && server_name.is_none_or(|n| n == server.name)
-            {
-                found.push((tool, server));
-            }
-        }
-        match found.len() {
-            0 => Err(DomainError::not_found(ResourceKind::Tool, tool_name)),
-            1 => Ok(found.remove(0)),
-            _ => Err(DomainError::invalid("server_name", "several servers have a tool of that name; name the server")),
-        }
+        super::catalogue::find_tool(&*self.servers, &*self.tools, tenant, tool_name, server_name).await
     }
 
     // ---- users

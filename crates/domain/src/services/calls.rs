@@ -8,22 +8,19 @@ use serde_json::{Map, Value};
 use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
-    calls::{ArgumentsValidator, CallFilter, CallRecord, CallStatus, check_with, compile_schema, redact, summarize},
+    calls::{CallFilter, CallRecord, CallStatus, check_with, redact, summarize},
     error::DomainResult,
     new_id,
-    ports::{CallLog, CallLogRepository, Clock, Metrics, ServerRepository, ToolRepository},
-    server::{ServerStatus, ToolServer},
-    services::{AccessService, lifecycle::timeout_of},
-    tool::{Tool, ToolStatus},
+    ports::{CallLog, CallLogRepository, Clock, Metrics},
+    server::ServerStatus,
+    services::{
+        AccessService,
+        catalogue::{CallTarget, Catalogue, ToolSelector},
+        lifecycle::timeout_of,
+    },
+    tool::ToolStatus,
     upstream::{UpstreamConnector, UpstreamError},
 };
-
-/// Which tool to call.
-#[derive(Debug, Clone, Copy)]
-pub enum ToolSelector<'a> {
-    Id(&'a str),
-    Name { server: &'a str, tool: &'a str },
-}
 
 /// A finished call: the upstream's MCP result and what it cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,18 +33,13 @@ pub struct CallOutcome {
 
 pub struct CallService {
     calls: Arc<dyn CallLogRepository>,
-    servers: Arc<dyn ServerRepository>,
-    tools: Arc<dyn ToolRepository>,
+    catalogue: Arc<Catalogue>,
     access: Arc<AccessService>,
     upstream: Arc<dyn UpstreamConnector>,
     log: Arc<dyn CallLog>,
     metrics: Arc<dyn Metrics>,
     clock: Arc<dyn Clock>,
-    validators: std::sync::Mutex<ValidatorCache>,
 }
-
-/// Compiled input schemas by tool id, valid while the tool's `updated_at` is unchanged.
-type ValidatorCache = std::collections::HashMap<String, (crate::Timestamp, Option<Arc<ArgumentsValidator>>)>;
 
 /// The stable code of a refusal or failure, as recorded in the call log.
 pub fn error_code(error: &DomainError) -> &'static str {
@@ -70,15 +62,14 @@ impl CallService {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         calls: Arc<dyn CallLogRepository>,
-        servers: Arc<dyn ServerRepository>,
-        tools: Arc<dyn ToolRepository>,
+        catalogue: Arc<Catalogue>,
         access: Arc<AccessService>,
         upstream: Arc<dyn UpstreamConnector>,
         log: Arc<dyn CallLog>,
         metrics: Arc<dyn Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { calls, servers, tools, access, upstream, log, metrics, clock, validators: Default::default() }
+        Self { calls, catalogue, access, upstream, log, metrics, clock }
     }
 
     /// The call log, newest first: administrators see every call of the tenant, others their own.
@@ -101,38 +92,6 @@ impl CallService {
     /// Writes every queued record (at shutdown).
     pub async fn flush(&self) {
         self.log.flush().await;
-    }
-
-    /// The tool's compiled input schema, compiled on first use and after each rediscovery.
-    fn validator(&self, tool: &Tool) -> Option<Arc<ArgumentsValidator>> {
-        let mut cache = self.validators.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, validator)) = cache.get(&tool.id)
-            && *at == tool.updated_at
-        {
-            return validator.clone();
-        }
-        let validator = compile_schema(tool.args_schema.as_ref()).map(Arc::new);
-        cache.insert(tool.id.clone(), (tool.updated_at, validator.clone()));
-        validator
-    }
-
-    async fn resolve(&self, actor: &Principal, selector: ToolSelector<'_>) -> DomainResult<(Tool, ToolServer)> {
-        match selector {
-            ToolSelector::Id(id) => {
-                let tool = self
-                    .tools
-                    .get(&actor.tenant, id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
-                let server = self
-                    .servers
-                    .get(&actor.tenant, &tool.server_id)
-                    .await?
-                    .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
-                Ok((tool, server))
-            }
-            ToolSelector::Name { server, tool } => self.access.find_tool(&actor.tenant, tool, Some(server)).await,
-        }
     }
 
     /// Calls a tool for `actor` and records the call, whatever its outcome.
@@ -195,7 +154,8 @@ impl CallService {
         args_value: &Value,
         record: &mut CallRecord,
     ) -> DomainResult<CallOutcome> {
-        let (tool, server) = self.resolve(actor, selector).await?;
+        let target = self.catalogue.call_target(&actor.tenant, selector).await?;
+        let CallTarget { tool, server, .. } = &*target;
         record.tool_id = Some(tool.id.clone());
         record.tool_name = tool.name.clone();
         record.server_id = Some(server.id.clone());
@@ -224,15 +184,15 @@ impl CallService {
         if !tool.is_available || server.status != ServerStatus::Enabled {
             return Err(DomainError::Upstream(UpstreamError::NotRunning));
         }
-        if let Some(validator) = self.validator(&tool) {
-            check_with(&validator, args_value).map_err(DomainError::InvalidArguments)?;
+        if let Some(validator) = target.arguments_validator() {
+            check_with(validator, args_value).map_err(DomainError::InvalidArguments)?;
         }
         if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
             record.grant_id = Some(id.clone());
         }
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
-        let outcome = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(&server)).await?;
+        let outcome = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)).await?;
         Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
     }
 }

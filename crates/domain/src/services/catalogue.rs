@@ -1,0 +1,219 @@
+//! The tool servers and tools, as every service reads and writes them, with a short-lived copy
+//! of what calls resolve so that the call path reads no storage.
+//!
+//! The catalogue is a decorator over the server and tool repositories: every service gets it in
+//! their place, so each write made by this process drops the copy at once. A write made by
+//! another replica (sharing PostgreSQL) reaches calls here within [`CALL_TARGET_CACHE_SECS`].
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
+
+use async_trait::async_trait;
+
+use crate::{
+    DomainError, ResourceKind, Timestamp,
+    calls::{ArgumentsValidator, compile_schema},
+    error::DomainResult,
+    ports::{Clock, PortResult, ServerRepository, ToolRepository},
+    server::{RuntimeState, ServerFilter, ToolServer},
+    tool::{Reconciliation, Tool, ToolStatus},
+    upstream::ServerRef,
+};
+
+/// How long a resolved call target is used without reading storage again.
+pub const CALL_TARGET_CACHE_SECS: i64 = 5;
+
+/// Above this many cached targets the copy starts over.
+const CACHE_MAX: usize = 10_000;
+
+/// Which tool to call.
+#[derive(Debug, Clone, Copy)]
+pub enum ToolSelector<'a> {
+    Id(&'a str),
+    Name { server: &'a str, tool: &'a str },
+}
+
+/// A tool and its server, as a call sees them.
+pub struct CallTarget {
+    pub tool: Tool,
+    pub server: ToolServer,
+    validator: OnceLock<Option<ArgumentsValidator>>,
+}
+
+impl CallTarget {
+    pub fn new(tool: Tool, server: ToolServer) -> Self {
+        Self { tool, server, validator: OnceLock::new() }
+    }
+
+    /// The tool's input schema, compiled on first use (once per copy of the target).
+    pub fn arguments_validator(&self) -> Option<&ArgumentsValidator> {
+        self.validator.get_or_init(|| compile_schema(self.tool.args_schema.as_ref())).as_ref()
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Bumped by every write, so a read that raced a write does not store what it read.
+    generation: u64,
+    targets: HashMap<(String, String, String), (Timestamp, Arc<CallTarget>)>,
+}
+
+pub struct Catalogue {
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    clock: Arc<dyn Clock>,
+    cache: std::sync::Mutex<Cache>,
+}
+
+impl Catalogue {
+    pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { servers, tools, clock, cache: Default::default() }
+    }
+
+    /// The tool a call names and its server, from the copy when it is recent enough.
+    pub async fn call_target(&self, tenant: &str, selector: ToolSelector<'_>) -> DomainResult<Arc<CallTarget>> {
+        let key = match selector {
+            ToolSelector::Id(id) => (tenant.to_owned(), String::new(), id.to_owned()),
+            ToolSelector::Name { server, tool } => (tenant.to_owned(), server.to_owned(), tool.to_owned()),
+        };
+        let now = self.clock.now();
+        let generation = {
+            let cache = self.lock();
+            if let Some((at, target)) = cache.targets.get(&key)
+                && (now - *at).num_seconds() < CALL_TARGET_CACHE_SECS
+            {
+                return Ok(target.clone());
+            }
+            cache.generation
+        };
+        let (tool, server) = match selector {
+            ToolSelector::Id(id) => {
+                let tool =
+                    self.tools.get(tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
+                let server = self
+                    .servers
+                    .get(tenant, &tool.server_id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, id))?;
+                (tool, server)
+            }
+            ToolSelector::Name { server, tool } => {
+                find_tool(&*self.servers, &*self.tools, tenant, tool, Some(server)).await?
+            }
+        };
+        let target = Arc::new(CallTarget::new(tool, server));
+        let mut cache = self.lock();
+        if cache.generation == generation {
+            if cache.targets.len() >= CACHE_MAX {
+                cache.targets.clear();
+            }
+            cache.targets.insert(key, (now, target.clone()));
+        }
+        Ok(target)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops the copy after a write (called whether or not the write succeeded: a failed write
+    /// may still have changed something).
+    fn changed<T>(&self, result: PortResult<T>) -> PortResult<T> {
+        let mut cache = self.lock();
+        cache.generation += 1;
+        cache.targets.clear();
+        result
+    }
+}
+
+/// Finds a tool by name (and server name) in storage. Several servers with the tool and no
+/// server name given is a 422, not a guess.
+pub async fn find_tool(
+    servers: &dyn ServerRepository,
+    tools: &dyn ToolRepository,
+    tenant: &str,
+    tool_name: &str,
+    server_name: Option<&str>,
+) -> DomainResult<(Tool, ToolServer)> {
+    let mut found: Vec<(Tool, ToolServer)> = Vec::new();
+    for tool in tools.find_by_name(tenant, tool_name).await? {
+        if let Some(server) = servers.get(tenant, &tool.server_id).await?
+            && server_name.is_none_or(|n| n == server.name)
+        {
+            found.push((tool, server));
+        }
+    }
+    match found.len() {
+        0 => Err(DomainError::not_found(ResourceKind::Tool, tool_name)),
+        1 => Ok(found.remove(0)),
+        _ => Err(DomainError::invalid("server_name", "several servers have a tool of that name; name the server")),
+    }
+}
+
+#[async_trait]
+impl ServerRepository for Catalogue {
+    async fn insert(&self, server: &ToolServer) -> PortResult<()> {
+        self.changed(self.servers.insert(server).await)
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>> {
+        self.servers.get(tenant, id).await
+    }
+
+    async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>> {
+        self.servers.list(tenant, filter).await
+    }
+
+    async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
+        self.changed(self.servers.update(server, expected_version).await)
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        self.changed(self.servers.delete(tenant, id).await)
+    }
+
+    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
+        self.changed(self.servers.update_runtime(server, state).await)
+    }
+
+    async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {
+        self.servers.list_to_resume().await
+    }
+}
+
+#[async_trait]
+impl ToolRepository for Catalogue {
+    async fn insert(&self, tool: &Tool) -> PortResult<()> {
+        self.changed(self.tools.insert(tool).await)
+    }
+
+    async fn list_for_servers(&self, tenant: &str, server_ids: &[String]) -> PortResult<Vec<Tool>> {
+        self.tools.list_for_servers(tenant, server_ids).await
+    }
+
+    async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>> {
+        self.tools.list_all(tenant).await
+    }
+
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>> {
+        self.tools.find_by_name(tenant, name).await
+    }
+
+    async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
+        self.tools.page(tenant, server_id, limit, offset).await
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
+        self.tools.get(tenant, id).await
+    }
+
+    async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool> {
+        self.changed(self.tools.set_status(tenant, id, status, at).await)
+    }
+
+    async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
+        self.changed(self.tools.apply(changes).await)
+    }
+}
