@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Bounded benchmark of proxied tool calls on loopback: calls per second, p50/p99 latency and
 # Toolhub's CPU time per call, for our fixture's `echo` and server-everything's `echo` over
-# Streamable HTTP, each through Toolhub and straight to the upstream, at 16 and 64 connections.
-# Usage: bench/calls.sh [SECONDS]      (default 10 per run; release builds)
+# Streamable HTTP, each through Toolhub and straight to the upstream, at 16 and 64 connections;
+# first as fast as answers come (capacity), then at a fixed RATE of calls per second (latency
+# added by Toolhub when the cores are not saturated).
+# Usage: bench/calls.sh [SECONDS] [RATE]      (defaults 10 s per run, 1000 calls/s; release builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
+rate="${2:-1000}"
 cargo build --release -q -p toolhub -p toolhub-fixture-server -p toolhub-loadgen
 # shellcheck source=scripts/test-deps.sh
 source scripts/test-deps.sh
@@ -57,16 +60,23 @@ everything_echo="$(register everything "$everything_url")"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$toolhub_pid/stat"; }
 ticks_per_second="$(getconf CLK_TCK)"
 
+# One run through Toolhub, with Toolhub's CPU time per call: via URL TOOL_ID CONNECTIONS [RATE]
+via() {
+  local before after out calls
+  before="$(cpu_ticks)"
+  out="$("$bin/toolhub-loadgen" toolhub "$base/api/v1/toolservers/tools/$2/call" "$user" '{"message":"hello"}' "$3" "$seconds" ${4:-})"
+  after="$(cpu_ticks)"
+  calls="$(echo "$out" | sed -n 's/.*: \([0-9]*\) calls.*/\1/p')"
+  echo "$out, Toolhub CPU $(python3 -c "print(f'{($after - $before) / $ticks_per_second * 1000 / max($calls, 1):.3f}')") ms/call"
+}
+
 echo "tool calls, ${seconds}s per run, release builds, loopback, Toolhub on SQLite"
 for target in fixture everything; do
   if [ "$target" = fixture ]; then url="$fixture_url"; tool="$fixture_echo"; else url="$everything_url"; tool="$everything_echo"; fi
   for connections in 16 64; do
-    "$bin/toolhub-loadgen" direct "$url" echo '{"message":"hello"}' "$connections" "$seconds" | sed "s/^/$target /"
-    before="$(cpu_ticks)"
-    out="$("$bin/toolhub-loadgen" toolhub "$base/api/v1/toolservers/tools/$tool/call" "$user" '{"message":"hello"}' "$connections" "$seconds")"
-    after="$(cpu_ticks)"
-    calls="$(echo "$out" | sed -n 's/.*: \([0-9]*\) calls.*/\1/p')"
-    cpu_ms="$(python3 -c "print(f'{($after - $before) / $ticks_per_second * 1000 / max($calls, 1):.3f}')")"
-    echo "$target via toolhub: $out, Toolhub CPU ${cpu_ms} ms/call"
+    for pace in "" "$rate"; do
+      "$bin/toolhub-loadgen" direct "$url" echo '{"message":"hello"}' "$connections" "$seconds" $pace | sed "s/^/$target /"
+      via "$url" "$tool" "$connections" $pace | sed "s/^/$target via /"
+    done
   done
 done

@@ -160,6 +160,10 @@ pub struct UpstreamArgs {
     /// A server that ran this long before failing starts a new failure count, in seconds.
     #[arg(long, env = "TOOLHUB_STABLE_AFTER_SECS", default_value_t = 60)]
     pub stable_after_secs: u64,
+    /// Reuse connections to Streamable HTTP upstreams. Switch off for upstreams that leave
+    /// Nagle's algorithm on (their answers then wait ~40 ms on a reused connection).
+    #[arg(long, env = "TOOLHUB_UPSTREAM_KEEP_ALIVE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub upstream_keep_alive: bool,
 }
 
 impl Default for UpstreamArgs {
@@ -170,6 +174,7 @@ impl Default for UpstreamArgs {
             restart_backoff_ms: 500,
             restart_backoff_max_secs: 30,
             stable_after_secs: 60,
+            upstream_keep_alive: true,
         }
     }
 }

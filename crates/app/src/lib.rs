@@ -92,6 +92,7 @@ fn upstream_manager(args: &config::UpstreamArgs) -> anyhow::Result<UpstreamManag
         backoff_initial: Duration::from_millis(args.restart_backoff_ms),
         backoff_max: Duration::from_secs(args.restart_backoff_max_secs),
         egress,
+        http_keep_alive: args.upstream_keep_alive,
     }))
 }
 

@@ -190,6 +190,7 @@ async fn serve_http(address: &str) -> Result<(), Box<dyn std::error::Error>> {
     ));
     loop {
         let (io, _) = listener.accept().await?;
+        let _ = io.set_nodelay(true);
         let service = service.clone();
         tokio::spawn(async move {
             let _ = Builder::new(TokioExecutor::default()).serve_connection(TokioIo::new(io), service).await;

@@ -61,8 +61,11 @@ enum Caller {
 impl Caller {
     async fn connect(load: &Load) -> Option<Self> {
         if load.direct {
+            // A kept-alive connection, as Toolhub's own upstream client (rmcp's default opens one
+            // per request).
             let config = StreamableHttpClientTransportConfig::with_uri(load.url.clone());
-            Some(Self::Direct(().serve(StreamableHttpClientTransport::from_config(config)).await.ok()?))
+            let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+            Some(Self::Direct(().serve(transport).await.ok()?))
         } else {
             Some(Self::Toolhub(reqwest::Client::new()))
         }

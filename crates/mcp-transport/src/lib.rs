@@ -39,6 +39,10 @@ pub struct Settings {
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     pub egress: EgressPolicy,
+    /// Reuse connections to Streamable HTTP upstreams. Off, every request opens a connection:
+    /// for upstreams that leave Nagle's algorithm on (TCP_NODELAY unset), whose answers
+    /// otherwise wait ~40 ms for a delayed ACK on a reused connection.
+    pub http_keep_alive: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +51,7 @@ impl Default for Settings {
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             egress: EgressPolicy::default(),
+            http_keep_alive: true,
         }
     }
 }
@@ -128,7 +133,7 @@ impl Shared {
     ) -> Result<(Session, Vec<DiscoveredTool>, Option<Instant>), UpstreamError> {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
-        let session = session::open(server, &self.settings.egress, bearer, timeout).await?;
+        let session = session::open(server, &self.settings, bearer, timeout).await?;
         match convert::fetch_tools(&session.peer, timeout).await {
             Ok(tools) => Ok((session, tools, refresh_at)),
             Err(e) => {

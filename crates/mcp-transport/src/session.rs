@@ -24,7 +24,7 @@ use toolhub_domain::{
     upstream::UpstreamError,
 };
 
-use crate::egress::EgressPolicy;
+use crate::Settings;
 
 /// Environment variables a child inherits from Toolhub; everything else (Toolhub's own
 /// secrets among it) stays out. The server's configured `env` is added on top.
@@ -107,7 +107,7 @@ pub fn signal_group(group: i32, signal: i32) {
 /// Opens a session and completes the MCP handshake within the server's timeout.
 pub async fn open(
     server: &ToolServer,
-    egress: &EgressPolicy,
+    settings: &Settings,
     bearer: Option<String>,
     timeout: Duration,
 ) -> Result<Session, UpstreamError> {
@@ -134,7 +134,7 @@ pub async fn open(
             (service, Some(group))
         }
         TransportType::Http => {
-            let transport = http_transport(server, egress, bearer).await?;
+            let transport = http_transport(server, settings, bearer).await?;
             let service = tokio::time::timeout(timeout, hooks.serve(transport))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
@@ -206,20 +206,20 @@ fn spawn_stdio(
 
 async fn http_transport(
     server: &ToolServer,
-    egress: &EgressPolicy,
+    settings: &Settings,
     bearer: Option<String>,
 ) -> Result<StreamableHttpClientTransport<reqwest::Client>, UpstreamError> {
     let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
-    let (host, addresses) = egress.check_url(url).await?;
-    // No idle pooling: reusing a connection whose last response was not fully read stalls ~40 ms
-    // on delayed ACKs (rmcp's own client does the same). No redirects: they would bypass the
-    // egress check of the address we pinned.
-    let client = reqwest::Client::builder()
+    let (host, addresses) = settings.egress.check_url(url).await?;
+    // No redirects: they would bypass the egress check of the address we pinned.
+    let mut client = reqwest::Client::builder()
         .resolve_to_addrs(&host, &addresses)
-        .pool_max_idle_per_host(0)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none());
+    if !settings.http_keep_alive {
+        client = client.pool_max_idle_per_host(0);
+    }
+    let client = client.build().map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
     let mut headers = HashMap::new();
     let mut auth = bearer;
     for (name, value) in &server.headers {

@@ -83,3 +83,36 @@ async fn configured_headers_and_oauth_tokens_reach_the_upstream() {
     let requests = seen.lock().unwrap().clone();
     assert!(requests.iter().all(|r| r.contains("authorization: bearer oauth-tok-1")), "{requests:?}");
 }
+
+/// Sequential calls share kept-alive connections; with keep-alive off each opens its own.
+#[tokio::test]
+async fn calls_reuse_connections_unless_keep_alive_is_off() {
+    let (_fixture, url) = support::fixture_http();
+    let target = url.trim_start_matches("http://").trim_end_matches("/mcp").to_owned();
+    let (proxy, seen) = recording_proxy(target).await;
+    const CALLS: usize = 20;
+    const CALL: std::time::Duration = std::time::Duration::from_secs(10);
+    for keep_alive in [true, false] {
+        let manager = toolhub_mcp::UpstreamManager::new(toolhub_mcp::Settings {
+            http_keep_alive: keep_alive,
+            ..toolhub_mcp::Settings::default()
+        });
+        let server = http_server(&format!("http://{proxy}/mcp"), TransportType::Http);
+        manager.start(&server, Recorder::allowing(0)).await.unwrap();
+        seen.lock().unwrap().clear();
+        for _ in 0..CALLS {
+            let outcome = manager
+                .call_tool(&server.id, "echo", crate::harness::args(serde_json::json!({"message": "hi"})), CALL)
+                .await
+                .unwrap();
+            assert!(!outcome.is_error);
+        }
+        let connections = seen.lock().unwrap().len();
+        manager.stop(&server.id).await;
+        if keep_alive {
+            assert!(connections <= 2, "{connections} connections for {CALLS} calls with keep-alive");
+        } else {
+            assert!(connections >= CALLS, "{connections} connections for {CALLS} calls without keep-alive");
+        }
+    }
+}
