@@ -56,14 +56,14 @@ pub async fn pipeline(
     CONTEXT
         .scope(context, async move {
             let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
-            let client_key = format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default());
-
+            // Anonymous requests are rate-limited by address, authenticated ones by principal.
+            let client_key = || format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default());
             let (limit_key, outcome) = if is_public(req.path()) {
-                (client_key, Ok(None))
+                (client_key(), Ok(None))
             } else {
                 match auth::authenticate(&state, req.headers()).await {
                     Ok((principal, key)) => (key, Ok(Some(principal))),
-                    Err(error) => (client_key, Err(error)),
+                    Err(error) => (client_key(), Err(error)),
                 }
             };
             let rate = state.limiter.check(&limit_key);

@@ -57,6 +57,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.
                 .service(lifecycle::bulk_server_operation)
                 .service(servers::create_tool_server)
+                // Routes are tried in order, each dynamic one with a regex: calls, the hot path, first.
+                .service(calls::call_tool)
+                .service(calls::call_tool_by_name)
                 .service(servers::list_tool_servers)
                 .service(servers::get_tool_server)
                 .service(servers::update_tool_server)
@@ -83,8 +86,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::update_role_access_rule)
                 .service(access::delete_role_access_rule)
                 .service(access::check_tool_access)
-                .service(calls::call_tool)
-                .service(calls::call_tool_by_name)
                 .service(calls::list_tool_calls),
         )
         .service(
