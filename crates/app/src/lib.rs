@@ -129,8 +129,16 @@ impl RunningApp {
 
 impl Application {
     pub async fn build(storage: &StorageArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        Self::build_with_clock(storage, serve, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the clock every service reads (tests move it by hand).
+    pub async fn build_with_clock(
+        storage: &StorageArgs,
+        serve: &ServeArgs,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let store = open_store(storage).await?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store_port = Arc::new(store);
         let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
         // Every service reads and writes servers and tools through the catalogue, so that its

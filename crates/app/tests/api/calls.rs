@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 use toolhub_domain::Role;
 use toolhub_test_support as support;
 
-use crate::harness::{Backend, TestApp, spawn_app};
+use crate::harness::{Backend, TestApp, spawn_app, spawn_app_on};
 
-crate::on_both_databases!(calls_answer_every_error_code, quotas_logs_and_counters_follow_calls);
+crate::on_both_databases!(
+    calls_answer_every_error_code,
+    quotas_logs_and_counters_follow_calls,
+    quotas_free_up_as_their_windows_slide
+);
 
 const TS: &str = "/api/v1/toolservers";
 
@@ -229,4 +233,37 @@ async fn quotas_logs_and_counters_follow_calls(backend: Backend) {
     );
     assert!(text.contains("toolhub_access_decisions_total{outcome=\"allowed\"}"));
     app.stop().await;
+}
+
+/// Quota reset over HTTP, with the application's clock moved by hand.
+async fn quotas_free_up_as_their_windows_slide(backend: Backend) {
+    let clock = std::sync::Arc::new(toolhub_domain::testing::FixedClock::new(chrono::Utc::now()));
+    let app = spawn_app_on(backend, |_| {}, clock.clone()).await;
+    let (server, tools) = fixture(&app, 20).await;
+    let alice = app.key("alice", Role::User, "default").await;
+    let grant = json!({"user_id": "alice", "server_id": server, "access_level": "execute",
+        "rate_limit_per_hour": 2, "rate_limit_per_day": 3});
+    assert_eq!(app.post(&format!("{TS}/permissions"), &app.admin_key, grant).await.status, StatusCode::OK);
+    let echo = || call(&app, &alice, &tools["echo"], json!({"message": "hi"}));
+    let refused = |reply: &crate::harness::Reply| {
+        assert_eq!((reply.status, reply.code()), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"), "{}", reply.body);
+        reply.header("retry-after").unwrap().parse::<u64>().unwrap()
+    };
+    let minutes = |m: i64| chrono::Duration::minutes(m);
+
+    assert_eq!(echo().await.status, StatusCode::OK);
+    clock.advance(minutes(10));
+    assert_eq!(echo().await.status, StatusCode::OK);
+    assert_eq!(refused(&echo().await), 3600 - 600, "the first call leaves the hour 50 minutes on");
+    clock.advance(minutes(50));
+    let freed = echo().await;
+    assert_eq!(freed.status, StatusCode::OK, "{}", freed.body);
+    assert_eq!(
+        (freed.header("x-tool-quota-remaining-hour"), freed.header("x-tool-quota-remaining-day")),
+        (Some("0"), Some("0"))
+    );
+    clock.advance(minutes(60));
+    assert_eq!(refused(&echo().await), 24 * 3600 - 120 * 60, "the day is used up until the first call is a day old");
+    clock.advance(minutes(22 * 60));
+    assert_eq!(echo().await.status, StatusCode::OK, "a day after the first call");
 }

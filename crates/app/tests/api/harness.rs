@@ -57,6 +57,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    spawn_app_on(backend, configure, Arc::new(SystemClock)).await
+}
+
+/// An application whose services read `clock`.
+pub async fn spawn_app_on(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServeArgs),
+    clock: Arc<dyn toolhub_domain::ports::Clock>,
+) -> TestApp {
     install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let database_url = match backend {
@@ -73,7 +82,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeA
         ..ServeArgs::default()
     };
     configure(&mut serve);
-    let app = Application::build(&storage, &serve).await.expect("application starts");
+    let app = Application::build_with_clock(&storage, &serve, clock).await.expect("application starts");
     let admin_key = app.bootstrap_admin_key.as_ref().expect("first start creates an admin key").expose().to_owned();
     let base = format!("http://127.0.0.1:{}", app.port());
     let running = app.spawn();
