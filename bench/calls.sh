@@ -67,7 +67,9 @@ via() {
   out="$("$bin/toolhub-loadgen" toolhub "$base/api/v1/toolservers/tools/$2/call" "$user" '{"message":"hello"}' "$3" "$seconds" ${4:-})"
   after="$(cpu_ticks)"
   calls="$(echo "$out" | sed -n 's/.*: \([0-9]*\) calls.*/\1/p')"
-  echo "$out, Toolhub CPU $(python3 -c "print(f'{($after - $before) / $ticks_per_second * 1000 / max($calls, 1):.3f}')") ms/call"
+  echo "$out, Toolhub CPU $(python3 -c "
+cpu = ($after - $before) / $ticks_per_second
+print(f'{cpu * 1000 / max($calls, 1):.3f} ms/call, {cpu / $seconds:.2f} of $(nproc) cores')")"
 }
 
 echo "tool calls, ${seconds}s per run, release builds, loopback, Toolhub on SQLite"
