@@ -164,6 +164,13 @@ pub struct UpstreamArgs {
     /// Nagle's algorithm on (their answers then wait ~40 ms on a reused connection).
     #[arg(long, env = "TOOLHUB_UPSTREAM_KEEP_ALIVE", default_value_t = true, action = clap::ArgAction::Set)]
     pub upstream_keep_alive: bool,
+    /// Unhealthy calls in a row (timed out, unreachable) that open a server's circuit: calls
+    /// then fail fast until a trial call is due. 0 never opens it.
+    #[arg(long, env = "TOOLHUB_CIRCUIT_FAILURES", default_value_t = 5)]
+    pub circuit_failures: u32,
+    /// Seconds an open circuit refuses calls before letting a trial call through.
+    #[arg(long, env = "TOOLHUB_CIRCUIT_COOLDOWN_SECS", default_value_t = 30)]
+    pub circuit_cooldown_secs: u32,
 }
 
 impl Default for UpstreamArgs {
@@ -175,6 +182,8 @@ impl Default for UpstreamArgs {
             restart_backoff_max_secs: 30,
             stable_after_secs: 60,
             upstream_keep_alive: true,
+            circuit_failures: 5,
+            circuit_cooldown_secs: 30,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use toolhub_domain::{
+    circuit::CircuitSettings,
     ports::Metrics,
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
@@ -168,15 +169,21 @@ impl Application {
             Some(access.clone()),
             metrics.clone() as Arc<dyn Metrics>,
         );
-        let calls = Arc::new(CallService::new(
-            store_port.clone(),
-            catalogue.clone(),
-            access.clone(),
-            upstream,
-            BatchingCallLog::start(store_port.clone()),
-            metrics.clone(),
-            clock.clone(),
-        ));
+        let calls = Arc::new(
+            CallService::new(
+                store_port.clone(),
+                catalogue.clone(),
+                access.clone(),
+                upstream,
+                BatchingCallLog::start(store_port.clone()),
+                metrics.clone(),
+                clock.clone(),
+            )
+            .with_circuits(CircuitSettings {
+                failures: serve.upstream.circuit_failures,
+                cooldown: chrono::Duration::seconds(serve.upstream.circuit_cooldown_secs.into()),
+            }),
+        );
         lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
             .await

@@ -24,6 +24,17 @@ impl ResourceKind {
             Self::ApiKey => "API key",
         }
     }
+
+    fn not_found_code(self) -> &'static str {
+        match self {
+            Self::ToolServer => "SERVER_NOT_FOUND",
+            Self::Tool => "TOOL_NOT_FOUND",
+            Self::Permission => "PERMISSION_NOT_FOUND",
+            Self::RoleRule => "ROLE_RULE_NOT_FOUND",
+            Self::User => "USER_NOT_FOUND",
+            Self::ApiKey => "API_KEY_NOT_FOUND",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +77,24 @@ impl DomainError {
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The stable upper-case code that problem responses and the call log carry.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound { kind, .. } => kind.not_found_code(),
+            Self::Conflict(_) => "CONFLICT",
+            Self::VersionMismatch { .. } => "VERSION_MISMATCH",
+            Self::Validation(_) => "VALIDATION_FAILED",
+            Self::Forbidden(_) => "ACCESS_DENIED",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::ToolDisabled(_) => "TOOL_DISABLED",
+            Self::InvalidArguments(_) => "INVALID_ARGS",
+            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Upstream(e) => e.code(),
+            Self::NotImplemented(_) => "NOT_IMPLEMENTED",
+            Self::Storage(_) => "INTERNAL_ERROR",
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api_key;
 pub mod builtin;
 pub mod calls;
+pub mod circuit;
 pub mod error;
 pub mod patch;
 pub mod ports;

@@ -38,6 +38,26 @@ pub enum UpstreamError {
     Protocol(String),
     #[error("the egress policy refuses {0}")]
     Refused(String),
+    /// Calls to the server failed too often in a row; they fail fast until a trial call is due.
+    #[error("the server failed repeatedly; calls are refused for {retry_after_secs} s before a trial call")]
+    CircuitOpen { retry_after_secs: u64 },
+}
+
+impl UpstreamError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "UPSTREAM_TIMEOUT",
+            Self::NotRunning | Self::Unavailable(_) | Self::CircuitOpen { .. } => "UPSTREAM_UNAVAILABLE",
+            Self::Protocol(_) => "EXECUTION_ERROR",
+            Self::Refused(_) => "EGRESS_DENIED",
+        }
+    }
+
+    /// Whether the failure says the server is unhealthy (and so counts towards its circuit), as
+    /// opposed to an answer, a refusal of ours, or a server known to be stopped.
+    pub fn is_unhealthy(&self) -> bool {
+        matches!(self, Self::Timeout(_) | Self::Unavailable(_))
+    }
 }
 
 /// Identifies a server in callbacks from background tasks.

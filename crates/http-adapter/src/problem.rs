@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
-use toolhub_domain::{DomainError, ResourceKind, upstream::UpstreamError, validation::FieldError};
+use toolhub_domain::{DomainError, upstream::UpstreamError, validation::FieldError};
 use utoipa::ToSchema;
 
 use crate::context;
@@ -136,64 +136,47 @@ pub fn quota_headers(quota: &toolhub_domain::access::Quota) -> Vec<(&'static str
     headers
 }
 
-fn not_found_code(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::ToolServer => "SERVER_NOT_FOUND",
-        ResourceKind::Tool => "TOOL_NOT_FOUND",
-        ResourceKind::Permission => "PERMISSION_NOT_FOUND",
-        ResourceKind::RoleRule => "ROLE_RULE_NOT_FOUND",
-        ResourceKind::User => "USER_NOT_FOUND",
-        ResourceKind::ApiKey => "API_KEY_NOT_FOUND",
-    }
-}
-
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
+        let code = error.code();
+        let status = match &error {
+            DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
+            DomainError::Conflict(_) | DomainError::VersionMismatch { .. } | DomainError::ToolDisabled(_) => {
+                StatusCode::CONFLICT
+            }
+            DomainError::Validation(_) | DomainError::InvalidArguments(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DomainError::Forbidden(_) | DomainError::Upstream(UpstreamError::Refused(_)) => StatusCode::FORBIDDEN,
+            DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            DomainError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            DomainError::Upstream(UpstreamError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            DomainError::Upstream(UpstreamError::Protocol(_)) => StatusCode::BAD_GATEWAY,
+            DomainError::Upstream(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
         match error {
-            DomainError::NotFound { kind, .. } => {
-                Self::new(StatusCode::NOT_FOUND, not_found_code(kind), error.to_string())
-            }
-            DomainError::Conflict(detail) => Self::new(StatusCode::CONFLICT, "CONFLICT", detail),
-            DomainError::VersionMismatch { .. } => {
-                Self::new(StatusCode::CONFLICT, "VERSION_MISMATCH", error.to_string())
-            }
             DomainError::Validation(errors) => Self::validation(errors),
-            DomainError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", detail),
-            DomainError::Unauthenticated(detail) => Self::unauthenticated(detail),
             DomainError::NotImplemented(what) => Self::not_implemented(what),
-            DomainError::ToolDisabled(detail) => Self::new(StatusCode::CONFLICT, "TOOL_DISABLED", detail),
-            DomainError::InvalidArguments(errors) => Self {
-                errors,
-                ..Self::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "INVALID_ARGS",
-                    "the arguments do not match the tool's input schema",
-                )
-            },
+            DomainError::InvalidArguments(errors) => Self { errors, ..Self::new(status, code, INVALID_ARGS) },
             DomainError::RateLimited(quota) => Self {
                 retry_after: quota.retry_after_secs,
                 headers: quota_headers(&quota),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "the call quota of this tool is used up")
+                ..Self::new(status, code, error.to_string())
             },
-            DomainError::Upstream(e) => {
-                let (status, code) = match &e {
-                    UpstreamError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT"),
-                    UpstreamError::NotRunning | UpstreamError::Unavailable(_) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, "UPSTREAM_UNAVAILABLE")
-                    }
-                    UpstreamError::Protocol(_) => (StatusCode::BAD_GATEWAY, "EXECUTION_ERROR"),
-                    UpstreamError::Refused(_) => (StatusCode::FORBIDDEN, "EGRESS_DENIED"),
-                };
-                Self::new(status, code, e.to_string())
+            DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }) => {
+                Self { retry_after: Some(retry_after_secs), ..Self::new(status, code, error.to_string()) }
             }
             DomainError::Storage(cause) => {
                 // The cause may name tables or hosts: log it, tell the client only that it failed.
                 tracing::error!(%cause, "storage failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "an internal error occurred")
+                Self::new(status, code, "an internal error occurred")
             }
+            other => Self::new(status, code, other.to_string()),
         }
     }
 }
+
+const INVALID_ARGS: &str = "the arguments do not match the tool's input schema";
 
 /// Query-string rejections are 422, like any other invalid field.
 pub fn query_error(error: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {

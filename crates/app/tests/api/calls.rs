@@ -13,7 +13,8 @@ use crate::harness::{Backend, TestApp, spawn_app, spawn_app_on};
 crate::on_both_databases!(
     calls_answer_every_error_code,
     quotas_logs_and_counters_follow_calls,
-    quotas_free_up_as_their_windows_slide
+    quotas_free_up_as_their_windows_slide,
+    an_unhealthy_server_trips_its_circuit_until_a_trial_succeeds
 );
 
 const TS: &str = "/api/v1/toolservers";
@@ -266,4 +267,28 @@ async fn quotas_free_up_as_their_windows_slide(backend: Backend) {
     assert_eq!(refused(&echo().await), 24 * 3600 - 120 * 60, "the day is used up until the first call is a day old");
     clock.advance(minutes(22 * 60));
     assert_eq!(echo().await.status, StatusCode::OK, "a day after the first call");
+}
+
+/// A timed-out call opens the circuit (threshold 1 here): calls fail fast with 503 and
+/// Retry-After until the cool-down ends, then a successful trial closes it.
+async fn an_unhealthy_server_trips_its_circuit_until_a_trial_succeeds(backend: Backend) {
+    let clock = std::sync::Arc::new(toolhub_domain::testing::FixedClock::new(chrono::Utc::now()));
+    let app = spawn_app_on(backend, |serve| serve.upstream.circuit_failures = 1, clock.clone()).await;
+    let (_, tools) = fixture(&app, 5).await;
+    let admin = app.admin_key.clone();
+    let hung = call(&app, &admin, &tools["hang"], json!({})).await;
+    assert_eq!(hung.code(), "UPSTREAM_TIMEOUT", "{}", hung.body);
+
+    let refused = call(&app, &admin, &tools["echo"], json!({"message": "hi"})).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::SERVICE_UNAVAILABLE, "UPSTREAM_UNAVAILABLE"));
+    assert_eq!(refused.header("retry-after"), Some("30"), "{}", refused.body);
+    clock.advance(chrono::Duration::seconds(29));
+    assert_eq!(call(&app, &admin, &tools["echo"], json!({"message": "hi"})).await.header("retry-after"), Some("1"));
+    let log = logged(&app, "status=rejected", 2).await;
+    assert_eq!(log["items"][0]["error_code"], "UPSTREAM_UNAVAILABLE", "the refusals never reached the server");
+
+    clock.advance(chrono::Duration::seconds(1));
+    let trial = call(&app, &admin, &tools["echo"], json!({"message": "trial"})).await;
+    assert_eq!((trial.status, &trial.body["content"][0]["text"]), (StatusCode::OK, &json!("trial")));
+    assert_eq!(call(&app, &admin, &tools["echo"], json!({"message": "again"})).await.status, StatusCode::OK);
 }

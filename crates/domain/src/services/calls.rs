@@ -9,6 +9,7 @@ use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
     calls::{CallFilter, CallRecord, CallStatus, check_with, redact, summarize},
+    circuit::{CircuitSettings, Circuits},
     error::DomainResult,
     new_id,
     ports::{CallLog, CallLogRepository, Clock, Metrics},
@@ -39,23 +40,7 @@ pub struct CallService {
     log: Arc<dyn CallLog>,
     metrics: Arc<dyn Metrics>,
     clock: Arc<dyn Clock>,
-}
-
-/// The stable code of a refusal or failure, as recorded in the call log.
-pub fn error_code(error: &DomainError) -> &'static str {
-    match error {
-        DomainError::NotFound { kind: ResourceKind::ToolServer, .. } => "SERVER_NOT_FOUND",
-        DomainError::NotFound { .. } => "TOOL_NOT_FOUND",
-        DomainError::Forbidden(_) => "ACCESS_DENIED",
-        DomainError::ToolDisabled(_) => "TOOL_DISABLED",
-        DomainError::InvalidArguments(_) => "INVALID_ARGS",
-        DomainError::RateLimited(_) => "RATE_LIMITED",
-        DomainError::Upstream(UpstreamError::Timeout(_)) => "UPSTREAM_TIMEOUT",
-        DomainError::Upstream(UpstreamError::Protocol(_)) => "EXECUTION_ERROR",
-        DomainError::Upstream(_) => "UPSTREAM_UNAVAILABLE",
-        DomainError::Validation(_) => "VALIDATION_FAILED",
-        _ => "INTERNAL_ERROR",
-    }
+    circuits: Circuits,
 }
 
 impl CallService {
@@ -69,7 +54,13 @@ impl CallService {
         metrics: Arc<dyn Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { calls, catalogue, access, upstream, log, metrics, clock }
+        Self { calls, catalogue, access, upstream, log, metrics, clock, circuits: Circuits::default() }
+    }
+
+    /// Opens a server's circuit after these many unhealthy calls in a row (default 5 for 30 s).
+    pub fn with_circuits(mut self, settings: CircuitSettings) -> Self {
+        self.circuits = Circuits::new(settings);
+        self
     }
 
     /// The call log, newest first: administrators see every call of the tenant, others their own.
@@ -136,7 +127,7 @@ impl CallService {
             Err(error) => {
                 // `run` marked the record `Failed` if the call reached the upstream; refusals
                 // before that stay `Rejected`.
-                record.error_code = Some(error_code(error).to_owned());
+                record.error_code = Some(error.code().to_owned());
                 record.result_summary = Some(error.to_string());
             }
         }
@@ -190,9 +181,15 @@ impl CallService {
         if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
             record.grant_id = Some(id.clone());
         }
+        let admission = self
+            .circuits
+            .admit(&server.id, self.clock.now())
+            .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
-        let outcome = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)).await?;
+        let result = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)).await;
+        admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now());
+        let outcome = result?;
         Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
     }
 }
