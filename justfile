@@ -17,7 +17,8 @@ lint:
 openapi:
     UPDATE_OPENAPI=1 cargo test -p toolhub-http --test openapi committed_document_is_current
 
-# Benchmarks: access decisions per second, then the bounded HTTP access-check load.
+# Benchmarks: access decisions per second, the bounded HTTP access-check load, proxied tool calls.
 bench:
     cargo bench -p toolhub-domain --bench decisions
     bench/access-check.sh 10000 10s
+    bench/calls.sh 10 1000
