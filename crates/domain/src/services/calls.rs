@@ -44,7 +44,6 @@ pub struct CallService {
 }
 
 impl CallService {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         calls: Arc<dyn CallLogRepository>,
         catalogue: Arc<Catalogue>,
