@@ -76,14 +76,14 @@ impl Circuits {
 }
 
 impl Admission<'_> {
-    /// Records whether the call found the server healthy.
-    pub fn settle(mut self, healthy: bool, now: Timestamp) {
+    /// Records whether the call found the server healthy; true when this opened the circuit.
+    pub fn settle(mut self, healthy: bool, now: Timestamp) -> bool {
         self.settled = true;
         let settings = self.circuits.settings;
         let mut states = self.circuits.states();
         if healthy {
             states.remove(&self.server_id);
-            return;
+            return false;
         }
         let failures = match states.get(&self.server_id) {
             Some(State::Closed { failures }) => failures + 1,
@@ -96,7 +96,8 @@ impl Admission<'_> {
         } else {
             State::Closed { failures }
         };
-        states.insert(self.server_id.clone(), state);
+        let was_open = matches!(states.insert(self.server_id.clone(), state), Some(State::Open { .. }));
+        matches!(state, State::Open { .. }) && !was_open
     }
 }
 
@@ -119,8 +120,8 @@ mod tests {
         Circuits::new(CircuitSettings { failures: 3, cooldown: chrono::Duration::seconds(30) })
     }
 
-    fn fail(circuits: &Circuits, now: Timestamp) {
-        circuits.admit("s", now).unwrap().settle(false, now);
+    fn fail(circuits: &Circuits, now: Timestamp) -> bool {
+        circuits.admit("s", now).unwrap().settle(false, now)
     }
 
     #[test]
@@ -133,7 +134,7 @@ mod tests {
         fail(&c, t);
         fail(&c, t);
         assert!(c.admit("s", t).is_ok(), "a success in between starts the count again");
-        fail(&c, t);
+        assert!(fail(&c, t), "the third failure in a row opens the circuit");
         assert_eq!(c.admit("s", t + chrono::Duration::seconds(10)).err(), Some(20), "open: fail fast");
         assert!(c.admit("other", t).is_ok(), "servers are apart");
 
@@ -148,9 +149,9 @@ mod tests {
     fn a_failed_trial_opens_again_and_an_abandoned_one_leaves_the_next_call_to_try() {
         let c = circuits();
         let t = chrono::Utc::now();
-        (0..3).for_each(|_| fail(&c, t));
+        assert_eq!((0..3).map(|_| fail(&c, t)).collect::<Vec<_>>(), [false, false, true]);
         let later = t + chrono::Duration::seconds(30);
-        c.admit("s", later).unwrap().settle(false, later);
+        assert!(c.admit("s", later).unwrap().settle(false, later), "a failed trial opens it again");
         assert_eq!(c.admit("s", later).err(), Some(30), "a full cool-down again");
 
         let again = later + chrono::Duration::seconds(30);
@@ -162,7 +163,7 @@ mod tests {
     fn zero_failures_never_opens() {
         let c = Circuits::new(CircuitSettings { failures: 0, ..CircuitSettings::default() });
         let t = chrono::Utc::now();
-        (0..100).for_each(|_| fail(&c, t));
+        assert!((0..100).all(|_| !fail(&c, t)));
         assert!(c.admit("s", t).is_ok());
     }
 }

@@ -147,6 +147,7 @@ pub trait Metrics: Send + Sync {
     fn tool_call(&self, _server: &str, _tool: &str, _status: CallStatus, _seconds: f64) {}
     fn access_decision(&self, _allowed: bool) {}
     fn upstream_restart(&self, _server: &str) {}
+    fn circuit_opened(&self, _server: &str) {}
 }
 
 /// Metrics that go nowhere.

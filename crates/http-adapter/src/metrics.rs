@@ -1,5 +1,5 @@
 //! Prometheus metrics: tool calls by server, tool and outcome with latency histograms, upstream
-//! restarts, HTTP requests by route and status, and access decisions by outcome.
+//! restarts and circuit openings, HTTP requests by route and status, and access decisions by outcome.
 
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use toolhub_domain::{calls::CallStatus, ports::Metrics};
@@ -9,6 +9,7 @@ pub struct PrometheusMetrics {
     tool_calls: IntCounterVec,
     tool_call_seconds: HistogramVec,
     upstream_restarts: IntCounterVec,
+    circuit_opens: IntCounterVec,
     http_requests: IntCounterVec,
     http_request_seconds: HistogramVec,
     access_decisions: IntCounterVec,
@@ -33,6 +34,10 @@ impl PrometheusMetrics {
             Opts::new("upstream_restarts_total", "Reconnections of failed upstream servers"),
             &["server"],
         )?;
+        let circuit_opens = IntCounterVec::new(
+            Opts::new("circuit_opens_total", "Times a server's circuit opened after repeated failed calls"),
+            &["server"],
+        )?;
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests by route and status"),
             &["method", "route", "status"],
@@ -50,6 +55,7 @@ impl PrometheusMetrics {
             Box::new(tool_calls.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(tool_call_seconds.clone()),
             Box::new(upstream_restarts.clone()),
+            Box::new(circuit_opens.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_request_seconds.clone()),
             Box::new(access_decisions.clone()),
@@ -61,6 +67,7 @@ impl PrometheusMetrics {
             tool_calls,
             tool_call_seconds,
             upstream_restarts,
+            circuit_opens,
             http_requests,
             http_request_seconds,
             access_decisions,
@@ -94,5 +101,9 @@ impl Metrics for PrometheusMetrics {
 
     fn upstream_restart(&self, server: &str) {
         self.upstream_restarts.with_label_values(&[server]).inc();
+    }
+
+    fn circuit_opened(&self, server: &str) {
+        self.circuit_opens.with_label_values(&[server]).inc();
     }
 }

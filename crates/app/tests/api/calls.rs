@@ -282,6 +282,8 @@ async fn an_unhealthy_server_trips_its_circuit_until_a_trial_succeeds(backend: B
     let refused = call(&app, &admin, &tools["echo"], json!({"message": "hi"})).await;
     assert_eq!((refused.status, refused.code()), (StatusCode::SERVICE_UNAVAILABLE, "UPSTREAM_UNAVAILABLE"));
     assert_eq!(refused.header("retry-after"), Some("30"), "{}", refused.body);
+    let metrics = app.get("/metrics", &admin).await.body;
+    assert!(metrics.as_str().unwrap().contains(r#"toolhub_circuit_opens_total{server="fixture"} 1"#), "{metrics}");
     clock.advance(chrono::Duration::seconds(29));
     assert_eq!(call(&app, &admin, &tools["echo"], json!({"message": "hi"})).await.header("retry-after"), Some("1"));
     let log = logged(&app, "status=rejected", 2).await;

@@ -187,7 +187,9 @@ impl CallService {
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
         let result = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)).await;
-        admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now());
+        if admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
+            self.metrics.circuit_opened(&server.name);
+        }
         let outcome = result?;
         Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
     }
