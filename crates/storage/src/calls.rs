@@ -1,7 +1,14 @@
 //! The call log: records stored in batches off the call path, with the usage counters of their
 //! tools and grants updated in the same transaction.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use sea_orm::{
@@ -9,7 +16,7 @@ use sea_orm::{
     Set, TransactionTrait,
 };
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use toolhub_domain::{
     DomainError, Timestamp,
     calls::{CallFilter, CallRecord},
@@ -211,37 +218,51 @@ enum Message {
 /// Queues records on the call path and writes them in batches in a background task.
 pub struct BatchingCallLog {
     queue: mpsc::UnboundedSender<Message>,
+    /// Records queued and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
+    /// Wakes the writer before its batch is due: a flush, or a full batch waiting.
+    urgent: Arc<Notify>,
 }
 
-/// A batch is written when it holds this many records, or after this long.
+/// A batch is written when it holds this many records, or this long after its first one.
 const BATCH_MAX: usize = 500;
 const BATCH_WAIT: Duration = Duration::from_millis(100);
 
 impl BatchingCallLog {
     /// Starts the writer task (on the current Tokio runtime).
+    ///
+    /// The writer waits on the queue only for the first record of a batch, then sleeps until the
+    /// batch is due and takes what queued up meanwhile: records do not wake it one by one.
     pub fn start(repository: Arc<dyn CallLogRepository>) -> Arc<Self> {
         let (queue, mut inbox) = mpsc::unbounded_channel::<Message>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let urgent = Arc::new(Notify::new());
+        let (counter, wake) = (queued.clone(), urgent.clone());
         tokio::spawn(async move {
             let mut batch: Vec<CallRecord> = Vec::new();
             let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
             while let Some(first) = inbox.recv().await {
-                let mut next = Some(first);
                 let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+                let mut next = Some(first);
+                let mut due = false;
                 loop {
-                    match next.take() {
-                        Some(Message::Record(record)) => batch.push(*record),
-                        Some(Message::Flush(done)) => {
-                            waiting.push(done);
-                            break;
+                    while batch.len() < BATCH_MAX
+                        && let Some(message) = next.take().or_else(|| inbox.try_recv().ok())
+                    {
+                        match message {
+                            Message::Record(record) => {
+                                counter.fetch_sub(1, Ordering::Relaxed);
+                                batch.push(*record);
+                            }
+                            Message::Flush(done) => waiting.push(done),
                         }
-                        None => {}
                     }
-                    if batch.len() >= BATCH_MAX {
+                    if due || !waiting.is_empty() || batch.len() >= BATCH_MAX {
                         break;
                     }
-                    match tokio::time::timeout_at(deadline, inbox.recv()).await {
-                        Ok(Some(message)) => next = Some(message),
-                        _ => break,
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(deadline) => due = true,
+                        _ = wake.notified() => {}
                     }
                 }
                 if !batch.is_empty() {
@@ -255,19 +276,26 @@ impl BatchingCallLog {
                 }
             }
         });
-        Arc::new(Self { queue })
+        Arc::new(Self { queue, queued, urgent })
     }
 }
 
 #[async_trait]
 impl CallLog for BatchingCallLog {
     fn record(&self, record: CallRecord) {
-        let _ = self.queue.send(Message::Record(Box::new(record)));
+        // Counted before it is sent, so the writer never takes a record it has not seen counted.
+        let queued = self.queued.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if self.queue.send(Message::Record(Box::new(record))).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        } else if queued == BATCH_MAX {
+            self.urgent.notify_one();
+        }
     }
 
     async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.queue.send(Message::Flush(done)).is_ok() {
+            self.urgent.notify_one();
             let _ = wait.await;
         }
     }

@@ -2,6 +2,7 @@
 //! Every test runs on both (`<test>::sqlite`, `<test>::postgres`).
 
 mod access;
+mod calls;
 mod harness;
 mod keys_and_users;
 mod servers;
