@@ -159,6 +159,11 @@ impl ToolRepository for InMemoryStore {
 
     async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
         let mut tools = lock(&self.tools);
+        // All or nothing, like the storage adapter's transaction.
+        let taken = |new: &Tool| tools.values().any(|t| t.server_id == new.server_id && t.name == new.name);
+        if changes.inserted.iter().any(taken) {
+            return Err(DomainError::Conflict("duplicate tool name".into()));
+        }
         for tool in changes.inserted.iter().chain(&changes.updated) {
             tools.insert(tool.id.clone(), tool.clone());
         }
@@ -375,5 +380,52 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> Timestamp {
         *lock(&self.0)
+    }
+}
+
+/// An upstream connector with nothing running: starts fail, calls find no server.
+pub struct NoUpstream;
+
+#[async_trait]
+impl crate::upstream::UpstreamConnector for NoUpstream {
+    async fn start(
+        &self,
+        _server: &ToolServer,
+        _observer: std::sync::Arc<dyn crate::upstream::UpstreamObserver>,
+    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
+        Err(crate::upstream::UpstreamError::Unavailable("no upstreams here".into()))
+    }
+
+    async fn stop(&self, _server_id: &str) {}
+
+    async fn stop_all(&self) {}
+
+    fn is_running(&self, _server_id: &str) -> bool {
+        false
+    }
+
+    async fn list_tools(
+        &self,
+        _server_id: &str,
+        _timeout: std::time::Duration,
+    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
+        Err(crate::upstream::UpstreamError::NotRunning)
+    }
+
+    async fn call_tool(
+        &self,
+        _server_id: &str,
+        _tool: &str,
+        _arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        _timeout: std::time::Duration,
+    ) -> Result<crate::upstream::ToolCallOutcome, crate::upstream::UpstreamError> {
+        Err(crate::upstream::UpstreamError::NotRunning)
+    }
+
+    async fn probe(
+        &self,
+        _server: &ToolServer,
+    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
+        Err(crate::upstream::UpstreamError::Unavailable("no upstreams here".into()))
     }
 }

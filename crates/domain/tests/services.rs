@@ -1,12 +1,17 @@
 //! The domain services against the in-memory ports.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+};
 
 use toolhub_domain::{
-    DomainError, Patch, Principal, Role,
+    DomainError, Patch, Principal, Role, Timestamp,
+    ports::{PortResult, ToolRepository},
     server::{NewToolServer, ServerFilter, ServerPatch},
     services::{AuthService, NewApiKey, ServerService},
     testing::{FixedClock, InMemoryStore},
+    tool::{Reconciliation, Tool, ToolStatus},
 };
 
 struct World {
@@ -160,4 +165,111 @@ async fn the_catalogue_serves_call_targets_from_memory_and_hears_every_write() {
         catalogue.call_target("default", ToolSelector::Id(&tool_id)).await,
         Err(DomainError::NotFound { .. })
     ));
+}
+
+/// A tool repository over the in-memory store that yields after every listing (so concurrent
+/// discoveries read before either writes), counts conflicts, and can play another replica that inserts the same
+/// tools, with its own ids, just before our first write.
+struct Replicas {
+    store: Arc<InMemoryStore>,
+    race_once: AtomicBool,
+    conflicts: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ToolRepository for Replicas {
+    async fn insert(&self, tool: &Tool) -> PortResult<()> {
+        self.store.insert(tool).await
+    }
+    async fn list_for_servers(&self, tenant: &str, ids: &[String]) -> PortResult<Vec<Tool>> {
+        let tools = self.store.list_for_servers(tenant, ids).await;
+        tokio::task::yield_now().await;
+        tools
+    }
+    async fn list_all(&self, tenant: &str) -> PortResult<Vec<Tool>> {
+        self.store.list_all(tenant).await
+    }
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>> {
+        self.store.find_by_name(tenant, name).await
+    }
+    async fn page(&self, tenant: &str, server: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
+        self.store.page(tenant, server, limit, offset).await
+    }
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
+        ToolRepository::get(&*self.store, tenant, id).await
+    }
+    async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool> {
+        self.store.set_status(tenant, id, status, at).await
+    }
+    async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
+        if self.race_once.swap(false, SeqCst) {
+            for tool in &changes.inserted {
+                let theirs = Tool {
+                    id: toolhub_domain::new_id(),
+                    description: Some("written by the other replica".into()),
+                    ..tool.clone()
+                };
+                self.store.insert(&theirs).await.unwrap();
+            }
+        }
+        let result = self.store.apply(changes).await;
+        if matches!(result, Err(DomainError::Conflict(_))) {
+            self.conflicts.fetch_add(1, SeqCst);
+        }
+        result
+    }
+}
+
+#[tokio::test]
+async fn discoveries_of_a_server_never_collide() {
+    use toolhub_domain::{
+        ports::NoMetrics,
+        services::LifecycleService,
+        testing::NoUpstream,
+        upstream::{DiscoveredTool, ServerRef, UpstreamObserver},
+    };
+    let w = world();
+    let replicas =
+        Arc::new(Replicas { store: w.store.clone(), race_once: false.into(), conflicts: Default::default() });
+    let lifecycle = LifecycleService::new(
+        w.store.clone(),
+        replicas.clone(),
+        Arc::new(NoUpstream),
+        w.clock.clone(),
+        std::time::Duration::from_secs(60),
+        None,
+        Arc::new(NoMetrics),
+    );
+    let admin = principal("root", "default", Role::Admin);
+    let server = w.servers.create(&admin, new_server("files")).await.unwrap().server;
+    let listed = |names: &[&str]| -> Vec<DiscoveredTool> {
+        names
+            .iter()
+            .map(|name| DiscoveredTool {
+                name: (*name).into(),
+                title: None,
+                description: Some("ours".into()),
+                input_schema: serde_json::json!({"type": "object"}),
+                output_schema: None,
+                annotations: None,
+            })
+            .collect()
+    };
+    let at = ServerRef::from(&server);
+
+    // Two discoveries at once in this process: the second merges into what the first wrote.
+    let (a, b) = (lifecycle.clone(), lifecycle.clone());
+    futures::join!(a.tools_changed(&at, listed(&["read", "write"])), b.tools_changed(&at, listed(&["read", "write"])));
+    let tools = replicas.list_for_servers("default", std::slice::from_ref(&server.id)).await.unwrap();
+    assert_eq!(tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["read", "write"]);
+    assert_eq!(replicas.conflicts.load(SeqCst), 0, "one at a time");
+
+    // Another replica inserts a new tool first: the merge is redone against its row.
+    replicas.race_once.store(true, SeqCst);
+    lifecycle.tools_changed(&at, listed(&["read", "write", "delete"])).await;
+    let tools = replicas.list_for_servers("default", std::slice::from_ref(&server.id)).await.unwrap();
+    let deleted: Vec<_> = tools.iter().filter(|t| t.name == "delete").collect();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(replicas.conflicts.load(SeqCst), 1);
+    assert_eq!(deleted[0].description.as_deref(), Some("ours"), "our discovery updated the replica's row");
 }

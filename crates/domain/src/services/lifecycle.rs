@@ -120,6 +120,8 @@ pub struct LifecycleService {
     access: Option<Arc<AccessService>>,
     metrics: Arc<dyn Metrics>,
     uptime: std::sync::Mutex<std::collections::HashMap<String, Uptime>>,
+    /// One discovery at a time per server (see `sync_tools`).
+    discoveries: std::sync::Mutex<std::collections::HashMap<String, Arc<futures::lock::Mutex<()>>>>,
     me: Weak<LifecycleService>,
 }
 
@@ -142,6 +144,7 @@ impl LifecycleService {
             access,
             metrics,
             uptime: Default::default(),
+            discoveries: Default::default(),
             me: me.clone(),
         })
     }
@@ -447,10 +450,24 @@ impl LifecycleService {
         }
     }
 
+    /// Merges a discovery into the stored tools. Discoveries of one server (a start, a restart,
+    /// a `list_changed`) run one at a time, each against what the last one wrote; if another
+    /// replica inserted a tool of the same name meanwhile, the merge is redone once against it.
     async fn sync_tools(&self, server: &ToolServer, found: &[DiscoveredTool], by: &str) -> DomainResult<()> {
-        let existing = self.tools_of(server).await?;
-        let changes = tool::reconcile(server, &existing, found, by, self.clock.now());
-        self.tools.apply(&changes).await
+        let turn = {
+            let mut turns = self.discoveries.lock().unwrap_or_else(|p| p.into_inner());
+            turns.entry(server.id.clone()).or_default().clone()
+        };
+        let _one_at_a_time = turn.lock().await;
+        let mut retried = false;
+        loop {
+            let existing = self.tools_of(server).await?;
+            let changes = tool::reconcile(server, &existing, found, by, self.clock.now());
+            match self.tools.apply(&changes).await {
+                Err(DomainError::Conflict(_)) if !retried => retried = true,
+                result => return result,
+            }
+        }
     }
 
     async fn load_ref(&self, server: &ServerRef) -> Option<ToolServer> {
