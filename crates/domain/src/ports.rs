@@ -93,8 +93,6 @@ pub trait GrantRepository: Send + Sync {
     async fn list_all(&self) -> PortResult<Vec<Grant>>;
     /// Deletes the grants on a server and on these tools of it; returns the deleted ids.
     async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>>;
-    /// Counts one use (`usage_count`, `last_used`).
-    async fn record_use(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<()>;
 }
 
 #[async_trait]

@@ -271,14 +271,6 @@ impl GrantRepository for InMemoryStore {
         }
         Ok(ids)
     }
-
-    async fn record_use(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<()> {
-        if let Some(g) = lock(&self.grants).get_mut(id).filter(|g| g.tenant == tenant) {
-            g.usage_count += 1;
-            g.last_used = Some(at);
-        }
-        Ok(())
-    }
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 use serde_json::json;
 use toolhub_domain::{
-    DomainError, Role, Timestamp,
+    DomainError, Role,
     access::{AccessLevel, Conditions, Grant, RoleRule, Subject, Target},
     ports::{GrantFilter, GrantRepository, PortResult, RoleRuleRepository},
 };
@@ -232,19 +232,6 @@ impl GrantRepository for Store {
             .await
             .map_err(db_error)?;
         Ok(doomed)
-    }
-
-    async fn record_use(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<()> {
-        use sea_orm::sea_query::{Expr, ExprTrait};
-        grants::Entity::update_many()
-            .col_expr(grants::Column::UsageCount, Expr::col(grants::Column::UsageCount).add(1))
-            .col_expr(grants::Column::LastUsed, Expr::value(at))
-            .filter(grants::Column::Id.eq(id))
-            .filter(grants::Column::Tenant.eq(tenant))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(())
     }
 }
 

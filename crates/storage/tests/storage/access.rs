@@ -83,8 +83,15 @@ async fn grants_round_trip_filter_and_cascade(backend: Backend) {
     let stored = t.grants().get("t", &alice_tool.id).await.unwrap().unwrap();
     assert_eq!((stored.access_level, stored.conditions), (AccessLevel::Admin, Conditions::default()));
 
-    t.grants().record_use("t", &alice_tool.id, chrono::Utc::now()).await.unwrap();
-    t.grants().record_use("t", &alice_tool.id, chrono::Utc::now()).await.unwrap();
+    // Grant usage is counted where calls are logged.
+    let call = toolhub_domain::calls::CallRecord {
+        tenant: "t".into(),
+        status: toolhub_domain::calls::CallStatus::Success,
+        grant_id: Some(alice_tool.id.clone()),
+        ..crate::calls::record(0)
+    };
+    let second = toolhub_domain::calls::CallRecord { id: toolhub_domain::new_id(), ..call.clone() };
+    toolhub_domain::ports::CallLogRepository::store(&t.store, &[call, second]).await.unwrap();
     let used = t.grants().get("t", &alice_tool.id).await.unwrap().unwrap();
     assert_eq!(used.usage_count, 2);
     assert!(used.last_used.is_some());

@@ -42,7 +42,8 @@ impl CallLogRepository for Counting {
     }
 }
 
-fn record(n: usize) -> CallRecord {
+/// A call record of the default tenant (tests override what they need).
+pub fn record(n: usize) -> CallRecord {
     CallRecord {
         id: toolhub_domain::new_id(),
         tenant: "default".into(),
