@@ -115,7 +115,7 @@ impl ServerRepository for InMemoryStore {
 impl ToolRepository for InMemoryStore {
     async fn insert(&self, tool: &Tool) -> PortResult<()> {
         let mut tools = lock(&self.tools);
-        if tools.values().any(|t| t.server_id == tool.server_id && t.name == tool.name) {
+        if name_taken(&tools, tool) {
             return Err(DomainError::Conflict("duplicate tool name".into()));
         }
         tools.insert(tool.id.clone(), tool.clone());
@@ -160,8 +160,7 @@ impl ToolRepository for InMemoryStore {
     async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
         let mut tools = lock(&self.tools);
         // All or nothing, like the storage adapter's transaction.
-        let taken = |new: &Tool| tools.values().any(|t| t.server_id == new.server_id && t.name == new.name);
-        if changes.inserted.iter().any(taken) {
+        if changes.inserted.iter().any(|tool| name_taken(&tools, tool)) {
             return Err(DomainError::Conflict("duplicate tool name".into()));
         }
         for tool in changes.inserted.iter().chain(&changes.updated) {
@@ -169,6 +168,11 @@ impl ToolRepository for InMemoryStore {
         }
         Ok(())
     }
+}
+
+/// Whether the tool's server already has a tool of its name (unique, as in SQL).
+fn name_taken(tools: &BTreeMap<String, Tool>, tool: &Tool) -> bool {
+    tools.values().any(|t| t.server_id == tool.server_id && t.name == tool.name)
 }
 
 impl InMemoryStore {

@@ -60,11 +60,11 @@ impl ApiError {
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", INVALID_DATA) }
+        DomainError::Validation(errors).into()
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", detail)
+        DomainError::Unauthenticated(detail.into()).into()
     }
 
     pub fn not_implemented(operation: &str) -> Self {
@@ -155,7 +155,7 @@ impl From<DomainError> for ApiError {
             DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match error {
-            DomainError::Validation(errors) => Self::validation(errors),
+            DomainError::Validation(errors) => Self { errors, ..Self::new(status, code, INVALID_DATA) },
             DomainError::NotImplemented(what) => Self::not_implemented(what),
             DomainError::InvalidArguments(errors) => Self { errors, ..Self::new(status, code, INVALID_ARGS) },
             DomainError::RateLimited(quota) => Self {
