@@ -9,10 +9,9 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 use anyhow::Context;
 use toolhub_domain::{
     circuit::CircuitSettings,
-    ports::Metrics,
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
-    services::{AccessService, AuthService, CallService, Catalogue, LifecycleService, ServerService},
+    services::{CallService, LifecycleService, Ports, Services, Settings},
 };
 use toolhub_http::{
     AppState,
@@ -101,10 +100,7 @@ fn upstream_manager(args: &config::UpstreamArgs) -> anyhow::Result<UpstreamManag
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
-    lifecycle: Arc<LifecycleService>,
-    access: Arc<AccessService>,
-    calls: Arc<CallService>,
-    store: Arc<Store>,
+    services: Services,
     retention: chrono::Duration,
     access_reload: Duration,
     /// The administrator key created on first start, to be shown once.
@@ -139,69 +135,46 @@ impl Application {
         serve: &ServeArgs,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let store = open_store(storage).await?;
-        let store_port = Arc::new(store);
-        let auth = Arc::new(AuthService::new(store_port.clone(), store_port.clone(), clock.clone()));
-        // Every service reads and writes servers and tools through the catalogue, so that its
-        // copy of call targets hears of each write.
-        let catalogue = Arc::new(Catalogue::new(store_port.clone(), store_port.clone(), clock.clone()));
-        let bootstrap_admin_key = auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
-        let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
-        let access = Arc::new(AccessService::new(
-            store_port.clone(),
-            store_port.clone(),
-            store_port.clone(),
-            catalogue.clone(),
-            catalogue.clone(),
-            clock.clone(),
-            serve.admin_bypass,
-        ));
-        let grants = access.load().await.context("cannot load grants")?;
-        tracing::info!(grants, "access index loaded");
+        let store = Arc::new(open_store(storage).await?);
         let metrics = Arc::new(PrometheusMetrics::new().context("cannot register metrics")?);
-        let upstream = Arc::new(upstream_manager(&serve.upstream)?);
-        let lifecycle = LifecycleService::new(
-            catalogue.clone(),
-            catalogue.clone(),
-            upstream.clone(),
-            clock.clone(),
-            Duration::from_secs(serve.upstream.stable_after_secs),
-            Some(access.clone()),
-            metrics.clone() as Arc<dyn Metrics>,
-        );
-        let calls = Arc::new(
-            CallService::new(
-                store_port.clone(),
-                catalogue.clone(),
-                access.clone(),
-                upstream,
-                BatchingCallLog::start(store_port.clone()),
-                metrics.clone(),
-                clock.clone(),
-            )
-            .with_circuits(CircuitSettings {
+        let ports = Ports {
+            servers: store.clone(),
+            tools: store.clone(),
+            users: store.clone(),
+            grants: store.clone(),
+            rules: store.clone(),
+            api_keys: store.clone(),
+            call_records: store.clone(),
+            call_log: BatchingCallLog::start(store.clone()),
+            upstream: Arc::new(upstream_manager(&serve.upstream)?),
+            metrics: metrics.clone(),
+            clock,
+        };
+        let settings = Settings {
+            admin_bypass: serve.admin_bypass,
+            stable_after: Duration::from_secs(serve.upstream.stable_after_secs),
+            circuits: CircuitSettings {
                 failures: serve.upstream.circuit_failures,
                 cooldown: chrono::Duration::seconds(serve.upstream.circuit_cooldown_secs.into()),
-            }),
-        );
-        lifecycle
+            },
+        };
+        let services = Services::new(&ports, &settings);
+        let bootstrap_admin_key =
+            services.auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
+        let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
+        let grants = services.access.load().await.context("cannot load grants")?;
+        tracing::info!(grants, "access index loaded");
+        services
+            .lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
             .await
             .context("cannot register built-in tools")?;
         let state = actix_web::web::Data::new(AppState {
-            servers: Arc::new(
-                ServerService::new(catalogue.clone(), catalogue, clock)
-                    .with_lifecycle(lifecycle.clone())
-                    .with_access(access.clone()),
-            ),
-            lifecycle: lifecycle.clone(),
-            access: access.clone(),
-            calls: calls.clone(),
+            services: services.clone(),
             metrics,
-            auth,
             jwt,
             limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
-            readiness: store_port.clone(),
+            readiness: store,
         });
 
         let api = toolhub_http::openapi();
@@ -216,10 +189,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
-            lifecycle,
-            access,
-            calls,
-            store: store_port,
+            services,
             retention: chrono::Duration::days(serve.call_retention_days.into()),
             access_reload: Duration::from_secs(serve.access_reload_secs.max(1)),
             bootstrap_admin_key,
@@ -228,13 +198,12 @@ impl Application {
 
     /// Prunes the call log of records past the retention, hourly.
     fn prune_calls_periodically(&self) {
-        let (store, retention) = (self.store.clone(), self.retention);
+        let (calls, retention) = (self.services.calls.clone(), self.retention);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 ticks.tick().await;
-                use toolhub_domain::ports::CallLogRepository;
-                match store.prune(chrono::Utc::now() - retention).await {
+                match calls.prune(retention).await {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "pruned the call log"),
                     Err(error) => tracing::warn!(%error, "cannot prune the call log"),
@@ -246,7 +215,7 @@ impl Application {
     /// Reloads grants and rules now and then, so that writes made through another replica
     /// sharing the database reach this one's index.
     fn reload_access_periodically(&self) {
-        let (access, every) = (self.access.clone(), self.access_reload);
+        let (access, every) = (self.services.access.clone(), self.access_reload);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.tick().await;
@@ -262,7 +231,7 @@ impl Application {
     /// Starts the built-in server and resumes the `auto_start` servers that were running,
     /// in the background, so the API answers while slow servers start.
     fn resume_upstreams(&self) {
-        let lifecycle = self.lifecycle.clone();
+        let lifecycle = self.services.lifecycle.clone();
         tokio::spawn(async move {
             match lifecycle.resume().await {
                 Ok(running) => tracing::info!(running, "resumed tool servers"),
@@ -283,8 +252,8 @@ impl Application {
         self.prune_calls_periodically();
         let served = self.server.await;
         // In-flight calls have finished: write their records, then end the upstreams.
-        self.calls.flush().await;
-        self.lifecycle.shutdown().await;
+        self.services.calls.flush().await;
+        self.services.lifecycle.shutdown().await;
         served
     }
 
@@ -295,6 +264,6 @@ impl Application {
         self.prune_calls_periodically();
         let handle = self.server.handle();
         tokio::spawn(self.server);
-        RunningApp { handle, lifecycle: self.lifecycle, calls: self.calls }
+        RunningApp { handle, lifecycle: self.services.lifecycle, calls: self.services.calls }
     }
 }

@@ -1,46 +1,30 @@
 //! Tool calls as records: what was called, by whom, with what (secrets redacted, size capped),
 //! and how it went. Also the argument check against a tool's JSON Schema.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::{Timestamp, secret::looks_secret, validation::FieldError};
 
-/// How a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CallStatus {
-    /// The tool ran and answered.
-    Success,
-    /// The tool ran and reported an error (`isError`).
-    ToolError,
-    /// Toolhub or the upstream failed the call (timeout, unreachable, protocol error).
-    Failed,
-    /// Refused before reaching the tool (access, quota, arguments, state).
-    Rejected,
+crate::wire_enum! {
+    /// How a call ended.
+    CallStatus {
+        /// The tool ran and answered.
+        Success = "success",
+        /// The tool ran and reported an error (`isError`).
+        ToolError = "tool_error",
+        /// Toolhub or the upstream failed the call (timeout, unreachable, protocol error).
+        Failed = "failed",
+        /// Refused before reaching the tool (access, quota, arguments, state).
+        Rejected = "rejected",
+    }
 }
 
 impl CallStatus {
-    pub const ALL: [CallStatus; 4] = [Self::Success, Self::ToolError, Self::Failed, Self::Rejected];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::ToolError => "tool_error",
-            Self::Failed => "failed",
-            Self::Rejected => "rejected",
-        }
-    }
-
     /// Whether the call counts as an error of the tool in its usage counters.
     pub fn is_error(self) -> bool {
         matches!(self, Self::ToolError | Self::Failed)
-    }
-}
-
-impl std::str::FromStr for CallStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| format!("unknown call status '{s}'"))
     }
 }
 
@@ -65,6 +49,102 @@ pub struct CallRecord {
     /// The grant whose quota and usage the call counted against.
     pub grant_id: Option<String>,
     pub called_at: Timestamp,
+}
+
+/// What a batch of calls adds to one tool's usage counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolUsage {
+    /// Calls that reached the tool.
+    pub calls: i64,
+    /// Of those, the ones that failed or that the tool reported as errors.
+    pub errors: i64,
+    /// Their summed duration.
+    pub total_ms: f64,
+    /// The latest of them.
+    pub last_called: Option<Timestamp>,
+    /// The summary of the latest failed one.
+    pub last_error: Option<String>,
+}
+
+/// The counters of a tool, as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolCounters {
+    /// Calls counted so far.
+    pub total_calls: i64,
+    /// Errors counted so far.
+    pub total_errors: i64,
+    /// The running average duration of the counted calls.
+    pub avg_response_time_ms: Option<f64>,
+    /// The latest counted call.
+    pub last_called: Option<Timestamp>,
+    /// The summary of the latest counted error.
+    pub last_error: Option<String>,
+}
+
+impl ToolUsage {
+    /// The counters after adding this usage: totals add up, the average runs over every call.
+    pub fn apply_to(&self, c: &ToolCounters) -> ToolCounters {
+        let calls = c.total_calls + self.calls;
+        let average = if calls == 0 {
+            c.avg_response_time_ms
+        } else {
+            Some((c.avg_response_time_ms.unwrap_or(0.0) * c.total_calls as f64 + self.total_ms) / calls as f64)
+        };
+        ToolCounters {
+            total_calls: calls,
+            total_errors: c.total_errors + self.errors,
+            avg_response_time_ms: average,
+            last_called: self.last_called.max(c.last_called),
+            last_error: self.last_error.clone().or_else(|| c.last_error.clone()),
+        }
+    }
+}
+
+/// What a batch of calls adds to a grant's usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantUsage {
+    /// Calls the grant decided.
+    pub uses: i64,
+    /// The latest of them.
+    pub last_used: Timestamp,
+}
+
+/// The usage a batch of call records adds, per tool id and per (tenant, grant id). Only calls
+/// that reached the tool count (refusals do not); a grant counts every call it let through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// By tool id.
+    pub tools: HashMap<String, ToolUsage>,
+    /// By tenant and grant id.
+    pub grants: HashMap<(String, String), GrantUsage>,
+}
+
+impl Usage {
+    /// Adds up the records (in the order they were made).
+    pub fn of(records: &[CallRecord]) -> Self {
+        let mut usage = Self::default();
+        for r in records.iter().filter(|r| r.status != CallStatus::Rejected) {
+            if let Some(tool) = &r.tool_id {
+                let u = usage.tools.entry(tool.clone()).or_default();
+                u.calls += 1;
+                u.total_ms += r.duration_ms;
+                u.last_called = u.last_called.max(Some(r.called_at));
+                if r.status.is_error() {
+                    u.errors += 1;
+                    u.last_error = r.result_summary.clone();
+                }
+            }
+            if let Some(grant) = &r.grant_id {
+                let g = usage
+                    .grants
+                    .entry((r.tenant.clone(), grant.clone()))
+                    .or_insert(GrantUsage { uses: 0, last_used: r.called_at });
+                g.uses += 1;
+                g.last_used = g.last_used.max(r.called_at);
+            }
+        }
+        usage
+    }
 }
 
 /// Which calls a listing returns.

@@ -20,11 +20,12 @@ pub mod services;
 pub mod tool;
 pub mod upstream;
 pub mod validation;
+pub mod wire;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{DomainError, ResourceKind};
+pub use error::{DomainError, ErrorCode, ResourceKind};
 pub use patch::Patch;
 pub use principal::{DEFAULT_TENANT, Principal, Role};
 

@@ -1,53 +1,29 @@
 //! Who is asking: principals (users, services) with a role, groups and a tenant.
 
-use std::{fmt, str::FromStr};
-
-use serde::{Deserialize, Serialize};
-
 use crate::{DomainError, Timestamp};
+
+/// Limits of users.
+pub mod limits {
+    /// Groups of one user.
+    pub const GROUPS_MAX: usize = 100;
+    /// Characters of a group name.
+    pub const GROUP_MAX: usize = 100;
+    /// Characters of a display name.
+    pub const DISPLAY_NAME_MAX: usize = 200;
+}
 
 /// The tenant every resource belongs to unless another is named.
 pub const DEFAULT_TENANT: &str = "default";
 
-/// Roles, least to most privileged; the wire names are the API's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Guest,
-    User,
-    PowerUser,
-    Admin,
-    SuperAdmin,
+crate::wire_enum! {
+    /// Roles, least to most privileged; the wire names are the API's.
+    Role { Guest = "guest", User = "user", PowerUser = "power_user", Admin = "admin", SuperAdmin = "super_admin" }
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Self::Guest, Self::User, Self::PowerUser, Self::Admin, Self::SuperAdmin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Guest => "guest",
-            Self::User => "user",
-            Self::PowerUser => "power_user",
-            Self::Admin => "admin",
-            Self::SuperAdmin => "super_admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = DomainError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("role", format!("unknown role '{s}'")))
+    /// Administrators and super administrators.
+    pub fn is_admin(self) -> bool {
+        self >= Role::Admin
     }
 }
 
@@ -65,7 +41,7 @@ pub struct Principal {
 impl Principal {
     /// Admins manage their own tenant; super admins any tenant they act in.
     pub fn is_admin(&self) -> bool {
-        self.role >= Role::Admin
+        self.role.is_admin()
     }
 
     pub fn require_admin(&self, action: &str) -> Result<(), DomainError> {
@@ -93,7 +69,7 @@ mod tests {
     #[test]
     fn roles_round_trip_and_order() {
         for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), *role);
             assert_eq!(serde_json::to_string(&role).unwrap(), format!("\"{role}\""));
         }
         assert!(Role::SuperAdmin > Role::Admin && Role::Admin > Role::PowerUser);

@@ -28,48 +28,16 @@ pub mod limits {
     pub const TAG_MAX: usize = 50;
     pub const CATEGORY_MAX: usize = 100;
     pub const OAUTH_FIELD_MAX: usize = 500;
+    /// Servers one bulk operation may name.
+    pub const BULK_MAX: usize = 100;
 }
 
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
-        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $wire),+ }
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ::std::str::FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($wire => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} '{other}'", stringify!($name))),
-                }
-            }
-        }
-    };
-}
-pub(crate) use wire_enum;
-
-wire_enum! {
+crate::wire_enum! {
     /// How Toolhub reaches a server.
     TransportType { Http = "http", Sse = "sse", Stdio = "stdio", Websocket = "websocket" }
 }
 
-wire_enum! {
+crate::wire_enum! {
     /// A server's state. `enabled` means running (connected) for non-builtin servers.
     ServerStatus { Enabled = "enabled", Disabled = "disabled", Error = "error", Starting = "starting", Stopping = "stopping" }
 }

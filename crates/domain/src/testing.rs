@@ -2,24 +2,32 @@
 //! want a database. They honour the same contracts as the storage adapter.
 
 use std::{
-    collections::BTreeMap,
-    sync::{Mutex, MutexGuard},
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use async_trait::async_trait;
+
+use serde_json::{Map, Value};
 
 use crate::{
     DomainError, Role, Timestamp,
     access::{Grant, RoleRule, Target},
     api_key::ApiKey,
+    builtin,
+    calls::{CallFilter, CallRecord, ToolCounters, Usage},
     ports::{
-        ApiKeyRepository, Clock, GrantFilter, GrantRepository, PortResult, RoleRuleRepository, ServerRepository,
-        ToolRepository, UserRepository,
+        ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantFilter, GrantRepository, NoMetrics, PortResult,
+        ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SystemClock, ToolRepository,
+        UserRepository,
     },
     principal::User,
+    secret::Secret,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
+    services::Ports,
     tool::{Reconciliation, Tool, ToolStatus},
-    upstream::ServerRef,
+    upstream::{DiscoveredTool, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver},
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +43,7 @@ pub struct InMemoryStore {
     keys: Mutex<BTreeMap<String, ApiKey>>,
     grants: Mutex<BTreeMap<String, Grant>>,
     rules: Mutex<BTreeMap<String, RoleRule>>,
+    calls: Mutex<Vec<CallRecord>>,
 }
 
 impl InMemoryStore {
@@ -277,17 +286,22 @@ impl GrantRepository for InMemoryStore {
     }
 }
 
+/// Whether another rule of the tenant has the same role and patterns (unique, as in SQL).
+fn rule_taken(rules: &BTreeMap<String, RoleRule>, rule: &RoleRule) -> bool {
+    rules.values().any(|r| {
+        r.id != rule.id
+            && r.tenant == rule.tenant
+            && r.role == rule.role
+            && r.tool_pattern == rule.tool_pattern
+            && r.server_pattern == rule.server_pattern
+    })
+}
+
 #[async_trait]
 impl RoleRuleRepository for InMemoryStore {
     async fn insert(&self, rule: &RoleRule) -> PortResult<()> {
         let mut rules = lock(&self.rules);
-        let taken = rules.values().any(|r| {
-            r.tenant == rule.tenant
-                && r.role == rule.role
-                && r.tool_pattern == rule.tool_pattern
-                && r.server_pattern == rule.server_pattern
-        });
-        if taken {
+        if rule_taken(&rules, rule) {
             return Err(DomainError::Conflict("duplicate rule".into()));
         }
         rules.insert(rule.id.clone(), rule.clone());
@@ -300,6 +314,9 @@ impl RoleRuleRepository for InMemoryStore {
 
     async fn update(&self, rule: &RoleRule) -> PortResult<bool> {
         let mut rules = lock(&self.rules);
+        if rule_taken(&rules, rule) {
+            return Err(DomainError::Conflict("duplicate rule".into()));
+        }
         match rules.get_mut(&rule.id).filter(|r| r.tenant == rule.tenant) {
             Some(stored) => {
                 *stored = rule.clone();
@@ -379,49 +396,238 @@ impl Clock for FixedClock {
     }
 }
 
-/// An upstream connector with nothing running: starts fail, calls find no server.
-pub struct NoUpstream;
+/// What [`InMemoryUpstream`] answers a call with: given the tool's name and arguments.
+pub type CallHandler = dyn Fn(&str, &Map<String, Value>) -> Result<ToolCallOutcome, UpstreamError> + Send + Sync;
+
+/// An upstream connector in memory: every server it starts lists the tools given in code, and
+/// calls are answered by a closure. The built-in server lists and runs the built-in tools.
+/// [`InMemoryUpstream::unreachable`] starts nothing.
+pub struct InMemoryUpstream {
+    /// None: every start fails.
+    tools: Option<Vec<DiscoveredTool>>,
+    handler: Box<CallHandler>,
+    running: Mutex<HashMap<String, bool>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl InMemoryUpstream {
+    /// Servers list `tools`; `handler` answers calls to them.
+    pub fn new(
+        tools: Vec<DiscoveredTool>,
+        handler: impl Fn(&str, &Map<String, Value>) -> Result<ToolCallOutcome, UpstreamError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            tools: Some(tools),
+            handler: Box::new(handler),
+            running: Default::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Servers list `tools`, and every call answers its arguments back as JSON text.
+    pub fn echo(tools: Vec<DiscoveredTool>) -> Self {
+        Self::new(tools, |_, arguments| Ok(ToolCallOutcome::text(Value::Object(arguments.clone()).to_string(), false)))
+    }
+
+    /// No server can be reached: starts and probes fail, calls find nothing running.
+    pub fn unreachable() -> Self {
+        Self { tools: None, ..Self::echo(Vec::new()) }
+    }
+
+    /// The clock the built-in `get_time` reads.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn tools_of(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        if server.is_builtin {
+            return Ok(builtin::tools());
+        }
+        self.tools.clone().ok_or_else(|| UpstreamError::Unavailable("no upstreams here".into()))
+    }
+}
 
 #[async_trait]
-impl crate::upstream::UpstreamConnector for NoUpstream {
+impl UpstreamConnector for InMemoryUpstream {
     async fn start(
         &self,
-        _server: &ToolServer,
-        _observer: std::sync::Arc<dyn crate::upstream::UpstreamObserver>,
-    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
-        Err(crate::upstream::UpstreamError::Unavailable("no upstreams here".into()))
+        server: &ToolServer,
+        _observer: Arc<dyn UpstreamObserver>,
+    ) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        let tools = self.tools_of(server)?;
+        lock(&self.running).insert(server.id.clone(), server.is_builtin);
+        Ok(tools)
     }
 
-    async fn stop(&self, _server_id: &str) {}
-
-    async fn stop_all(&self) {}
-
-    fn is_running(&self, _server_id: &str) -> bool {
-        false
+    async fn stop(&self, server_id: &str) {
+        lock(&self.running).remove(server_id);
     }
 
-    async fn list_tools(
-        &self,
-        _server_id: &str,
-        _timeout: std::time::Duration,
-    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
-        Err(crate::upstream::UpstreamError::NotRunning)
+    async fn stop_all(&self) {
+        lock(&self.running).clear();
+    }
+
+    fn is_running(&self, server_id: &str) -> bool {
+        lock(&self.running).contains_key(server_id)
+    }
+
+    async fn list_tools(&self, server_id: &str, _timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        match lock(&self.running).get(server_id) {
+            Some(true) => Ok(builtin::tools()),
+            Some(false) => Ok(self.tools.clone().unwrap_or_default()),
+            None => Err(UpstreamError::NotRunning),
+        }
     }
 
     async fn call_tool(
         &self,
-        _server_id: &str,
-        _tool: &str,
-        _arguments: Option<serde_json::Map<String, serde_json::Value>>,
-        _timeout: std::time::Duration,
-    ) -> Result<crate::upstream::ToolCallOutcome, crate::upstream::UpstreamError> {
-        Err(crate::upstream::UpstreamError::NotRunning)
+        server_id: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        _timeout: Duration,
+    ) -> Result<ToolCallOutcome, UpstreamError> {
+        let builtin = *lock(&self.running).get(server_id).ok_or(UpstreamError::NotRunning)?;
+        let arguments = arguments.unwrap_or_default();
+        if builtin {
+            return Ok(match builtin::call(tool, &arguments, self.clock.now()) {
+                Ok(text) => ToolCallOutcome::text(text, false),
+                Err(error) => ToolCallOutcome::text(error, true),
+            });
+        }
+        (self.handler)(tool, &arguments)
     }
 
-    async fn probe(
+    async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
+        self.tools_of(server)
+    }
+}
+
+/// Seals secrets reversibly without a key (base64 with a marker): for tests and embedders that
+/// keep everything in memory. Never for storage anyone else can read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainCipher;
+
+const PLAIN_MARK: &str = "plain:";
+
+impl SecretCipher for PlainCipher {
+    fn seal(&self, secret: &Secret) -> String {
+        use base64::Engine;
+        format!("{PLAIN_MARK}{}", base64::engine::general_purpose::STANDARD.encode(secret.expose()))
+    }
+
+    fn open(&self, sealed: &str) -> PortResult<Secret> {
+        use base64::Engine;
+        let corrupt = || DomainError::Storage("not a sealed secret".into());
+        let encoded = sealed.strip_prefix(PLAIN_MARK).ok_or_else(corrupt)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| corrupt())?;
+        Ok(Secret::new(String::from_utf8(bytes).map_err(|_| corrupt())?))
+    }
+}
+
+#[async_trait]
+impl ReadinessProbe for InMemoryStore {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CallLogRepository for InMemoryStore {
+    async fn store(&self, records: &[CallRecord]) -> PortResult<()> {
+        let usage = Usage::of(records);
+        {
+            let mut tools = lock(&self.tools);
+            for (id, u) in &usage.tools {
+                if let Some(tool) = tools.get_mut(id) {
+                    let c = u.apply_to(&ToolCounters {
+                        total_calls: tool.total_calls,
+                        total_errors: tool.total_errors,
+                        avg_response_time_ms: tool.avg_response_time_ms,
+                        last_called: tool.last_called,
+                        last_error: tool.last_error.clone(),
+                    });
+                    (tool.total_calls, tool.total_errors, tool.avg_response_time_ms) =
+                        (c.total_calls, c.total_errors, c.avg_response_time_ms);
+                    (tool.last_called, tool.last_error) = (c.last_called, c.last_error);
+                }
+            }
+        }
+        {
+            let mut grants = lock(&self.grants);
+            for ((tenant, id), u) in &usage.grants {
+                if let Some(grant) = grants.get_mut(id).filter(|g| &g.tenant == tenant) {
+                    grant.usage_count += u.uses;
+                    grant.last_used = Some(grant.last_used.map_or(u.last_used, |l| l.max(u.last_used)));
+                }
+            }
+        }
+        lock(&self.calls).extend_from_slice(records);
+        Ok(())
+    }
+
+    async fn list(
         &self,
-        _server: &ToolServer,
-    ) -> Result<Vec<crate::upstream::DiscoveredTool>, crate::upstream::UpstreamError> {
-        Err(crate::upstream::UpstreamError::Unavailable("no upstreams here".into()))
+        tenant: &str,
+        filter: &CallFilter,
+        limit: u64,
+        offset: u64,
+    ) -> PortResult<(Vec<CallRecord>, u64)> {
+        let calls = lock(&self.calls);
+        let either = |wanted: &Option<String>, id: &Option<String>, name: &str| {
+            wanted.as_ref().is_none_or(|w| id.as_ref() == Some(w) || name == w)
+        };
+        let mut found: Vec<CallRecord> = calls
+            .iter()
+            .filter(|r| r.tenant == tenant)
+            .filter(|r| either(&filter.tool, &r.tool_id, &r.tool_name))
+            .filter(|r| either(&filter.server, &r.server_id, &r.server_name))
+            .filter(|r| filter.user.as_ref().is_none_or(|u| *u == r.principal_id))
+            .filter(|r| filter.status.is_none_or(|s| s == r.status))
+            .filter(|r| filter.since.is_none_or(|t| r.called_at >= t))
+            .filter(|r| filter.until.is_none_or(|t| r.called_at < t))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.called_at.cmp(&a.called_at).then_with(|| b.id.cmp(&a.id)));
+        let total = found.len() as u64;
+        Ok((found.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+    }
+
+    async fn prune(&self, before: Timestamp) -> PortResult<u64> {
+        let mut calls = lock(&self.calls);
+        let was = calls.len();
+        calls.retain(|r| r.called_at >= before);
+        Ok((was - calls.len()) as u64)
+    }
+}
+
+/// The in-memory store is its own call log: records are stored at once.
+#[async_trait]
+impl CallLog for InMemoryStore {
+    fn record(&self, record: CallRecord) {
+        // Storing in memory cannot fail and does not wait.
+        let stored = futures::executor::block_on(CallLogRepository::store(self, std::slice::from_ref(&record)));
+        debug_assert!(stored.is_ok());
+    }
+
+    async fn flush(&self) {}
+}
+
+impl InMemoryStore {
+    /// Every port: this store for storage and the call log, `upstream` for servers, no metrics.
+    pub fn ports(self: &Arc<Self>, upstream: Arc<dyn UpstreamConnector>, clock: Arc<dyn Clock>) -> Ports {
+        Ports {
+            servers: self.clone(),
+            tools: self.clone(),
+            users: self.clone(),
+            grants: self.clone(),
+            rules: self.clone(),
+            api_keys: self.clone(),
+            call_records: self.clone(),
+            call_log: self.clone(),
+            upstream,
+            metrics: Arc::new(NoMetrics),
+            clock,
+        }
     }
 }

@@ -1,12 +1,8 @@
 //! Tools: what a server offers, discovered from it.
 
-use crate::{
-    Timestamp, new_id,
-    server::{ToolServer, wire_enum},
-    upstream::DiscoveredTool,
-};
+use crate::{Timestamp, new_id, server::ToolServer, upstream::DiscoveredTool};
 
-wire_enum! {
+crate::wire_enum! {
     /// A tool's administrative state; availability upstream is the separate `is_available`.
     ToolStatus { Enabled = "enabled", Disabled = "disabled", Unavailable = "unavailable", Error = "error" }
 }

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::server::ToolServer;
+use crate::{error::ErrorCode, server::ToolServer};
 
 /// A tool as the server lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,29 @@ pub struct ToolCallOutcome {
     pub is_error: bool,
 }
 
+impl DiscoveredTool {
+    /// A tool with a name, a description and an input schema.
+    pub fn new(name: impl Into<String>, description: impl Into<String>, input_schema: Value) -> Self {
+        Self {
+            name: name.into(),
+            title: None,
+            description: Some(description.into()),
+            input_schema,
+            output_schema: None,
+            annotations: None,
+        }
+    }
+}
+
+impl ToolCallOutcome {
+    /// A result with one text content (a tool error when `is_error`).
+    pub fn text(text: impl Into<String>, is_error: bool) -> Self {
+        let result = serde_json::json!({"content": [{"type": "text", "text": text.into()}], "isError": is_error});
+        Self { result, is_error }
+    }
+}
+
+/// Why an upstream server did not answer a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpstreamError {
     #[error("the server did not answer within {0:?}")]
@@ -44,12 +67,13 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn code(&self) -> &'static str {
+    /// The failure's entry in the error catalogue.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Timeout(_) => "UPSTREAM_TIMEOUT",
-            Self::NotRunning | Self::Unavailable(_) | Self::CircuitOpen { .. } => "UPSTREAM_UNAVAILABLE",
-            Self::Protocol(_) => "EXECUTION_ERROR",
-            Self::Refused(_) => "EGRESS_DENIED",
+            Self::Timeout(_) => ErrorCode::UpstreamTimeout,
+            Self::NotRunning | Self::Unavailable(_) | Self::CircuitOpen { .. } => ErrorCode::UpstreamUnavailable,
+            Self::Protocol(_) => ErrorCode::ExecutionError,
+            Self::Refused(_) => ErrorCode::EgressDenied,
         }
     }
 

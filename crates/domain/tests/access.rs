@@ -1,4 +1,4 @@
-//! The access engine, rule by rule (DESIGN.md §3), as a table of cases.
+//! The access engine, rule by rule (docs/architecture.md, "Access decisions"), as a table of cases.
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -113,6 +113,7 @@ fn decided(d: &DecidedBy) -> String {
         DecidedBy::RoleRule { id } => format!("rule:{id}"),
         DecidedBy::Unavailable => "unavailable".into(),
         DecidedBy::NoGrant => "none".into(),
+        DecidedBy::UnknownUser => "unknown user".into(),
     }
 }
 

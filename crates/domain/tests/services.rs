@@ -9,27 +9,25 @@ use toolhub_domain::{
     DomainError, Patch, Principal, Role, Timestamp,
     ports::{PortResult, ToolRepository},
     server::{NewToolServer, ServerFilter, ServerPatch},
-    services::{AuthService, NewApiKey, ServerService},
-    testing::{FixedClock, InMemoryStore},
+    services::{AuthService, NewApiKey, ServerService, Services, Settings},
+    testing::{FixedClock, InMemoryStore, InMemoryUpstream},
     tool::{Reconciliation, Tool, ToolStatus},
 };
 
 struct World {
     store: Arc<InMemoryStore>,
     clock: Arc<FixedClock>,
-    servers: ServerService,
-    auth: AuthService,
+    services: Services,
+    servers: Arc<ServerService>,
+    auth: Arc<AuthService>,
 }
 
 fn world() -> World {
     let store = Arc::new(InMemoryStore::new());
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
-    World {
-        servers: ServerService::new(store.clone(), store.clone(), clock.clone()),
-        auth: AuthService::new(store.clone(), store.clone(), clock.clone()),
-        store,
-        clock,
-    }
+    let ports = store.ports(Arc::new(InMemoryUpstream::unreachable()), clock.clone());
+    let services = Services::new(&ports, &Settings::default());
+    World { servers: services.servers.clone(), auth: services.auth.clone(), services, store, clock }
 }
 
 fn principal(id: &str, tenant: &str, role: Role) -> Principal {
@@ -56,10 +54,9 @@ async fn only_admins_write_and_tenants_stay_apart() {
     let created = w.servers.create(&admin, new_server("a")).await.unwrap().server;
     assert_eq!(created.created_by.as_deref(), Some("root"));
 
-    assert_eq!(
-        w.servers.list(&user, ServerFilter { include_builtin: true, ..Default::default() }).await.unwrap().len(),
-        1
-    );
+    assert_eq!(w.servers.list(&admin, ServerFilter::default()).await.unwrap().len(), 1);
+    let all = ServerFilter { include_builtin: true, ..Default::default() };
+    assert!(w.servers.list(&user, all).await.unwrap().is_empty(), "without a grant a user sees nothing");
     assert!(w.servers.list(&other_admin, ServerFilter::default()).await.unwrap().is_empty());
     assert!(matches!(w.servers.get(&other_admin, &created.id).await, Err(DomainError::NotFound { .. })));
     assert!(matches!(w.servers.delete(&other_admin, &created.id).await, Err(DomainError::NotFound { .. })));
@@ -122,13 +119,12 @@ use toolhub_domain::ports::Clock;
 async fn the_catalogue_serves_call_targets_from_memory_and_hears_every_write() {
     use toolhub_domain::{
         ports::ToolRepository,
-        services::{CALL_TARGET_CACHE_SECS, Catalogue, ToolSelector},
+        services::{CALL_TARGET_CACHE_SECS, ToolSelector},
         tool::{ToolStatus, reconcile},
         upstream::DiscoveredTool,
     };
     let w = world();
-    let catalogue = Arc::new(Catalogue::new(w.store.clone(), w.store.clone(), w.clock.clone()));
-    let servers = ServerService::new(catalogue.clone(), catalogue.clone(), w.clock.clone());
+    let (catalogue, servers) = (w.services.catalogue.clone(), w.servers.clone());
     let admin = principal("root", "default", Role::Admin);
     let server = servers.create(&admin, new_server("files")).await.unwrap().server;
     let listed = DiscoveredTool {
@@ -140,7 +136,7 @@ async fn the_catalogue_serves_call_targets_from_memory_and_hears_every_write() {
         annotations: None,
     };
     catalogue.apply(&reconcile(&server, &[], &[listed], "test", w.clock.now())).await.unwrap();
-    let by_name = ToolSelector::Name { server: "files", tool: "read" };
+    let by_name = ToolSelector::Name { server: Some("files"), tool: "read" };
     let target = catalogue.call_target("default", by_name).await.unwrap();
     let tool_id = target.tool.id.clone();
     assert_eq!(target.server.id, server.id);
@@ -222,24 +218,13 @@ impl ToolRepository for Replicas {
 
 #[tokio::test]
 async fn discoveries_of_a_server_never_collide() {
-    use toolhub_domain::{
-        ports::NoMetrics,
-        services::LifecycleService,
-        testing::NoUpstream,
-        upstream::{DiscoveredTool, ServerRef, UpstreamObserver},
-    };
+    use toolhub_domain::upstream::{DiscoveredTool, ServerRef, UpstreamObserver};
     let w = world();
     let replicas =
         Arc::new(Replicas { store: w.store.clone(), race_once: false.into(), conflicts: Default::default() });
-    let lifecycle = LifecycleService::new(
-        w.store.clone(),
-        replicas.clone(),
-        Arc::new(NoUpstream),
-        w.clock.clone(),
-        std::time::Duration::from_secs(60),
-        None,
-        Arc::new(NoMetrics),
-    );
+    let mut ports = w.store.ports(Arc::new(InMemoryUpstream::unreachable()), w.clock.clone());
+    ports.tools = replicas.clone();
+    let lifecycle = Services::new(&ports, &Settings::default()).lifecycle;
     let admin = principal("root", "default", Role::Admin);
     let server = w.servers.create(&admin, new_server("files")).await.unwrap().server;
     let listed = |names: &[&str]| -> Vec<DiscoveredTool> {

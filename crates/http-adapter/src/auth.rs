@@ -118,11 +118,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Prin
         .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?;
 
     let mut principal = if token.starts_with(api_key::KEY_PREFIX) {
-        state.auth.authenticate_key(token).await?
+        state.services.auth.authenticate_key(token).await?
     } else {
         let verifier = state.jwt.as_ref().ok_or_else(|| ApiError::unauthenticated("invalid token"))?;
         let identity = verifier.verify(token)?;
-        state.auth.resolve(identity).await?
+        state.services.auth.resolve(identity).await?
     };
     let limit_key = format!("principal:{}:{}", principal.tenant, principal.id);
 

@@ -71,8 +71,7 @@ pub async fn pipeline(
                 (Some(retry_after), _) => Err(ApiError {
                     retry_after: Some(retry_after),
                     ..ApiError::new(
-                        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                        "RATE_LIMITED",
+                        toolhub_domain::ErrorCode::TooManyRequests,
                         format!("request rate limit exceeded; retry in {retry_after} s"),
                     )
                 }),

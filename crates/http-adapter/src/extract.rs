@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, error::PayloadError, http::StatusCode, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, error::PayloadError, web};
 use serde::de::DeserializeOwned;
-use toolhub_domain::validation::FieldError;
+use toolhub_domain::{ErrorCode, validation::FieldError};
 
 use crate::problem::ApiError;
 
@@ -34,8 +34,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         Box::pin(async move {
             if !json {
                 return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UNSUPPORTED_MEDIA_TYPE",
+                    ErrorCode::UnsupportedMediaType,
                     "the request body must be application/json",
                 ));
             }
@@ -48,7 +47,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     let message = strip_position(&inner);
                     ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
                 } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("malformed JSON: {inner}"))
+                    ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {inner}"))
                 }
             })
         })
@@ -75,10 +74,9 @@ fn strip_position(e: &serde_json::Error) -> String {
 fn payload_error(e: actix_web::Error) -> ApiError {
     match e.as_error::<PayloadError>() {
         Some(PayloadError::Overflow) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is larger than {} bytes", crate::MAX_BODY_BYTES),
         ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", format!("cannot read the body: {e}")),
+        _ => ApiError::new(ErrorCode::MalformedRequest, format!("cannot read the body: {e}")),
     }
 }

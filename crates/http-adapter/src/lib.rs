@@ -6,6 +6,7 @@ pub mod context;
 pub mod dto;
 pub mod extract;
 pub mod handlers;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -17,14 +18,10 @@ use actix_web::{
     App, Error, HttpResponse,
     body::MessageBody,
     dev::{ServiceFactory, ServiceRequest, ServiceResponse},
-    http::StatusCode,
     middleware::from_fn,
     web,
 };
-use toolhub_domain::{
-    ports::ReadinessProbe,
-    services::{AccessService, AuthService, CallService, LifecycleService, ServerService},
-};
+use toolhub_domain::{ports::ReadinessProbe, services::Services};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 use utoipa_swagger_ui::SwaggerUi;
@@ -36,12 +33,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the handlers share.
 pub struct AppState {
-    pub servers: Arc<ServerService>,
-    pub lifecycle: Arc<LifecycleService>,
-    pub access: Arc<AccessService>,
-    pub calls: Arc<CallService>,
+    pub services: Services,
     pub metrics: Arc<metrics::PrometheusMetrics>,
-    pub auth: Arc<AuthService>,
     pub jwt: Option<Arc<JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
     pub readiness: Arc<dyn ReadinessProbe>,
@@ -112,6 +105,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     for modifier in openapi::modifiers() {
         modifier.modify(&mut api);
     }
+    // The limits are written from the domain's constants (attributes take only literals).
+    limits::apply(&mut api);
     api
 }
 
@@ -144,5 +139,5 @@ async fn docs_redirect() -> HttpResponse {
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint"))
+    Err(ApiError::new(toolhub_domain::ErrorCode::NotFound, "no such endpoint"))
 }

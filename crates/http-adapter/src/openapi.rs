@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use toolhub_domain::ErrorCode;
 use utoipa::{
-    IntoResponses, Modify, OpenApi,
+    Modify, OpenApi,
     openapi::{
         ContentBuilder, Ref, RefOr, ResponseBuilder,
+        extensions::ExtensionsBuilder,
         header::HeaderBuilder,
         response::Response,
         schema::{ObjectBuilder, Type},
@@ -15,8 +17,6 @@ use utoipa::{
 };
 
 use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
-
-pub const TOOL_SERVERS_TAG: &str = "Tool Servers";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -97,84 +97,78 @@ impl Modify for CommonHeaders {
     }
 }
 
-/// A problem+json response with a description.
-pub fn problem_response(description: &str) -> RefOr<Response> {
-    ResponseBuilder::new()
-        .description(description)
-        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
-        .build()
-        .into()
+/// The problem responses of a set of error codes, grouped by status: each response lists its
+/// codes (with their meaning) in its description and, for programs, in `x-problem-codes`.
+pub fn problem_responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
+    let mut by_status: BTreeMap<u16, Vec<ErrorCode>> = BTreeMap::new();
+    for code in codes {
+        let list = by_status.entry(code.status()).or_default();
+        if !list.contains(code) {
+            list.push(*code);
+        }
+    }
+    by_status
+        .into_iter()
+        .map(|(status, codes)| {
+            let description = codes.iter().map(|c| format!("`{c}`: {}", c.description())).collect::<Vec<_>>().join(" ");
+            let names: Vec<serde_json::Value> = codes.iter().map(|c| c.as_str().into()).collect();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                .extensions(Some(ExtensionsBuilder::new().add(PROBLEM_CODES, names).build()))
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
 }
 
-fn responses(items: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    items.iter().map(|(status, description)| ((*status).to_owned(), problem_response(description))).collect()
-}
+/// The OpenAPI extension on problem responses that lists their codes.
+pub const PROBLEM_CODES: &str = "x-problem-codes";
 
 /// What any authenticated operation may answer besides its own outcomes.
-pub struct Protected;
-
-impl IntoResponses for Protected {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[
-            ("401", "Missing, invalid or expired token (`UNAUTHENTICATED`)"),
-            ("403", "The caller's role does not allow this, or `X-Tenant` names another tenant (`ACCESS_DENIED`)"),
-            ("429", "Request rate limit exceeded (`RATE_LIMITED`); see `Retry-After`"),
-            ("500", "Internal failure, such as an unreachable database (`INTERNAL_ERROR`)"),
-        ])
-    }
-}
+pub const PROTECTED: &[ErrorCode] =
+    &[ErrorCode::Unauthenticated, ErrorCode::AccessDenied, ErrorCode::TooManyRequests, ErrorCode::InternalError];
 
 /// What any operation with a JSON body may answer about that body.
-pub struct BodyErrors;
+pub const BODY: &[ErrorCode] = &[
+    ErrorCode::MalformedRequest,
+    ErrorCode::PayloadTooLarge,
+    ErrorCode::UnsupportedMediaType,
+    ErrorCode::ValidationFailed,
+];
 
-impl IntoResponses for BodyErrors {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[
-            ("400", "The body is not valid JSON (`MALFORMED_REQUEST`)"),
-            ("413", "The body is too large (`PAYLOAD_TOO_LARGE`)"),
-            ("415", "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)"),
-            ("422", "Invalid fields (`VALIDATION_FAILED`), listed in `errors`"),
-        ])
-    }
-}
+/// What reaching an upstream server may answer (a reconnection or token request passes the
+/// egress policy again).
+pub const UPSTREAM: &[ErrorCode] =
+    &[ErrorCode::EgressDenied, ErrorCode::ExecutionError, ErrorCode::UpstreamUnavailable, ErrorCode::UpstreamTimeout];
 
-/// Operations declared for client compatibility whose implementation has not landed yet.
-pub struct Pending;
+/// Declares the error responses of operations, from the error catalogue: a type per set, named
+/// in the operation's `responses(...)`. Codes are `ErrorCode` variants; groups are code slices.
+///
+/// ```ignore
+/// problems!(UpdateServerErrors = [ServerNotFound, VersionMismatch, Conflict] + BODY + PROTECTED);
+/// ```
+#[macro_export]
+macro_rules! problems {
+    ($($(#[$meta:meta])* $name:ident = [$($code:ident),* $(,)?] $(+ $group:ident)*;)+) => {$(
+        $(#[$meta])*
+        pub struct $name;
 
-impl IntoResponses for Pending {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("501", "Not implemented in this version of Toolhub (`NOT_IMPLEMENTED`)")])
-    }
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                #[allow(unused_mut)]
+                let mut codes: Vec<toolhub_domain::ErrorCode> = vec![$(toolhub_domain::ErrorCode::$code),*];
+                $(codes.extend_from_slice($crate::openapi::$group);)*
+                $crate::openapi::problem_responses(&codes)
+            }
+        }
+    )+};
 }
 
 /// The document-wide modifiers, for documents assembled from collected paths.
 pub fn modifiers() -> Vec<&'static dyn Modify> {
     vec![&BearerSecurity, &CommonHeaders]
-}
-
-/// An id in the path that names nothing in the caller's tenant.
-pub struct NotFound;
-
-impl IntoResponses for NotFound {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("404", "No such resource in this tenant (`*_NOT_FOUND`)")])
-    }
-}
-
-/// A write that would duplicate an existing resource.
-pub struct Duplicate;
-
-impl IntoResponses for Duplicate {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("409", "It exists already (`CONFLICT`)")])
-    }
-}
-
-/// A query string with invalid values.
-pub struct BadQuery;
-
-impl IntoResponses for BadQuery {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("422", "Invalid query parameters (`VALIDATION_FAILED`)")])
-    }
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
-use toolhub_domain::{DomainError, upstream::UpstreamError, validation::FieldError};
+use toolhub_domain::{DomainError, ErrorCode, upstream::UpstreamError, validation::FieldError};
 use utoipa::ToSchema;
 
 use crate::context;
@@ -15,7 +15,7 @@ pub struct Problem {
     /// A URI reference naming the problem type; `/problems/<code in kebab case>`.
     #[serde(rename = "type")]
     pub problem_type: String,
-    /// A short summary of the problem type.
+    /// A short summary of the problem type (one per code, see the error catalogue).
     pub title: String,
     /// The HTTP status code.
     pub status: u16,
@@ -29,6 +29,12 @@ pub struct Problem {
     /// The request's correlation id, also in the `x-correlation-id` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// For 404s of a resource: its kind (`tool_server`, `tool`, `tool_permission`, ...).
+    #[serde(rename = "resourceType", skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// For 404s of a resource: the id that names nothing (cut to 200 characters).
+    #[serde(rename = "resourceId", skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
     /// For 422: each invalid field and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
@@ -45,18 +51,20 @@ pub struct ProblemField {
 /// An error on its way to becoming a problem response.
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// For 404s of a resource: its kind and id (the seed's `resourceType`, `resourceId`).
+    pub resource: Option<Box<(&'static str, String)>>,
     /// Extra response headers (for instance the remaining tool quota on 429).
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new(), retry_after: None, headers: Vec::new() }
+    /// A problem with this catalogue code; its status and title come from the catalogue.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), errors: Vec::new(), retry_after: None, resource: None, headers: Vec::new() }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -67,25 +75,23 @@ impl ApiError {
         DomainError::Unauthenticated(detail.into()).into()
     }
 
-    pub fn not_implemented(operation: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NOT_IMPLEMENTED",
-            format!("{operation} is declared but not implemented yet in this version of Toolhub"),
-        )
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn to_problem(&self) -> Problem {
         let (instance, correlation_id) =
             context::current().map(|c| (Some(c.path), Some(c.correlation_id))).unwrap_or_default();
         Problem {
-            problem_type: format!("/problems/{}", self.code.to_ascii_lowercase().replace('_', "-")),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
-            status: self.status.as_u16(),
+            problem_type: self.code.problem_type(),
+            title: self.code.title().to_owned(),
+            status: self.code.status(),
             detail: self.detail.clone(),
             instance,
-            code: self.code.to_string(),
+            code: self.code.as_str().to_owned(),
             correlation_id,
+            resource_type: self.resource.as_ref().map(|r| r.0.to_owned()),
+            resource_id: self.resource.as_ref().map(|r| echo(&r.1)),
             errors: self
                 .errors
                 .iter()
@@ -95,23 +101,34 @@ impl ApiError {
     }
 }
 
+/// At most this much of a client's text is echoed back in a problem.
+const ECHO_MAX: usize = 200;
+
+/// A client-sent value as a problem may repeat it: cut to [`ECHO_MAX`] characters.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(ECHO_MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 const INVALID_DATA: &str = "The request contains invalid data";
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}: {}", self.code.status(), self.code, self.detail)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.status());
         response.content_type(PROBLEM_JSON);
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.code == ErrorCode::Unauthenticated {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
         if let Some(seconds) = self.retry_after {
@@ -139,39 +156,26 @@ pub fn quota_headers(quota: &toolhub_domain::access::Quota) -> Vec<(&'static str
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let code = error.code();
-        let status = match &error {
-            DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
-            DomainError::Conflict(_) | DomainError::VersionMismatch { .. } | DomainError::ToolDisabled(_) => {
-                StatusCode::CONFLICT
-            }
-            DomainError::Validation(_) | DomainError::InvalidArguments(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DomainError::Forbidden(_) | DomainError::Upstream(UpstreamError::Refused(_)) => StatusCode::FORBIDDEN,
-            DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            DomainError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            DomainError::Upstream(UpstreamError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-            DomainError::Upstream(UpstreamError::Protocol(_)) => StatusCode::BAD_GATEWAY,
-            DomainError::Upstream(_) => StatusCode::SERVICE_UNAVAILABLE,
-            DomainError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         match error {
-            DomainError::Validation(errors) => Self { errors, ..Self::new(status, code, INVALID_DATA) },
-            DomainError::NotImplemented(what) => Self::not_implemented(what),
-            DomainError::InvalidArguments(errors) => Self { errors, ..Self::new(status, code, INVALID_ARGS) },
+            DomainError::NotFound { kind, ref id } => {
+                Self { resource: Some(Box::new((kind.wire_name(), id.clone()))), ..Self::new(code, error.to_string()) }
+            }
+            DomainError::Validation(errors) => Self { errors, ..Self::new(code, INVALID_DATA) },
+            DomainError::InvalidArguments(errors) => Self { errors, ..Self::new(code, INVALID_ARGS) },
             DomainError::RateLimited(quota) => Self {
                 retry_after: quota.retry_after_secs,
                 headers: quota_headers(&quota),
-                ..Self::new(status, code, error.to_string())
+                ..Self::new(code, error.to_string())
             },
             DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }) => {
-                Self { retry_after: Some(retry_after_secs), ..Self::new(status, code, error.to_string()) }
+                Self { retry_after: Some(retry_after_secs), ..Self::new(code, error.to_string()) }
             }
-            DomainError::Storage(cause) => {
+            DomainError::Storage(ref cause) => {
                 // The cause may name tables or hosts: log it, tell the client only that it failed.
                 tracing::error!(%cause, "storage failure");
-                Self::new(status, code, "an internal error occurred")
+                Self::new(code, error.client_message())
             }
-            other => Self::new(status, code, other.to_string()),
+            other => Self::new(code, other.to_string()),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! headers, the limits of the domain, and the committed copy in docs/openapi.json.
 
 use serde_json::Value;
-use toolhub_domain::server::limits;
+use toolhub_domain::{ErrorCode, server::limits};
+use toolhub_http::limits::{LIMITS, UNLIMITED};
 
 fn spec() -> Value {
     serde_json::to_value(toolhub_http::openapi()).unwrap()
@@ -110,15 +111,14 @@ fn every_operation_documents_auth_rate_limit_and_headers() {
             }
             assert!(responses["429"]["headers"].get("Retry-After").is_some(), "{method} {path}");
         }
-        // Pending operations answer 501 before reading their body.
-        if op.get("requestBody").is_some() && !responses.contains_key("501") {
+        if op.get("requestBody").is_some() {
             for status in ["400", "413", "415", "422"] {
                 assert!(responses.contains_key(status), "{method} {path} documents {status}");
             }
         }
         // A user's permissions are a listing: an unknown user simply has none.
         let listing = path.ends_with("/users/{user_id}/permissions");
-        if path.contains('{') && !responses.contains_key("501") && !listing {
+        if path.contains('{') && !listing {
             assert!(responses.contains_key("404"), "{method} {path} documents 404");
         }
         for (status, response) in responses {
@@ -127,6 +127,33 @@ fn every_operation_documents_auth_rate_limit_and_headers() {
             }
         }
     }
+}
+
+/// Every problem response names its codes, each code's status is the response's, and every
+/// code of the catalogue is documented somewhere (but `NOT_FOUND`, which no operation answers).
+#[test]
+fn problem_responses_come_from_the_error_catalogue() {
+    let spec = spec();
+    let mut documented = std::collections::BTreeSet::new();
+    for (method, path, op) in operations(&spec) {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if response["content"].get("application/problem+json").is_none() {
+                continue;
+            }
+            let codes = response["x-problem-codes"].as_array();
+            let codes = codes.unwrap_or_else(|| panic!("{method} {path} {status} lists no x-problem-codes"));
+            for code in codes {
+                let code = ErrorCode::parse(code.as_str().unwrap())
+                    .unwrap_or_else(|| panic!("{method} {path} {status}: {code} is not in the catalogue"));
+                assert_eq!(code.status().to_string(), *status, "{method} {path}: {code}");
+                assert!(response["description"].as_str().unwrap().contains(code.as_str()));
+                documented.insert(code);
+            }
+        }
+    }
+    let undocumented: Vec<_> =
+        ErrorCode::ALL.iter().filter(|c| !documented.contains(c) && **c != ErrorCode::NotFound).collect();
+    assert!(undocumented.is_empty(), "codes no operation documents: {undocumented:?}");
 }
 
 #[test]
@@ -142,6 +169,72 @@ fn schema_limits_are_the_domains() {
     assert_eq!(create["max_failures"]["maximum"], limits::MAX_FAILURES_MAX);
     assert_eq!(create["max_failures"]["default"], limits::MAX_FAILURES_DEFAULT);
     assert_eq!(create["transport_type"]["default"], "http");
+    for (schema, property, _) in LIMITS {
+        let p = &spec["components"]["schemas"][schema]["properties"][property];
+        assert!(p.is_object(), "the limits table names {schema}.{property}, which the document lacks");
+    }
+}
+
+/// The request schemas, and every schema they refer to.
+fn request_schemas(spec: &Value) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut queue: Vec<String> = operations(spec)
+        .iter()
+        .filter_map(|(_, _, op)| op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str())
+        .map(|r| r.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    while let Some(name) = queue.pop() {
+        if names.contains(&name) {
+            continue;
+        }
+        let text = spec["components"]["schemas"][&name].to_string();
+        for part in text.split("#/components/schemas/").skip(1) {
+            queue.push(part.split('"').next().unwrap().to_owned());
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// Nothing a client sends is unbounded by accident: every string, list and map of a request
+/// schema carries a limit from the domain (the limits table), or is listed with its reason.
+#[test]
+fn every_request_field_is_limited_or_explained() {
+    let spec = spec();
+    let types = |p: &Value| -> Vec<String> {
+        match &p["type"] {
+            Value::String(t) => vec![t.clone()],
+            Value::Array(ts) => ts.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+            _ => vec![],
+        }
+    };
+    let explained = |schema: &str, property: &str| UNLIMITED.iter().any(|(s, p, _)| *s == schema && *p == property);
+    let mut unbounded = Vec::new();
+    for schema in request_schemas(&spec) {
+        let Some(properties) = spec["components"]["schemas"][&schema]["properties"].as_object() else { continue };
+        for (property, p) in properties {
+            let kinds = types(p);
+            let open_string = |p: &Value| {
+                types(p).contains(&"string".to_owned())
+                    && p.get("enum").is_none()
+                    && p.get("format").is_none()
+                    && p.get("pattern").is_none()
+                    && p.get("maxLength").is_none()
+            };
+            let unlimited = (open_string(p))
+                || (kinds.contains(&"array".to_owned()) && (p.get("maxItems").is_none() || open_string(&p["items"])))
+                || (kinds.contains(&"object".to_owned())
+                    && p.get("additionalProperties").is_some_and(Value::is_object)
+                    && (p.get("maxProperties").is_none() || open_string(&p["additionalProperties"])))
+                || (kinds.contains(&"object".to_owned())
+                    && p.get("properties").is_none()
+                    && p.get("additionalProperties").is_none());
+            if unlimited && !explained(&schema, property) {
+                unbounded.push(format!("{schema}.{property}"));
+            }
+        }
+    }
+    assert!(unbounded.is_empty(), "request fields without a limit (add them to toolhub_http::limits): {unbounded:?}");
 }
 
 /// docs/openapi.json is the document clients are generated from; regenerate it with

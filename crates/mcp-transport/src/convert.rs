@@ -84,8 +84,3 @@ pub fn outcome(result: &CallToolResult) -> ToolCallOutcome {
     let is_error = result.is_error.unwrap_or(false);
     ToolCallOutcome { result: serde_json::to_value(result).unwrap_or_else(|_| json!({})), is_error }
 }
-
-/// A text result in the shape of an MCP `CallToolResult`.
-pub fn text_outcome(text: String, is_error: bool) -> ToolCallOutcome {
-    ToolCallOutcome { result: json!({"content": [{"type": "text", "text": text}], "isError": is_error}), is_error }
-}

@@ -220,8 +220,8 @@ impl UpstreamConnector for UpstreamManager {
             None => {
                 let result = builtin::call(tool, &arguments.unwrap_or_default(), chrono::Utc::now());
                 Ok(match result {
-                    Ok(text) => convert::text_outcome(text, false),
-                    Err(text) => convert::text_outcome(text, true),
+                    Ok(text) => ToolCallOutcome::text(text, false),
+                    Err(text) => ToolCallOutcome::text(text, true),
                 })
             }
             Some(peer) => convert::call(&peer, tool, arguments, timeout).await,

@@ -2,7 +2,6 @@
 //! tools and grants updated in the same transaction.
 
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -19,7 +18,7 @@ use serde_json::json;
 use tokio::sync::{Notify, mpsc, oneshot};
 use toolhub_domain::{
     DomainError, Timestamp,
-    calls::{CallFilter, CallRecord},
+    calls::{CallFilter, CallRecord, ToolCounters, Usage},
     ports::{CallLog, CallLogRepository, PortResult},
 };
 
@@ -71,69 +70,42 @@ fn from_row(r: call_records::Model) -> Result<CallRecord, DomainError> {
     })
 }
 
-/// What a batch adds to one tool's counters.
-#[derive(Default)]
-struct ToolUsage {
-    calls: i64,
-    errors: i64,
-    total_ms: f64,
-    last_called: Option<Timestamp>,
-    last_error: Option<String>,
-}
-
 #[async_trait]
 impl CallLogRepository for Store {
     async fn store(&self, records: &[CallRecord]) -> PortResult<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut usage: HashMap<&str, ToolUsage> = HashMap::new();
-        let mut grant_uses: HashMap<(&str, &str), (i64, Timestamp)> = HashMap::new();
-        // Only calls that reached the tool count as its usage.
-        for r in records.iter().filter(|r| r.status != toolhub_domain::calls::CallStatus::Rejected) {
-            if let Some(tool) = r.tool_id.as_deref() {
-                let u = usage.entry(tool).or_default();
-                u.calls += 1;
-                u.total_ms += r.duration_ms;
-                u.last_called = u.last_called.max(Some(r.called_at));
-                if r.status.is_error() {
-                    u.errors += 1;
-                    u.last_error = r.result_summary.clone();
-                }
-            }
-            if let Some(grant) = r.grant_id.as_deref() {
-                let e = grant_uses.entry((r.tenant.as_str(), grant)).or_insert((0, r.called_at));
-                e.0 += 1;
-                e.1 = e.1.max(r.called_at);
-            }
-        }
+        let usage = Usage::of(records);
         let txn = self.db.begin().await.map_err(db_error)?;
         let rows: Vec<call_records::ActiveModel> =
             records.iter().map(|r| to_row(r).into_active_model().reset_all()).collect();
         call_records::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(db_error)?;
-        for (tool_id, u) in usage {
-            let Some(tool) = tools::Entity::find_by_id(tool_id.to_owned()).one(&txn).await.map_err(db_error)? else {
+        for (tool_id, u) in &usage.tools {
+            let Some(tool) = tools::Entity::find_by_id(tool_id.clone()).one(&txn).await.map_err(db_error)? else {
                 continue;
             };
-            let calls = tool.total_calls + u.calls;
-            let average =
-                (tool.avg_response_time_ms.unwrap_or(0.0) * tool.total_calls as f64 + u.total_ms) / calls as f64;
-            let mut row = tools::ActiveModel {
-                id: Set(tool.id.clone()),
-                total_calls: Set(calls),
-                total_errors: Set(tool.total_errors + u.errors),
-                avg_response_time_ms: Set(Some(average)),
-                last_called: Set(u.last_called.max(tool.last_called)),
+            let counters = u.apply_to(&ToolCounters {
+                total_calls: tool.total_calls,
+                total_errors: tool.total_errors,
+                avg_response_time_ms: tool.avg_response_time_ms,
+                last_called: tool.last_called,
+                last_error: tool.last_error,
+            });
+            let row = tools::ActiveModel {
+                id: Set(tool.id),
+                total_calls: Set(counters.total_calls),
+                total_errors: Set(counters.total_errors),
+                avg_response_time_ms: Set(counters.avg_response_time_ms),
+                last_called: Set(counters.last_called),
+                last_error: Set(counters.last_error),
                 ..Default::default()
             };
-            if u.last_error.is_some() {
-                row.last_error = Set(u.last_error);
-            }
             row.update(&txn).await.map_err(db_error)?;
         }
-        for ((tenant, grant_id), (uses, last)) in grant_uses {
-            let Some(grant) = grants::Entity::find_by_id(grant_id.to_owned())
-                .filter(grants::Column::Tenant.eq(tenant))
+        for ((tenant, grant_id), u) in &usage.grants {
+            let Some(grant) = grants::Entity::find_by_id(grant_id.clone())
+                .filter(grants::Column::Tenant.eq(tenant.as_str()))
                 .one(&txn)
                 .await
                 .map_err(db_error)?
@@ -141,9 +113,9 @@ impl CallLogRepository for Store {
                 continue;
             };
             let row = grants::ActiveModel {
-                id: Set(grant.id.clone()),
-                usage_count: Set(grant.usage_count + uses),
-                last_used: Set(Some(last.max(grant.last_used.unwrap_or(last)))),
+                id: Set(grant.id),
+                usage_count: Set(grant.usage_count + u.uses),
+                last_used: Set(Some(u.last_used.max(grant.last_used.unwrap_or(u.last_used)))),
                 ..Default::default()
             };
             row.update(&txn).await.map_err(db_error)?;

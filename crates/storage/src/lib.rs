@@ -75,8 +75,3 @@ pub(crate) fn db_error(e: DbErr) -> DomainError {
         _ => DomainError::Storage(e.to_string()),
     }
 }
-
-/// Whether the connection speaks PostgreSQL (some statements differ).
-pub fn is_postgres(db: &DatabaseConnection) -> bool {
-    db.get_database_backend() == sea_orm::DbBackend::Postgres
-}

@@ -165,9 +165,19 @@ pub fn own_zombies() -> Vec<ProcessInfo> {
 
 /// Polls `condition` until it holds or `within` passes; returns whether it held.
 pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    eventually_async(within, || std::future::ready(condition())).await
+}
+
+/// Polls an asynchronous `condition` (a request, a query) until it holds or `within` passes;
+/// returns whether it held.
+pub async fn eventually_async<F, Fut>(within: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let deadline = Instant::now() + within;
     loop {
-        if condition() {
+        if condition().await {
             return true;
         }
         if Instant::now() > deadline {
@@ -175,6 +185,59 @@ pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Where a test keeps its data: the in-memory store of the domain's `testing` feature, a SQLite
+/// file, or a database on the throwaway PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each listed `async fn(Backend)` as one test per database (`<name>::sqlite`,
+/// `<name>::postgres`).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// Declares each listed `async fn(Backend)` as one test per store: the in-memory one and both
+/// databases (`<name>::memory`, `<name>::sqlite`, `<name>::postgres`): a contract every
+/// implementation of the ports keeps.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn memory() {
+                super::$name($crate::Backend::Memory).await
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )*};
 }
 
 /// Live processes whose command line contains `needle`, children of this process.

@@ -116,7 +116,7 @@ async fn each_principal_has_its_own_request_budget() {
     }
     assert_eq!(remaining, ["2", "1", "0"]);
     let refused = app.get(SERVERS, &app.admin_key).await;
-    assert_eq!((refused.status, refused.code()), (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"));
+    assert_eq!((refused.status, refused.code()), (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"));
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(refused.header("x-ratelimit-limit-minute"), Some("3"));

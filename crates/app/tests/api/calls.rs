@@ -10,7 +10,7 @@ use toolhub_test_support as support;
 
 use crate::harness::{Backend, TestApp, spawn_app, spawn_app_on};
 
-crate::on_both_databases!(
+toolhub_test_support::on_both_databases!(
     calls_answer_every_error_code,
     quotas_logs_and_counters_follow_calls,
     quotas_free_up_as_their_windows_slide,

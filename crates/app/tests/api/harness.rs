@@ -13,11 +13,7 @@ use toolhub_domain::{
 
 pub const JWT_SECRET: &str = "test-jwt-secret-of-sufficient-length";
 
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use toolhub_test_support::Backend;
 
 pub struct TestApp {
     pub base: String,
@@ -71,6 +67,7 @@ pub async fn spawn_app_on(
     let database_url = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(toolhub_storage::testing::create_postgres_database().await),
+        Backend::Memory => unreachable!("the application keeps its data in a database"),
     };
     let storage = StorageArgs { data_dir: dir.path().to_path_buf(), database_url, secret_key: None };
     let mut serve = ServeArgs {

@@ -10,7 +10,7 @@ use toolhub_test_support as support;
 
 use crate::harness::{Backend, TestApp, spawn_app, spawn_app_with};
 
-crate::on_both_databases!(
+toolhub_test_support::on_both_databases!(
     start_discover_page_and_stop,
     admin_choices_survive_refresh_and_list_changes,
     crash_restarts_then_crash_loop_ends_in_error,
@@ -293,12 +293,10 @@ async fn operations_check_ids_roles_and_bulk_reports_each() {
     );
     assert_eq!(bulk["results"][0], json!({"server_id": id, "success": true, "message": "Server started successfully"}));
     assert!(bulk["errors"][0].as_str().unwrap().starts_with(&format!("Server {unknown}:")));
-    let odd = app
-        .post(&format!("{SERVERS}/bulk"), &app.admin_key, json!({"server_ids": [id], "operation": "explode"}))
-        .await
-        .body;
-    assert_eq!(odd["failed"], 1);
-    assert!(odd["results"][0]["message"].as_str().unwrap().contains("unknown operation"));
+    let odd =
+        app.post(&format!("{SERVERS}/bulk"), &app.admin_key, json!({"server_ids": [id], "operation": "explode"})).await;
+    assert_eq!((odd.status, odd.code()), (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"), "{}", odd.body);
+    assert_eq!(odd.body["errors"][0]["field"], "operation");
     assert_eq!(
         app.post(&format!("{SERVERS}/bulk"), &app.admin_key, json!({"server_ids": [], "operation": "stop"}))
             .await

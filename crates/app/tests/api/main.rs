@@ -9,21 +9,3 @@ mod harness;
 mod lifecycle;
 mod platform;
 mod servers;
-
-/// Declares each listed `async fn(Backend)` as one test per database.
-#[macro_export]
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::harness::Backend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$name($crate::harness::Backend::Postgres).await
-            }
-        }
-    )*};
-}

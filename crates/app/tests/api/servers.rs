@@ -6,7 +6,7 @@ use toolhub_domain::Role;
 
 use crate::harness::{Backend, server_body, spawn_app};
 
-crate::on_both_databases!(
+toolhub_test_support::on_both_databases!(
     registers_with_seed_defaults_and_lists_it,
     get_update_delete_round_trip,
     invalid_input_is_422_and_changes_nothing,

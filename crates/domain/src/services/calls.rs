@@ -9,14 +9,14 @@ use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
     calls::{CallFilter, CallRecord, CallStatus, check_with, redact, summarize},
-    circuit::{CircuitSettings, Circuits},
+    circuit::Circuits,
     error::DomainResult,
     new_id,
     ports::{CallLog, CallLogRepository, Clock, Metrics},
     server::ServerStatus,
     services::{
-        AccessService,
-        catalogue::{CallTarget, Catalogue, ToolSelector},
+        AccessService, Ports, Settings,
+        catalogue_cache::{CallTarget, CatalogueCache, ToolSelector},
         lifecycle::timeout_of,
     },
     tool::ToolStatus,
@@ -32,9 +32,10 @@ pub struct CallOutcome {
     pub quota: Quota,
 }
 
+/// Calls tools (one path for every front door) and reads the call log.
 pub struct CallService {
     calls: Arc<dyn CallLogRepository>,
-    catalogue: Arc<Catalogue>,
+    catalogue: Arc<CatalogueCache>,
     access: Arc<AccessService>,
     upstream: Arc<dyn UpstreamConnector>,
     log: Arc<dyn CallLog>,
@@ -44,22 +45,19 @@ pub struct CallService {
 }
 
 impl CallService {
-    pub fn new(
-        calls: Arc<dyn CallLogRepository>,
-        catalogue: Arc<Catalogue>,
-        access: Arc<AccessService>,
-        upstream: Arc<dyn UpstreamConnector>,
-        log: Arc<dyn CallLog>,
-        metrics: Arc<dyn Metrics>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self { calls, catalogue, access, upstream, log, metrics, clock, circuits: Circuits::default() }
-    }
-
-    /// Opens a server's circuit after these many unhealthy calls in a row (default 5 for 30 s).
-    pub fn with_circuits(mut self, settings: CircuitSettings) -> Self {
-        self.circuits = Circuits::new(settings);
-        self
+    /// Calls through `ports`' upstream, recorded in its call log; tools resolved through
+    /// `catalogue` and authorized by `access`; circuits as `settings` say.
+    pub fn new(ports: &Ports, catalogue: Arc<CatalogueCache>, access: Arc<AccessService>, settings: &Settings) -> Self {
+        Self {
+            calls: ports.call_records.clone(),
+            catalogue,
+            access,
+            upstream: ports.upstream.clone(),
+            log: ports.call_log.clone(),
+            metrics: ports.metrics.clone(),
+            clock: ports.clock.clone(),
+            circuits: Circuits::new(settings.circuits),
+        }
     }
 
     /// The call log, newest first: administrators see every call of the tenant, others their own.
@@ -70,13 +68,18 @@ impl CallService {
         limit: u64,
         offset: u64,
     ) -> DomainResult<(Vec<CallRecord>, u64)> {
-        if !self.access.is_admin(actor) {
+        if !actor.is_admin() {
             if filter.user.as_ref().is_some_and(|u| *u != actor.id) {
                 return Err(DomainError::Forbidden("only administrators may read other users' calls".into()));
             }
             filter.user = Some(actor.id.clone());
         }
         self.calls.list(&actor.tenant, &filter, limit, offset).await
+    }
+
+    /// Deletes the records older than `retention` (by the service's clock); returns how many.
+    pub async fn prune(&self, retention: chrono::Duration) -> DomainResult<u64> {
+        self.calls.prune(self.clock.now() - retention).await
     }
 
     /// Writes every queued record (at shutdown).
@@ -113,7 +116,7 @@ impl CallService {
             called_at: self.clock.now(),
         };
         if let ToolSelector::Name { server, tool } = selector {
-            record.server_name = server.to_owned();
+            record.server_name = server.unwrap_or_default().to_owned();
             record.tool_name = tool.to_owned();
         }
         let result = self.run(actor, selector, arguments, &args_value, &mut record).await;
@@ -126,7 +129,7 @@ impl CallService {
             Err(error) => {
                 // `run` marked the record `Failed` if the call reached the upstream; refusals
                 // before that stay `Rejected`.
-                record.error_code = Some(error.code().to_owned());
+                record.error_code = Some(error.code().as_str().to_owned());
                 record.result_summary = Some(error.to_string());
             }
         }
@@ -152,14 +155,7 @@ impl CallService {
         record.server_name = server.name.clone();
 
         // Permission first (ignoring state), so callers without access learn nothing more.
-        let permitted = ToolRef {
-            tool_id: &tool.id,
-            tool_name: &tool.name,
-            server_id: &server.id,
-            server_name: &server.name,
-            tool_usable: true,
-            server_usable: true,
-        };
+        let permitted = ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(tool, server) };
         let decision = self.access.decide(actor, &permitted, AccessLevel::Execute);
         self.metrics.access_decision(decision.allowed);
         if !decision.allowed {

@@ -1,15 +1,36 @@
-//! Application services: the use cases, written against ports.
+//! Application services: the use cases, written against ports. [`Services::new`] wires them all
+//! from a [`Ports`] and [`Settings`]; each can also be built on its own.
+//!
+//! | service | capability |
+//! |---|---|
+//! | [`ServerService`] | register, change, list and delete tool servers |
+//! | [`LifecycleService`] | run servers: start, stop, supervision, discovery, bulk |
+//! | [`ToolService`] | list tools as principals may see them; enable and disable tools |
+//! | [`StatsService`] | a server's usage figures and uptime |
+//! | [`AccessService`] | grants, role rules, decisions, the access check, visibility |
+//! | [`UserService`] | users: role, groups, disabled |
+//! | [`AuthService`] | credentials to principals; API keys |
+//! | [`CallService`] | tool calls and the call log |
+//! | [`CatalogueCache`] | servers and tools as every service reads them, with a short-lived copy of call targets |
 
 pub mod access;
 pub mod auth;
 pub mod calls;
-pub mod catalogue;
+pub mod catalogue_cache;
 pub mod lifecycle;
 pub mod servers;
+pub mod stats;
+pub mod tools;
+pub mod users;
+mod wiring;
 
-pub use access::{AccessReport, AccessService, GrantPatch, NewGrant, RuleInput, UserPatch};
+pub use access::{AccessReport, AccessService, GrantPatch, NewGrant, RuleInput};
 pub use auth::{AuthService, Identity, NewApiKey};
 pub use calls::{CallOutcome, CallService};
-pub use catalogue::{CALL_TARGET_CACHE_SECS, CallTarget, Catalogue, ToolSelector};
-pub use lifecycle::{LifecycleService, Outcome};
+pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, ToolSelector};
+pub use lifecycle::{BulkOperation, LifecycleService, Outcome};
 pub use servers::{ServerService, ServerView};
+pub use stats::{ServerStats, StatsService, UptimeLog};
+pub use tools::ToolService;
+pub use users::{UserPatch, UserService};
+pub use wiring::{Ports, Services, Settings};

@@ -8,7 +8,7 @@ use crate::{
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
     server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
-    services::{AccessService, LifecycleService, access::require_manage},
+    services::{AccessService, CatalogueCache, LifecycleService},
     tool::Tool,
 };
 
@@ -19,33 +19,31 @@ pub struct ServerView {
     pub tools: Vec<Tool>,
 }
 
+/// The registry of tool servers: register, change, list and delete.
 pub struct ServerService {
     servers: Arc<dyn ServerRepository>,
     tools: Arc<dyn ToolRepository>,
     clock: Arc<dyn Clock>,
     /// Runs servers: starts `auto_start` ones on creation, reconnects them after a change, and
-    /// stops them before deletion. Without it the registry only records servers.
-    lifecycle: Option<Arc<LifecycleService>>,
+    /// stops them before deletion.
+    lifecycle: Arc<LifecycleService>,
     /// Filters what non-administrators see and lets holders of `admin` on a server manage it.
-    access: Option<Arc<AccessService>>,
+    access: Arc<AccessService>,
 }
 
 /// Concurrent unconditional updates retry this often before giving up with a conflict.
 const UPDATE_ATTEMPTS: usize = 5;
 
 impl ServerService {
-    pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers, tools, clock, lifecycle: None, access: None }
-    }
-
-    pub fn with_access(mut self, access: Arc<AccessService>) -> Self {
-        self.access = Some(access);
-        self
-    }
-
-    pub fn with_lifecycle(mut self, lifecycle: Arc<LifecycleService>) -> Self {
-        self.lifecycle = Some(lifecycle);
-        self
+    /// The registry over `catalogue`, authorizing through `access` and running servers through
+    /// `lifecycle`.
+    pub fn new(
+        catalogue: Arc<CatalogueCache>,
+        access: Arc<AccessService>,
+        lifecycle: Arc<LifecycleService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { servers: catalogue.clone(), tools: catalogue, clock, lifecycle, access }
     }
 
     pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
@@ -58,14 +56,12 @@ impl ServerService {
             }
             other => other,
         }?;
-        match &self.lifecycle {
-            Some(lifecycle) if server.auto_start => {
-                let mut server = server;
-                lifecycle.connect(&mut server).await?;
-                self.get(actor, &server.id).await
-            }
-            _ => Ok(ServerView { server, tools: Vec::new() }),
+        if !server.auto_start {
+            return Ok(ServerView { server, tools: Vec::new() });
         }
+        let mut server = server;
+        self.lifecycle.connect(&mut server).await?;
+        self.get(actor, &server.id).await
     }
 
     pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
@@ -82,15 +78,14 @@ impl ServerService {
 
     /// What the actor may see of a server: nothing, or the server with the tools it may read.
     fn visible(&self, actor: &Principal, view: ServerView) -> Option<ServerView> {
-        let Some(access) = &self.access else { return Some(view) };
-        let tools = access.visible_tools(actor, &view.server, view.tools)?;
+        let tools = self.access.visible_tools(actor, &view.server, view.tools)?;
         Some(ServerView { server: view.server, tools })
     }
 
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
         for _ in 0..UPDATE_ATTEMPTS {
             let mut server = self.load(actor, id).await?;
-            require_manage(self.access.as_deref(), actor, &server)?;
+            self.access.require_manage(actor, &server)?;
             let read_version = server.version;
             if let Some(expected) = patch.expected_version
                 && expected != read_version
@@ -101,10 +96,8 @@ impl ServerService {
             server.version = read_version + 1;
             if self.servers.update(&server, read_version).await? {
                 // A running server picks up its new configuration by reconnecting.
-                if let Some(lifecycle) = &self.lifecycle
-                    && lifecycle.is_running(id)
-                {
-                    lifecycle.connect(&mut server).await?;
+                if self.lifecycle.is_running(id) {
+                    self.lifecycle.connect(&mut server).await?;
                 }
                 return self.get(actor, id).await;
             }
@@ -115,10 +108,8 @@ impl ServerService {
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         let mut server = self.load(actor, id).await?;
-        require_manage(self.access.as_deref(), actor, &server)?;
-        if let Some(lifecycle) = &self.lifecycle {
-            lifecycle.disconnect(&mut server).await?;
-        }
+        self.access.require_manage(actor, &server)?;
+        self.lifecycle.disconnect(&mut server).await?;
         let tool_ids: Vec<String> = self
             .tools
             .list_for_servers(&actor.tenant, std::slice::from_ref(&server.id))
@@ -129,9 +120,7 @@ impl ServerService {
         if !self.servers.delete(&actor.tenant, id).await? {
             return Err(DomainError::not_found(ResourceKind::ToolServer, id));
         }
-        if let Some(access) = &self.access {
-            access.forget_server(&actor.tenant, id, &tool_ids).await?;
-        }
+        self.access.forget_server(&actor.tenant, id, &tool_ids).await?;
         Ok(())
     }
 

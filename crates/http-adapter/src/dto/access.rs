@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use toolhub_domain::{
     Patch,
-    access::{AccessLevel, Conditions, DecidedBy, Grant, RoleRule, Subject, Target},
+    access::{Conditions, DecidedBy, Grant, RoleRule, Subject, Target},
+    ports::GrantFilter,
     principal::User,
     services::{AccessReport, GrantPatch, NewGrant, RuleInput, UserPatch},
     validation::FieldError,
@@ -13,76 +14,30 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ToolAccessLevel, UserRole};
 
-impl From<ToolAccessLevel> for AccessLevel {
-    fn from(l: ToolAccessLevel) -> Self {
-        match l {
-            ToolAccessLevel::None => Self::None,
-            ToolAccessLevel::Read => Self::Read,
-            ToolAccessLevel::Execute => Self::Execute,
-            ToolAccessLevel::Admin => Self::Admin,
-        }
-    }
-}
-
-impl From<AccessLevel> for ToolAccessLevel {
-    fn from(l: AccessLevel) -> Self {
-        match l {
-            AccessLevel::None => Self::None,
-            AccessLevel::Read => Self::Read,
-            AccessLevel::Execute => Self::Execute,
-            AccessLevel::Admin => Self::Admin,
-        }
-    }
-}
-
-/// Checks hours (0-23) or days (0-6) given as integers.
-fn small_list(field: &str, values: Option<Vec<i32>>, max: i32, errors: &mut Vec<FieldError>) -> Option<Vec<u8>> {
-    let values = values?;
-    if values.iter().any(|v| !(0..=max).contains(v)) {
-        errors.push(FieldError::new(field, format!("values must be 0 to {max}")));
-        return None;
-    }
-    Some(values.into_iter().map(|v| v as u8).collect())
-}
-
-fn limit(field: &str, value: Option<i64>, errors: &mut Vec<FieldError>) -> Option<u32> {
-    let value = value?;
-    match u32::try_from(value) {
-        Ok(v) if v >= 1 => Some(v),
-        _ => {
-            errors.push(FieldError::new(field, "must be at least 1 (or null for no limit)"));
-            None
-        }
-    }
-}
-
-fn target_of(tool_id: Option<String>, server_id: Option<String>, errors: &mut Vec<FieldError>) -> Option<Target> {
+/// The target named by exactly one of `tool_id` and `server_id` (or by neither, when `optional`).
+fn target_of(tool_id: Option<String>, server_id: Option<String>, optional: bool) -> Result<Option<Target>, FieldError> {
     match (tool_id, server_id) {
-        (Some(tool), None) => Some(Target::Tool(tool)),
-        (None, Some(server)) => Some(Target::Server(server)),
-        _ => {
-            errors.push(FieldError::new("tool_id", "give exactly one of tool_id and server_id"));
-            None
-        }
+        (Some(tool), None) => Ok(Some(Target::Tool(tool))),
+        (None, Some(server)) => Ok(Some(Target::Server(server))),
+        (None, None) if optional => Ok(None),
+        _ if optional => Err(FieldError::new("tool_id", "give at most one of tool_id and server_id")),
+        _ => Err(FieldError::new("tool_id", "give exactly one of tool_id and server_id")),
     }
 }
 
 /// Grants a user access to one tool or one whole server (exactly one of `tool_id`, `server_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ToolPermissionCreate {
-    #[schema(min_length = 1, max_length = 200)]
     pub user_id: String,
     pub tool_id: Option<String>,
     pub server_id: Option<String>,
     pub access_level: ToolAccessLevel,
-    #[schema(minimum = 1)]
-    pub rate_limit_per_hour: Option<i64>,
-    #[schema(minimum = 1)]
-    pub rate_limit_per_day: Option<i64>,
+    pub rate_limit_per_hour: Option<u32>,
+    pub rate_limit_per_day: Option<u32>,
     /// UTC hours (0-23) in which the grant applies; empty or null means always.
-    pub allowed_hours: Option<Vec<i32>>,
+    pub allowed_hours: Option<Vec<u8>>,
     /// Weekdays (0 = Monday to 6) in which the grant applies; empty or null means always.
-    pub allowed_days: Option<Vec<i32>>,
+    pub allowed_days: Option<Vec<u8>>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -120,35 +75,33 @@ pub struct GrantCreate {
     pub tool_id: Option<String>,
     pub server_id: Option<String>,
     pub access_level: ToolAccessLevel,
-    #[schema(minimum = 1)]
-    pub rate_limit_per_hour: Option<i64>,
-    #[schema(minimum = 1)]
-    pub rate_limit_per_day: Option<i64>,
-    pub allowed_hours: Option<Vec<i32>>,
-    pub allowed_days: Option<Vec<i32>>,
+    pub rate_limit_per_hour: Option<u32>,
+    pub rate_limit_per_day: Option<u32>,
+    /// UTC hours (0-23) in which the grant applies; empty or null means always.
+    pub allowed_hours: Option<Vec<u8>>,
+    /// Weekdays (0 = Monday to 6) in which the grant applies; empty or null means always.
+    pub allowed_days: Option<Vec<u8>>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl GrantCreate {
     pub fn into_domain(self) -> Result<NewGrant, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let subject = self.subject.parse::<Subject>().map_err(|e| errors.push(FieldError::new("subject", e))).ok();
-        let target = target_of(self.tool_id, self.server_id, &mut errors);
-        let conditions = Conditions {
-            rate_limit_per_hour: limit("rate_limit_per_hour", self.rate_limit_per_hour, &mut errors),
-            rate_limit_per_day: limit("rate_limit_per_day", self.rate_limit_per_day, &mut errors),
-            allowed_hours: small_list("allowed_hours", self.allowed_hours, 23, &mut errors),
-            allowed_days: small_list("allowed_days", self.allowed_days, 6, &mut errors),
-        };
+        let subject = self.subject.parse::<Subject>().map_err(|e| FieldError::new("subject", e));
+        let target = target_of(self.tool_id, self.server_id, false);
         match (subject, target) {
-            (Some(subject), Some(target)) if errors.is_empty() => Ok(NewGrant {
+            (Ok(subject), Ok(Some(target))) => Ok(NewGrant {
                 subject,
                 target,
                 access_level: self.access_level.into(),
-                conditions,
+                conditions: Conditions {
+                    rate_limit_per_hour: self.rate_limit_per_hour,
+                    rate_limit_per_day: self.rate_limit_per_day,
+                    allowed_hours: self.allowed_hours,
+                    allowed_days: self.allowed_days,
+                },
                 expires_at: self.expires_at,
             }),
-            _ => Err(errors),
+            (subject, target) => Err(subject.err().into_iter().chain(target.err()).collect()),
         }
     }
 }
@@ -158,38 +111,32 @@ impl GrantCreate {
 pub struct ToolPermissionUpdate {
     pub access_level: Option<ToolAccessLevel>,
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 1)]
-    pub rate_limit_per_hour: Patch<i64>,
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_per_hour: Patch<u32>,
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 1)]
-    pub rate_limit_per_day: Patch<i64>,
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_per_day: Patch<u32>,
     #[serde(default)]
-    #[schema(value_type = Option<Vec<i32>>)]
-    pub allowed_hours: Patch<Vec<i32>>,
+    #[schema(value_type = Option<Vec<u8>>)]
+    pub allowed_hours: Patch<Vec<u8>>,
     #[serde(default)]
-    #[schema(value_type = Option<Vec<i32>>)]
-    pub allowed_days: Patch<Vec<i32>>,
+    #[schema(value_type = Option<Vec<u8>>)]
+    pub allowed_days: Patch<Vec<u8>>,
     #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub expires_at: Patch<DateTime<Utc>>,
 }
 
-impl ToolPermissionUpdate {
-    pub fn into_domain(self) -> Result<GrantPatch, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let patch = GrantPatch {
-            access_level: self.access_level.map(Into::into),
-            rate_limit_per_hour: self
-                .rate_limit_per_hour
-                .filter_map(|v| limit("rate_limit_per_hour", Some(v), &mut errors)),
-            rate_limit_per_day: self
-                .rate_limit_per_day
-                .filter_map(|v| limit("rate_limit_per_day", Some(v), &mut errors)),
-            allowed_hours: self.allowed_hours.filter_map(|v| small_list("allowed_hours", Some(v), 23, &mut errors)),
-            allowed_days: self.allowed_days.filter_map(|v| small_list("allowed_days", Some(v), 6, &mut errors)),
-            expires_at: self.expires_at,
-        };
-        if errors.is_empty() { Ok(patch) } else { Err(errors) }
+impl From<ToolPermissionUpdate> for GrantPatch {
+    fn from(u: ToolPermissionUpdate) -> Self {
+        Self {
+            access_level: u.access_level.map(Into::into),
+            rate_limit_per_hour: u.rate_limit_per_hour,
+            rate_limit_per_day: u.rate_limit_per_day,
+            allowed_hours: u.allowed_hours,
+            allowed_days: u.allowed_days,
+            expires_at: u.expires_at,
+        }
     }
 }
 
@@ -304,43 +251,47 @@ pub struct GrantsQuery {
     pub server_id: Option<String>,
 }
 
+impl GrantsQuery {
+    pub fn into_domain(self) -> Result<GrantFilter, Vec<FieldError>> {
+        let subject = self.subject.map(|s| s.parse::<Subject>()).transpose().map_err(|e| FieldError::new("subject", e));
+        let target = target_of(self.tool_id, self.server_id, true);
+        match (subject, target) {
+            (Ok(subject), Ok(target)) => Ok(GrantFilter { subject, target }),
+            (subject, target) => Err(subject.err().into_iter().chain(target.err()).collect()),
+        }
+    }
+}
+
 /// A rule giving a role access to the tools and servers whose names match glob patterns
 /// (`*`, `?`; other characters literal; both patterns must match when both are set).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleToolAccessCreate {
     pub role: UserRole,
-    #[schema(max_length = 200)]
     pub tool_pattern: Option<String>,
-    #[schema(max_length = 200)]
     pub server_pattern: Option<String>,
     pub access_level: ToolAccessLevel,
-    #[schema(minimum = 1)]
-    pub default_rate_limit_per_hour: Option<i64>,
-    #[schema(minimum = 1)]
-    pub default_rate_limit_per_day: Option<i64>,
-    pub allowed_hours: Option<Vec<i32>>,
-    pub allowed_days: Option<Vec<i32>>,
+    pub default_rate_limit_per_hour: Option<u32>,
+    pub default_rate_limit_per_day: Option<u32>,
+    /// UTC hours (0-23) in which the rule applies; empty or null means always.
+    pub allowed_hours: Option<Vec<u8>>,
+    /// Weekdays (0 = Monday to 6) in which the rule applies; empty or null means always.
+    pub allowed_days: Option<Vec<u8>>,
 }
 
-impl RoleToolAccessCreate {
-    pub fn into_domain(self) -> Result<RuleInput, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let conditions = Conditions {
-            rate_limit_per_hour: limit("default_rate_limit_per_hour", self.default_rate_limit_per_hour, &mut errors),
-            rate_limit_per_day: limit("default_rate_limit_per_day", self.default_rate_limit_per_day, &mut errors),
-            allowed_hours: small_list("allowed_hours", self.allowed_hours, 23, &mut errors),
-            allowed_days: small_list("allowed_days", self.allowed_days, 6, &mut errors),
-        };
-        if !errors.is_empty() {
-            return Err(errors);
+impl From<RoleToolAccessCreate> for RuleInput {
+    fn from(r: RoleToolAccessCreate) -> Self {
+        Self {
+            role: r.role.into(),
+            tool_pattern: r.tool_pattern,
+            server_pattern: r.server_pattern,
+            access_level: r.access_level.into(),
+            conditions: Conditions {
+                rate_limit_per_hour: r.default_rate_limit_per_hour,
+                rate_limit_per_day: r.default_rate_limit_per_day,
+                allowed_hours: r.allowed_hours,
+                allowed_days: r.allowed_days,
+            },
         }
-        Ok(RuleInput {
-            role: self.role.into(),
-            tool_pattern: self.tool_pattern,
-            server_pattern: self.server_pattern,
-            access_level: self.access_level.into(),
-            conditions,
-        })
     }
 }
 
@@ -403,7 +354,7 @@ pub struct ToolAccessResult {
     pub rate_limit_remaining_day: Option<i64>,
     pub restriction_reason: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
-    /// `admin`, `grant`, `role_rule`, `unavailable` or `none`.
+    /// `admin`, `grant`, `role_rule`, `unavailable`, `none` or `unknown_user`.
     pub decided_by: String,
     /// The id of the deciding grant or rule.
     pub decided_by_id: Option<String>,
@@ -413,21 +364,22 @@ pub struct ToolAccessResult {
 
 impl From<AccessReport> for ToolAccessResult {
     fn from(r: AccessReport) -> Self {
+        let (allowed, restriction_reason) = (r.allowed(), r.reason());
         let d = r.decision;
-        let quota_exhausted = d.allowed && r.quota.exhausted();
         let (decided_by, decided_by_id) = match d.decided_by {
             DecidedBy::Admin => ("admin", None),
             DecidedBy::Grant { id, .. } => ("grant", Some(id)),
             DecidedBy::RoleRule { id } => ("role_rule", Some(id)),
             DecidedBy::Unavailable => ("unavailable", None),
             DecidedBy::NoGrant => ("none", None),
+            DecidedBy::UnknownUser => ("unknown_user", None),
         };
         Self {
-            allowed: d.allowed && !quota_exhausted,
+            allowed,
             access_level: d.level.into(),
             rate_limit_remaining_hour: r.quota.remaining_hour.map(i64::from),
             rate_limit_remaining_day: r.quota.remaining_day.map(i64::from),
-            restriction_reason: if quota_exhausted { Some("Rate limit exceeded".into()) } else { d.reason },
+            restriction_reason,
             expires_at: d.expires_at,
             decided_by: decided_by.into(),
             decided_by_id,

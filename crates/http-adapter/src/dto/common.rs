@@ -36,24 +36,19 @@ mirror_enum! {
 }
 
 mirror_enum! {
+    /// What a bulk operation does to each server.
+    BulkOperation => toolhub_domain::services::BulkOperation { Start, Stop, Restart, Enable, Disable }
+}
+
+mirror_enum! {
     /// A principal's role.
     UserRole => Role { Guest, User, PowerUser, Admin, SuperAdmin }
 }
 
-/// What a grant allows: `read` to see a tool, `execute` to call it, `admin` to manage it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ToolAccessLevel {
-    None,
-    Read,
-    Execute,
-    Admin,
-}
-
-/// A plain message response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageResponse {
-    pub message: String,
+mirror_enum! {
+    /// What a grant allows: `read` to see a tool, `execute` to call it, `admin` to manage it;
+    /// `none` denies explicitly.
+    ToolAccessLevel => toolhub_domain::access::AccessLevel { None, Read, Execute, Admin }
 }
 
 #[cfg(test)]
@@ -70,7 +65,13 @@ mod tests {
             assert_eq!(serde_json::to_value(ToolStatus::from(*status)).unwrap(), status.as_str());
         }
         for role in Role::ALL {
-            assert_eq!(serde_json::to_value(UserRole::from(role)).unwrap(), role.as_str());
+            assert_eq!(serde_json::to_value(UserRole::from(*role)).unwrap(), role.as_str());
+        }
+        for level in toolhub_domain::access::AccessLevel::ALL {
+            assert_eq!(serde_json::to_value(ToolAccessLevel::from(*level)).unwrap(), level.as_str());
+        }
+        for op in toolhub_domain::services::BulkOperation::ALL {
+            assert_eq!(serde_json::to_value(BulkOperation::from(*op)).unwrap(), op.as_str());
         }
     }
 }

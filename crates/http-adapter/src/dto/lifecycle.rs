@@ -128,10 +128,8 @@ pub fn tool_summary_json(tool: Tool, server_name: String) -> Value {
 /// One operation on several servers.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BulkToolServerOperation {
-    #[schema(min_items = 1, max_items = 100)]
     pub server_ids: Vec<String>,
-    /// `start`, `stop`, `restart`, `enable` or `disable`; anything else fails each item.
-    pub operation: String,
+    pub operation: super::BulkOperation,
     /// Accepted for compatibility; unused.
     pub parameters: Option<Value>,
 }
@@ -186,8 +184,8 @@ pub struct ToolServerMetrics {
     pub uptime_percentage: Option<f64>,
 }
 
-impl From<toolhub_domain::services::lifecycle::ServerMetrics> for ToolServerMetrics {
-    fn from(m: toolhub_domain::services::lifecycle::ServerMetrics) -> Self {
+impl From<toolhub_domain::services::ServerStats> for ToolServerMetrics {
+    fn from(m: toolhub_domain::services::ServerStats) -> Self {
         Self {
             server_id: m.server.id,
             server_name: m.server.name,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use toolhub_domain::{
     Patch,
     secret::{ConfigMap, MASK},
-    server::{NewToolServer, OAuthInput, ServerFilter, ServerPatch, TransportType},
+    server::{NewToolServer, OAuthInput, ServerFilter, ServerPatch, TransportType, limits},
     services::ServerView,
     tool::Tool,
     validation::FieldError,
@@ -18,31 +18,42 @@ use validator::Validate;
 
 use super::{ServerStatus, ToolStatus};
 
+/// The domain's limits in the types `validator` compares with (lengths as u64, the DTO's i32).
+mod bound {
+    use toolhub_domain::{server::limits, validation::MAX_URL_LEN};
+
+    pub const NAME: u64 = limits::NAME_MAX as u64;
+    pub const DISPLAY_NAME: u64 = limits::DISPLAY_NAME_MAX as u64;
+    pub const OAUTH_FIELD: u64 = limits::OAUTH_FIELD_MAX as u64;
+    pub const URL: u64 = MAX_URL_LEN as u64;
+    pub const TIMEOUT_MIN: i32 = limits::TIMEOUT_MIN as i32;
+    pub const TIMEOUT: i32 = limits::TIMEOUT_MAX as i32;
+    pub const MAX_FAILURES_MIN: i32 = limits::MAX_FAILURES_MIN as i32;
+    pub const MAX_FAILURES: i32 = limits::MAX_FAILURES_MAX as i32;
+}
+
 fn default_transport() -> String {
     "http".into()
 }
 fn default_timeout() -> i32 {
-    30
+    limits::TIMEOUT_DEFAULT
 }
 fn default_true() -> bool {
     true
 }
 fn default_max_failures() -> i32 {
-    3
+    limits::MAX_FAILURES_DEFAULT
 }
 
 /// OAuth 2 client-credentials settings. `client_secret` is write-only: responses show `********`,
 /// and sending `********` back on update keeps the stored secret.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 pub struct OAuthConfigSchema {
-    #[validate(length(min = 1, max = 500))]
-    #[schema(min_length = 1, max_length = 500)]
+    #[validate(length(min = 1, max = bound::OAUTH_FIELD))]
     pub client_id: String,
-    #[validate(length(min = 1, max = 500))]
-    #[schema(min_length = 1, max_length = 500)]
+    #[validate(length(min = 1, max = bound::OAUTH_FIELD))]
     pub client_secret: String,
-    #[validate(url, length(min = 1, max = 2083))]
-    #[schema(min_length = 1, max_length = 2083)]
+    #[validate(url, length(min = 1, max = bound::URL))]
     pub token_url: String,
     #[serde(default)]
     pub scope: Option<String>,
@@ -59,18 +70,15 @@ impl From<OAuthConfigSchema> for OAuthInput {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ToolServerCreate {
     /// Unique name within the tenant.
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[validate(length(min = 1, max = bound::NAME))]
     pub name: String,
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(length(min = 1, max = bound::DISPLAY_NAME))]
     pub display_name: String,
     #[serde(default)]
     pub description: Option<String>,
     /// The server's URL (http/https; ws/wss also for websocket).
     #[serde(default)]
-    #[validate(length(min = 1, max = 2083))]
-    #[schema(min_length = 1, max_length = 2083)]
+    #[validate(length(min = 1, max = bound::URL))]
     pub base_url: Option<String>,
     #[serde(default = "default_transport")]
     #[schema(pattern = "^(http|sse|stdio|websocket)$", default = "http")]
@@ -84,8 +92,7 @@ pub struct ToolServerCreate {
     pub headers: Option<BTreeMap<String, String>>,
     /// Deadline of each request to the server, in seconds.
     #[serde(default = "default_timeout")]
-    #[validate(range(min = 5, max = 300))]
-    #[schema(minimum = 5, maximum = 300, default = 30)]
+    #[validate(range(min = bound::TIMEOUT_MIN, max = bound::TIMEOUT))]
     pub timeout: i32,
     #[serde(default = "default_true")]
     #[schema(default = true)]
@@ -95,8 +102,7 @@ pub struct ToolServerCreate {
     pub auto_update: bool,
     /// Consecutive failures after which the server is set to `error` and disabled.
     #[serde(default = "default_max_failures")]
-    #[validate(range(min = 1, max = 10))]
-    #[schema(minimum = 1, maximum = 10, default = 3)]
+    #[validate(range(min = bound::MAX_FAILURES_MIN, max = bound::MAX_FAILURES))]
     pub max_failures: i32,
     /// Program to run for the `stdio` transport.
     #[serde(default)]
@@ -158,13 +164,13 @@ impl ToolServerCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ToolServerUpdate {
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<String>)]
     pub display_name: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2083)]
+    #[schema(value_type = Option<String>)]
     pub base_url: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(http|sse|stdio|websocket)$")]
@@ -176,7 +182,7 @@ pub struct ToolServerUpdate {
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub headers: Patch<BTreeMap<String, String>>,
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 5, maximum = 300)]
+    #[schema(value_type = Option<i32>)]
     pub timeout: Patch<i32>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
@@ -185,7 +191,7 @@ pub struct ToolServerUpdate {
     #[schema(value_type = Option<bool>)]
     pub auto_update: Patch<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<i32>, minimum = 1, maximum = 10)]
+    #[schema(value_type = Option<i32>)]
     pub max_failures: Patch<i32>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde_json::json;
-use toolhub_domain::{access::Target, ports::GrantFilter, validation::FieldError};
+use toolhub_domain::services::{GrantPatch, RuleInput};
 
 use crate::{
     AppState,
@@ -14,9 +14,28 @@ use crate::{
         UserToolAccessCheck, UserUpdate,
     },
     extract::Json,
-    openapi::{BadQuery, BodyErrors, Duplicate, NotFound, Protected},
     problem::ApiError,
 };
+
+crate::problems! {
+    GrantToolPermissionErrors = [ToolNotFound, ServerNotFound, Conflict] + BODY + PROTECTED;
+    UpdateToolPermissionErrors = [PermissionNotFound] + BODY + PROTECTED;
+    RevokeToolPermissionErrors = [PermissionNotFound] + PROTECTED;
+    GetUserPermissionsErrors = [] + PROTECTED;
+    CreateRoleAccessRuleErrors = [Conflict] + BODY + PROTECTED;
+    GetRoleAccessRulesErrors = [ValidationFailed] + PROTECTED;
+    UpdateRoleAccessRuleErrors = [RoleRuleNotFound, Conflict] + BODY + PROTECTED;
+    DeleteRoleAccessRuleErrors = [RoleRuleNotFound] + PROTECTED;
+    CheckToolAccessErrors = [ToolNotFound, ServerNotFound] + BODY + PROTECTED;
+    CreateGrantErrors = [ToolNotFound, ServerNotFound, Conflict] + BODY + PROTECTED;
+    ListGrantsErrors = [ValidationFailed] + PROTECTED;
+    GetGrantErrors = [PermissionNotFound] + PROTECTED;
+    UpdateGrantErrors = [PermissionNotFound] + BODY + PROTECTED;
+    DeleteGrantErrors = [PermissionNotFound] + PROTECTED;
+    ListUsersErrors = [] + PROTECTED;
+    GetUserErrors = [UserNotFound] + PROTECTED;
+    UpdateUserErrors = [UserNotFound] + BODY + PROTECTED;
+}
 
 /// Grant Tool Permission
 ///
@@ -26,7 +45,7 @@ use crate::{
     operation_id = "grant_tool_permission_api_v1_toolservers_permissions_post",
     tag = "Tool Servers",
     request_body = ToolPermissionCreate,
-    responses((status = 200, description = "The permission", body = ToolPermissionResponse), NotFound, Duplicate, BodyErrors, Protected)
+    responses((status = 200, description = "The permission", body = ToolPermissionResponse), GrantToolPermissionErrors)
 )]
 #[post("/permissions")]
 pub async fn grant_tool_permission(
@@ -35,7 +54,7 @@ pub async fn grant_tool_permission(
     body: Json<ToolPermissionCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let grant = state.access.grant(&caller, input).await?;
+    let grant = state.services.access.grant(&caller, input).await?;
     Ok(HttpResponse::Ok().json(ToolPermissionResponse::from(grant)))
 }
 
@@ -47,7 +66,7 @@ pub async fn grant_tool_permission(
     tag = "Tool Servers",
     params(("permission_id" = String, Path, description = "Permission ID")),
     request_body = ToolPermissionUpdate,
-    responses((status = 200, description = "The permission", body = ToolPermissionResponse), NotFound, BodyErrors, Protected)
+    responses((status = 200, description = "The permission", body = ToolPermissionResponse), UpdateToolPermissionErrors)
 )]
 #[put("/permissions/{permission_id}")]
 pub async fn update_tool_permission(
@@ -56,8 +75,8 @@ pub async fn update_tool_permission(
     id: web::Path<String>,
     body: Json<ToolPermissionUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let grant = state.access.update_grant(&caller, &id, patch).await?;
+    let patch = GrantPatch::from(body.into_inner());
+    let grant = state.services.access.update_grant(&caller, &id, patch).await?;
     Ok(HttpResponse::Ok().json(ToolPermissionResponse::from(grant)))
 }
 
@@ -68,7 +87,7 @@ pub async fn update_tool_permission(
     operation_id = "revoke_tool_permission_api_v1_toolservers_permissions_permission_id_delete",
     tag = "Tool Servers",
     params(("permission_id" = String, Path, description = "Permission ID")),
-    responses((status = 200, description = "`{message}`", body = Object), NotFound, Protected)
+    responses((status = 200, description = "`{message}`", body = Object), RevokeToolPermissionErrors)
 )]
 #[delete("/permissions/{permission_id}")]
 pub async fn revoke_tool_permission(
@@ -76,7 +95,7 @@ pub async fn revoke_tool_permission(
     Caller(caller): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.access.revoke(&caller, &id).await?;
+    state.services.access.revoke(&caller, &id).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Permission revoked successfully"})))
 }
 
@@ -87,7 +106,7 @@ pub async fn revoke_tool_permission(
     operation_id = "get_user_permissions_api_v1_toolservers_users_user_id_permissions_get",
     tag = "Tool Servers",
     params(("user_id" = String, Path, description = "User ID")),
-    responses((status = 200, description = "The permissions", body = Vec<ToolPermissionResponse>), Protected)
+    responses((status = 200, description = "The permissions", body = Vec<ToolPermissionResponse>), GetUserPermissionsErrors)
 )]
 #[get("/users/{user_id}/permissions")]
 pub async fn get_user_permissions(
@@ -95,7 +114,7 @@ pub async fn get_user_permissions(
     Caller(caller): Caller,
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let grants = state.access.user_permissions(&caller, &user_id).await?;
+    let grants = state.services.access.user_permissions(&caller, &user_id).await?;
     Ok(HttpResponse::Ok().json(grants.into_iter().map(ToolPermissionResponse::from).collect::<Vec<_>>()))
 }
 
@@ -107,7 +126,7 @@ pub async fn get_user_permissions(
     operation_id = "create_role_access_rule_api_v1_toolservers_role_access_post",
     tag = "Tool Servers",
     request_body = RoleToolAccessCreate,
-    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), Duplicate, BodyErrors, Protected)
+    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), CreateRoleAccessRuleErrors)
 )]
 #[post("/role-access")]
 pub async fn create_role_access_rule(
@@ -115,8 +134,8 @@ pub async fn create_role_access_rule(
     Caller(caller): Caller,
     body: Json<RoleToolAccessCreate>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let rule = state.access.create_rule(&caller, input).await?;
+    let input = RuleInput::from(body.into_inner());
+    let rule = state.services.access.create_rule(&caller, input).await?;
     Ok(HttpResponse::Ok().json(RoleToolAccessResponse::from(rule)))
 }
 
@@ -127,7 +146,7 @@ pub async fn create_role_access_rule(
     operation_id = "get_role_access_rules_api_v1_toolservers_role_access_get",
     tag = "Tool Servers",
     params(RoleRulesQuery),
-    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>), BadQuery, Protected)
+    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>), GetRoleAccessRulesErrors)
 )]
 #[get("/role-access")]
 pub async fn get_role_access_rules(
@@ -135,7 +154,7 @@ pub async fn get_role_access_rules(
     Caller(caller): Caller,
     query: web::Query<RoleRulesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = state.access.list_rules(&caller, query.role.map(Into::into)).await?;
+    let rules = state.services.access.list_rules(&caller, query.role.map(Into::into)).await?;
     Ok(HttpResponse::Ok().json(rules.into_iter().map(RoleToolAccessResponse::from).collect::<Vec<_>>()))
 }
 
@@ -147,7 +166,7 @@ pub async fn get_role_access_rules(
     tag = "Tool Servers",
     params(("rule_id" = String, Path, description = "Rule ID")),
     request_body = RoleToolAccessCreate,
-    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), NotFound, Duplicate, BodyErrors, Protected)
+    responses((status = 200, description = "The rule", body = RoleToolAccessResponse), UpdateRoleAccessRuleErrors)
 )]
 #[put("/role-access/{rule_id}")]
 pub async fn update_role_access_rule(
@@ -156,8 +175,8 @@ pub async fn update_role_access_rule(
     id: web::Path<String>,
     body: Json<RoleToolAccessCreate>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let rule = state.access.update_rule(&caller, &id, input).await?;
+    let input = RuleInput::from(body.into_inner());
+    let rule = state.services.access.update_rule(&caller, &id, input).await?;
     Ok(HttpResponse::Ok().json(RoleToolAccessResponse::from(rule)))
 }
 
@@ -168,7 +187,7 @@ pub async fn update_role_access_rule(
     operation_id = "delete_role_access_rule_api_v1_toolservers_role_access_rule_id_delete",
     tag = "Tool Servers",
     params(("rule_id" = String, Path, description = "Rule ID")),
-    responses((status = 200, description = "`{message}`", body = Object), NotFound, Protected)
+    responses((status = 200, description = "`{message}`", body = Object), DeleteRoleAccessRuleErrors)
 )]
 #[delete("/role-access/{rule_id}")]
 pub async fn delete_role_access_rule(
@@ -176,7 +195,7 @@ pub async fn delete_role_access_rule(
     Caller(caller): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.access.delete_rule(&caller, &id).await?;
+    state.services.access.delete_rule(&caller, &id).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Role access rule deleted successfully"})))
 }
 
@@ -188,7 +207,7 @@ pub async fn delete_role_access_rule(
     operation_id = "check_tool_access_api_v1_toolservers_access_check_post",
     tag = "Tool Servers",
     request_body = UserToolAccessCheck,
-    responses((status = 200, description = "The decision", body = ToolAccessResult), NotFound, BodyErrors, Protected)
+    responses((status = 200, description = "The decision", body = ToolAccessResult), CheckToolAccessErrors)
 )]
 #[post("/access-check")]
 pub async fn check_tool_access(
@@ -197,7 +216,8 @@ pub async fn check_tool_access(
     body: Json<UserToolAccessCheck>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let report = state.access.check(&caller, &body.user_id, &body.tool_name, body.server_name.as_deref()).await?;
+    let report =
+        state.services.access.check(&caller, &body.user_id, &body.tool_name, body.server_name.as_deref()).await?;
     Ok(HttpResponse::Ok().json(ToolAccessResult::from(report)))
 }
 
@@ -208,7 +228,7 @@ pub async fn check_tool_access(
     operation_id = "create_grant",
     tag = "Access Grants",
     request_body = GrantCreate,
-    responses((status = 201, description = "The grant", body = GrantResponse), NotFound, Duplicate, BodyErrors, Protected)
+    responses((status = 201, description = "The grant", body = GrantResponse), CreateGrantErrors)
 )]
 #[post("")]
 pub async fn create_grant(
@@ -217,7 +237,7 @@ pub async fn create_grant(
     body: Json<GrantCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let grant = state.access.grant(&caller, input).await?;
+    let grant = state.services.access.grant(&caller, input).await?;
     Ok(HttpResponse::Created().json(GrantResponse::from(grant)))
 }
 
@@ -228,7 +248,7 @@ pub async fn create_grant(
     operation_id = "list_grants",
     tag = "Access Grants",
     params(GrantsQuery),
-    responses((status = 200, description = "The grants", body = Vec<GrantResponse>), BadQuery, Protected)
+    responses((status = 200, description = "The grants", body = Vec<GrantResponse>), ListGrantsErrors)
 )]
 #[get("")]
 pub async fn list_grants(
@@ -236,23 +256,8 @@ pub async fn list_grants(
     Caller(caller): Caller,
     query: web::Query<GrantsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let subject = query
-        .subject
-        .map(|s| s.parse().map_err(|e: String| ApiError::validation(vec![FieldError::new("subject", e)])))
-        .transpose()?;
-    let target = match (query.tool_id, query.server_id) {
-        (Some(tool), None) => Some(Target::Tool(tool)),
-        (None, Some(server)) => Some(Target::Server(server)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "tool_id",
-                "give at most one of tool_id and server_id",
-            )]));
-        }
-    };
-    let grants = state.access.list_grants(&caller, &GrantFilter { subject, target }).await?;
+    let filter = query.into_inner().into_domain().map_err(ApiError::validation)?;
+    let grants = state.services.access.list_grants(&caller, &filter).await?;
     Ok(HttpResponse::Ok().json(grants.into_iter().map(GrantResponse::from).collect::<Vec<_>>()))
 }
 
@@ -261,7 +266,7 @@ pub async fn list_grants(
     operation_id = "get_grant",
     tag = "Access Grants",
     params(("grant_id" = String, Path)),
-    responses((status = 200, description = "The grant", body = GrantResponse), NotFound, Protected)
+    responses((status = 200, description = "The grant", body = GrantResponse), GetGrantErrors)
 )]
 #[get("/{grant_id}")]
 pub async fn get_grant(
@@ -269,7 +274,7 @@ pub async fn get_grant(
     Caller(caller): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(GrantResponse::from(state.access.get_grant(&caller, &id).await?)))
+    Ok(HttpResponse::Ok().json(GrantResponse::from(state.services.access.get_grant(&caller, &id).await?)))
 }
 
 /// Change a grant
@@ -278,7 +283,7 @@ pub async fn get_grant(
     tag = "Access Grants",
     params(("grant_id" = String, Path)),
     request_body = ToolPermissionUpdate,
-    responses((status = 200, description = "The grant", body = GrantResponse), NotFound, BodyErrors, Protected)
+    responses((status = 200, description = "The grant", body = GrantResponse), UpdateGrantErrors)
 )]
 #[put("/{grant_id}")]
 pub async fn update_grant(
@@ -287,8 +292,8 @@ pub async fn update_grant(
     id: web::Path<String>,
     body: Json<ToolPermissionUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    Ok(HttpResponse::Ok().json(GrantResponse::from(state.access.update_grant(&caller, &id, patch).await?)))
+    let patch = GrantPatch::from(body.into_inner());
+    Ok(HttpResponse::Ok().json(GrantResponse::from(state.services.access.update_grant(&caller, &id, patch).await?)))
 }
 
 /// Delete a grant
@@ -296,7 +301,7 @@ pub async fn update_grant(
     operation_id = "delete_grant",
     tag = "Access Grants",
     params(("grant_id" = String, Path)),
-    responses((status = 204, description = "Deleted"), NotFound, Protected)
+    responses((status = 204, description = "Deleted"), DeleteGrantErrors)
 )]
 #[delete("/{grant_id}")]
 pub async fn delete_grant(
@@ -304,7 +309,7 @@ pub async fn delete_grant(
     Caller(caller): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.access.revoke(&caller, &id).await?;
+    state.services.access.revoke(&caller, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -314,11 +319,11 @@ pub async fn delete_grant(
 #[utoipa::path(
     operation_id = "list_users",
     tag = "Users",
-    responses((status = 200, description = "The users", body = Vec<UserResponse>), Protected)
+    responses((status = 200, description = "The users", body = Vec<UserResponse>), ListUsersErrors)
 )]
 #[get("")]
 pub async fn list_users(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
-    let users = state.access.list_users(&caller).await?;
+    let users = state.services.users.list_users(&caller).await?;
     Ok(HttpResponse::Ok().json(users.into_iter().map(UserResponse::from).collect::<Vec<_>>()))
 }
 
@@ -329,7 +334,7 @@ pub async fn list_users(state: web::Data<AppState>, Caller(caller): Caller) -> R
     operation_id = "get_user",
     tag = "Users",
     params(("user_id" = String, Path)),
-    responses((status = 200, description = "The user", body = UserResponse), NotFound, Protected)
+    responses((status = 200, description = "The user", body = UserResponse), GetUserErrors)
 )]
 #[get("/{user_id}")]
 pub async fn get_user(
@@ -337,7 +342,7 @@ pub async fn get_user(
     Caller(caller): Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(UserResponse::from(state.access.get_user(&caller, &id).await?)))
+    Ok(HttpResponse::Ok().json(UserResponse::from(state.services.users.get_user(&caller, &id).await?)))
 }
 
 /// Change a user
@@ -349,7 +354,7 @@ pub async fn get_user(
     tag = "Users",
     params(("user_id" = String, Path)),
     request_body = UserUpdate,
-    responses((status = 200, description = "The user", body = UserResponse), NotFound, BodyErrors, Protected)
+    responses((status = 200, description = "The user", body = UserResponse), UpdateUserErrors)
 )]
 #[put("/{user_id}")]
 pub async fn update_user(
@@ -358,8 +363,7 @@ pub async fn update_user(
     id: web::Path<String>,
     body: Json<UserUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.access.update_user(&caller, &id, body.into_inner().into()).await?;
+    let user = state.services.users.update_user(&caller, &id, body.into_inner().into()).await?;
     // The new role, groups or disabled flag apply from the user's next request on.
-    state.auth.forget_cached();
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }

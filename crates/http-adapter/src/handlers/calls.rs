@@ -10,9 +10,16 @@ use crate::{
     context,
     dto::{CallLogPage, CallRecordResponse, CallsQuery, NamedToolCallRequest, ToolCallRequest, ToolServerMetrics},
     extract::Json,
-    openapi::{BadQuery, BodyErrors, NotFound, Protected},
-    problem::{ApiError, Problem, quota_headers},
+    problem::{ApiError, quota_headers},
 };
+
+crate::problems! {
+    CallToolErrors = [ToolNotFound, ToolDisabled, InvalidArgs, RateLimited] + UPSTREAM + BODY + PROTECTED;
+    CallToolByNameErrors = [ToolNotFound, ToolDisabled, InvalidArgs, RateLimited] + UPSTREAM + BODY + PROTECTED;
+    ListToolCallsErrors = [ValidationFailed] + PROTECTED;
+    GetServerMetricsErrors = [ServerNotFound] + PROTECTED;
+    PrometheusMetricsErrors = [] + PROTECTED;
+}
 
 async fn call(
     state: &AppState,
@@ -21,7 +28,7 @@ async fn call(
     arguments: Option<serde_json::Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let correlation = context::current().map(|c| c.correlation_id);
-    let outcome = state.calls.call(caller, selector, arguments, correlation).await?;
+    let outcome = state.services.calls.call(caller, selector, arguments, correlation).await?;
     let mut body = match outcome.result {
         Value::Object(map) => map,
         other => serde_json::Map::from_iter([("result".to_owned(), other)]),
@@ -46,13 +53,7 @@ async fn call(
     request_body = ToolCallRequest,
     responses(
         (status = 200, description = "The tool's result and `duration_ms`; `X-Tool-Quota-Remaining-Hour|Day` when limited", body = Object),
-        (status = 404, description = "No such tool, or not visible (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The tool is disabled (`TOOL_DISABLED`)", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The upstream failed the call (`EXECUTION_ERROR`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server is not running, the tool is unavailable, or the server's circuit is open after repeated failures (`UPSTREAM_UNAVAILABLE`, with `Retry-After` when open)", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "The server did not answer within its timeout (`UPSTREAM_TIMEOUT`)", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        Protected,
+        CallToolErrors,
     )
 )]
 #[post("/tools/{tool_id}/call")]
@@ -74,13 +75,7 @@ pub async fn call_tool(
     request_body = NamedToolCallRequest,
     responses(
         (status = 200, description = "The tool's result and `duration_ms`", body = Object),
-        (status = 404, description = "No such tool (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The tool is disabled (`TOOL_DISABLED`)", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The upstream failed the call (`EXECUTION_ERROR`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Not running, or the server's circuit is open (`UPSTREAM_UNAVAILABLE`)", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "Timed out (`UPSTREAM_TIMEOUT`)", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        Protected,
+        CallToolByNameErrors,
     )
 )]
 #[post("/call")]
@@ -90,7 +85,8 @@ pub async fn call_tool_by_name(
     body: Json<NamedToolCallRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    call(&state, &caller, ToolSelector::Name { server: &body.server_name, tool: &body.tool_name }, body.arguments).await
+    call(&state, &caller, ToolSelector::Name { server: Some(&body.server_name), tool: &body.tool_name }, body.arguments)
+        .await
 }
 
 /// List tool calls
@@ -100,7 +96,7 @@ pub async fn call_tool_by_name(
     operation_id = "list_tool_calls_api_v1_toolservers_calls_get",
     tag = "Tool Servers",
     params(CallsQuery),
-    responses((status = 200, description = "A page of calls", body = CallLogPage), BadQuery, Protected)
+    responses((status = 200, description = "A page of calls", body = CallLogPage), ListToolCallsErrors)
 )]
 #[get("/calls")]
 pub async fn list_tool_calls(
@@ -111,7 +107,7 @@ pub async fn list_tool_calls(
     let query = query.into_inner();
     let (limit, offset) = super::paging(query.limit, query.offset)?;
     let filter = query.filter().map_err(|e| ApiError::validation(vec![FieldError::new("status", e)]))?;
-    let (items, total) = state.calls.history(&caller, filter, limit as u64, offset as u64).await?;
+    let (items, total) = state.services.calls.history(&caller, filter, limit as u64, offset as u64).await?;
     Ok(HttpResponse::Ok().json(CallLogPage {
         items: items.into_iter().map(CallRecordResponse::from).collect(),
         total: total as i64,
@@ -129,7 +125,7 @@ pub async fn list_tool_calls(
     operation_id = "get_server_metrics_api_v1_toolservers_servers_server_id_metrics_get",
     tag = "Tool Servers",
     params(("server_id" = String, Path, description = "Server ID")),
-    responses((status = 200, description = "The figures", body = ToolServerMetrics), NotFound, Protected)
+    responses((status = 200, description = "The figures", body = ToolServerMetrics), GetServerMetricsErrors)
 )]
 #[get("/servers/{server_id}/metrics")]
 pub async fn get_server_metrics(
@@ -137,7 +133,7 @@ pub async fn get_server_metrics(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(ToolServerMetrics::from(state.lifecycle.metrics(&caller, &server_id).await?)))
+    Ok(HttpResponse::Ok().json(ToolServerMetrics::from(state.services.stats.server_stats(&caller, &server_id).await?)))
 }
 
 /// Prometheus metrics
@@ -146,7 +142,7 @@ pub async fn get_server_metrics(
 #[utoipa::path(
     operation_id = "prometheus_metrics",
     tag = "Health",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), Protected)
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), PrometheusMetricsErrors)
 )]
 #[get("/metrics")]
 pub async fn prometheus_metrics(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {

@@ -6,6 +6,10 @@ use utoipa::ToSchema;
 
 use crate::{AppState, problem::ApiError};
 
+crate::problems! {
+    ReadyzErrors = [NotReady];
+}
+
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
@@ -35,7 +39,7 @@ pub async fn healthz() -> HttpResponse {
     security(()),
     responses(
         (status = 200, description = "Ready to serve", body = HealthStatus),
-        (status = 503, description = "Not ready (`NOT_READY`)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        ReadyzErrors,
     )
 )]
 #[get("/readyz")]
@@ -44,7 +48,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Ok(()) => Ok(HttpResponse::Ok().json(HealthStatus { status: "ready".into() })),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
-            Err(ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", "not ready to serve"))
+            Err(ApiError::new(toolhub_domain::ErrorCode::NotReady, "not ready to serve"))
         }
     }
 }

@@ -12,10 +12,24 @@ use crate::{
         tool_summary_json,
     },
     extract::Json,
-    openapi::{BodyErrors, Protected},
-    problem::{ApiError, Problem},
+    problem::ApiError,
 };
-use toolhub_domain::validation::FieldError;
+
+crate::problems! {
+    StartToolServerErrors = [ServerNotFound] + PROTECTED;
+    StopToolServerErrors = [ServerNotFound] + PROTECTED;
+    RestartToolServerErrors = [ServerNotFound] + PROTECTED;
+    EnableToolServerErrors = [ServerNotFound] + PROTECTED;
+    DisableToolServerErrors = [ServerNotFound] + PROTECTED;
+    CheckServerHealthErrors = [ServerNotFound] + PROTECTED;
+    TestServerConnectivityErrors = [ServerNotFound] + PROTECTED;
+    RefreshServerToolsErrors = [ServerNotFound, Conflict] + UPSTREAM + PROTECTED;
+    GetServerToolsErrors = [ServerNotFound, ValidationFailed] + PROTECTED;
+    ListAllToolsErrors = [] + PROTECTED;
+    EnableToolErrors = [ToolNotFound] + PROTECTED;
+    DisableToolErrors = [ToolNotFound] + PROTECTED;
+    BulkServerOperationErrors = [] + BODY + PROTECTED;
+}
 
 /// Start Tool Server
 ///
@@ -27,8 +41,7 @@ use toolhub_domain::validation::FieldError;
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolServerOperationResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        StartToolServerErrors,
     )
 )]
 #[post("/servers/{server_id}/start")]
@@ -37,7 +50,7 @@ pub async fn start_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.start(&caller, &server_id).await?;
+    let outcome = state.services.lifecycle.start(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerOperationResponse::from(outcome)))
 }
 
@@ -50,8 +63,7 @@ pub async fn start_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolServerOperationResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        StopToolServerErrors,
     )
 )]
 #[post("/servers/{server_id}/stop")]
@@ -60,7 +72,7 @@ pub async fn stop_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.stop(&caller, &server_id).await?;
+    let outcome = state.services.lifecycle.stop(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerOperationResponse::from(outcome)))
 }
 
@@ -73,8 +85,7 @@ pub async fn stop_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolServerOperationResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        RestartToolServerErrors,
     )
 )]
 #[post("/servers/{server_id}/restart")]
@@ -83,7 +94,7 @@ pub async fn restart_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.restart(&caller, &server_id).await?;
+    let outcome = state.services.lifecycle.restart(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerOperationResponse::from(outcome)))
 }
 
@@ -96,8 +107,7 @@ pub async fn restart_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolServerOperationResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        EnableToolServerErrors,
     )
 )]
 #[post("/servers/{server_id}/enable")]
@@ -106,7 +116,7 @@ pub async fn enable_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.enable(&caller, &server_id).await?;
+    let outcome = state.services.lifecycle.enable(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerOperationResponse::from(outcome)))
 }
 
@@ -119,8 +129,7 @@ pub async fn enable_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolServerOperationResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        DisableToolServerErrors,
     )
 )]
 #[post("/servers/{server_id}/disable")]
@@ -129,7 +138,7 @@ pub async fn disable_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.disable(&caller, &server_id).await?;
+    let outcome = state.services.lifecycle.disable(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerOperationResponse::from(outcome)))
 }
 
@@ -142,8 +151,7 @@ pub async fn disable_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The health", body = ToolServerHealthCheck),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        CheckServerHealthErrors,
     )
 )]
 #[get("/servers/{server_id}/health")]
@@ -152,7 +160,7 @@ pub async fn check_server_health(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = state.lifecycle.health(&caller, &server_id).await?;
+    let report = state.services.lifecycle.health(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerHealthCheck::from(report)))
 }
 
@@ -166,8 +174,7 @@ pub async fn check_server_health(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "`{success, status: connected|failed, server_id, server_name, server_type, is_builtin, current_status, tools_count, error}`", body = Object),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        TestServerConnectivityErrors,
     )
 )]
 #[post("/servers/{server_id}/test-connectivity")]
@@ -176,7 +183,7 @@ pub async fn test_server_connectivity(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = state.lifecycle.test_connectivity(&caller, &server_id).await?;
+    let report = state.services.lifecycle.test_connectivity(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(connectivity_json(report)))
 }
 
@@ -190,12 +197,7 @@ pub async fn test_server_connectivity(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "`{success, message, tools_count}`", body = Object),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The server is not running (`CONFLICT`)", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "The server answered with an error (`EXECUTION_ERROR`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The server cannot be reached (`UPSTREAM_UNAVAILABLE`)", body = Problem, content_type = "application/problem+json"),
-        (status = 504, description = "The server did not answer in time (`UPSTREAM_TIMEOUT`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        RefreshServerToolsErrors,
     )
 )]
 #[post("/servers/{server_id}/refresh-tools")]
@@ -204,7 +206,7 @@ pub async fn refresh_server_tools(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let count = state.lifecycle.refresh_tools(&caller, &server_id).await?;
+    let count = state.services.lifecycle.refresh_tools(&caller, &server_id).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"success": true, "message": "Tools refreshed successfully", "tools_count": count})))
 }
@@ -218,9 +220,7 @@ pub async fn refresh_server_tools(
     params(("server_id" = String, Path, description = "Server ID"), ServerToolsQuery),
     responses(
         (status = 200, description = "The page", body = ServerToolsResponse),
-        (status = 404, description = "No such server (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid paging (`VALIDATION_FAILED`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        GetServerToolsErrors,
     )
 )]
 #[get("/servers/{server_id}/tools")]
@@ -231,7 +231,7 @@ pub async fn get_server_tools(
     query: web::Query<ServerToolsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = super::paging(query.limit, query.offset)?;
-    let (tools, total) = state.lifecycle.server_tools(&caller, &server_id, limit as u64, offset as u64).await?;
+    let (tools, total) = state.services.tools.server_tools(&caller, &server_id, limit as u64, offset as u64).await?;
     Ok(HttpResponse::Ok().json(ServerToolsResponse {
         tools: tools.into_iter().map(ServerToolResponse::from).collect(),
         total_count: total as i64,
@@ -248,12 +248,12 @@ pub async fn get_server_tools(
     tag = "Tool Servers",
     responses(
         (status = 200, description = "`{id, name, display_name, description, server_id, server_name, status, enabled, is_available, total_calls, total_errors, avg_response_time_ms, last_called, last_error, created_at, updated_at}` per tool", body = [Object]),
-        Protected,
+        ListAllToolsErrors,
     )
 )]
 #[get("/tools/all")]
 pub async fn list_all_tools(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
-    let tools = state.lifecycle.all_tools(&caller).await?;
+    let tools = state.services.tools.all_tools(&caller).await?;
     Ok(HttpResponse::Ok().json(tools.into_iter().map(|(t, s)| tool_summary_json(t, s)).collect::<Vec<_>>()))
 }
 
@@ -266,8 +266,7 @@ pub async fn list_all_tools(state: web::Data<AppState>, Caller(caller): Caller) 
     params(("tool_id" = String, Path, description = "Tool ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolOperationResponse),
-        (status = 404, description = "No such tool (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        EnableToolErrors,
     )
 )]
 #[post("/tools/{tool_id}/enable")]
@@ -276,7 +275,7 @@ pub async fn enable_tool(
     Caller(caller): Caller,
     tool_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.set_tool_enabled(&caller, &tool_id, true).await?;
+    let outcome = state.services.tools.set_tool_enabled(&caller, &tool_id, true).await?;
     Ok(HttpResponse::Ok().json(ToolOperationResponse::from(outcome)))
 }
 
@@ -289,8 +288,7 @@ pub async fn enable_tool(
     params(("tool_id" = String, Path, description = "Tool ID")),
     responses(
         (status = 200, description = "The outcome", body = ToolOperationResponse),
-        (status = 404, description = "No such tool (`TOOL_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        DisableToolErrors,
     )
 )]
 #[post("/tools/{tool_id}/disable")]
@@ -299,7 +297,7 @@ pub async fn disable_tool(
     Caller(caller): Caller,
     tool_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let outcome = state.lifecycle.set_tool_enabled(&caller, &tool_id, false).await?;
+    let outcome = state.services.tools.set_tool_enabled(&caller, &tool_id, false).await?;
     Ok(HttpResponse::Ok().json(ToolOperationResponse::from(outcome)))
 }
 
@@ -313,8 +311,7 @@ pub async fn disable_tool(
     request_body = BulkToolServerOperation,
     responses(
         (status = 200, description = "Per-server outcomes", body = BulkOperationResult),
-        BodyErrors,
-        Protected,
+        BulkServerOperationErrors,
     )
 )]
 #[post("/servers/bulk")]
@@ -324,9 +321,6 @@ pub async fn bulk_server_operation(
     body: Json<BulkToolServerOperation>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body.server_ids.is_empty() || body.server_ids.len() > 100 {
-        return Err(ApiError::validation(vec![FieldError::new("server_ids", "must list 1 to 100 server ids")]));
-    }
-    let items = state.lifecycle.bulk(&caller, &body.server_ids, &body.operation).await?;
+    let items = state.services.lifecycle.bulk(&caller, &body.server_ids, body.operation.into()).await?;
     Ok(HttpResponse::Ok().json(BulkOperationResult::from(items)))
 }

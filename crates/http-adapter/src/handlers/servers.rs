@@ -7,9 +7,16 @@ use crate::{
     auth::Caller,
     dto::{ListServersQuery, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse, ToolServerUpdate},
     extract::Json,
-    openapi::{BodyErrors, Protected},
-    problem::{ApiError, Problem},
+    problem::ApiError,
 };
+
+crate::problems! {
+    CreateToolServerErrors = [Conflict] + BODY + PROTECTED;
+    ListToolServersErrors = [ValidationFailed] + PROTECTED;
+    GetToolServerErrors = [ServerNotFound] + PROTECTED;
+    UpdateToolServerErrors = [ServerNotFound, VersionMismatch, Conflict] + BODY + PROTECTED;
+    DeleteToolServerErrors = [ServerNotFound] + PROTECTED;
+}
 
 /// Create Tool Server
 ///
@@ -20,9 +27,7 @@ use crate::{
     request_body = ToolServerCreate,
     responses(
         (status = 201, description = "The registered server", body = ToolServerResponse),
-        (status = 409, description = "The tenant already has a server of that name (`CONFLICT`)", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        Protected,
+        CreateToolServerErrors,
     )
 )]
 #[post("/servers")]
@@ -32,7 +37,7 @@ pub async fn create_tool_server(
     body: Json<ToolServerCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let view = state.servers.create(&caller, input).await?;
+    let view = state.services.servers.create(&caller, input).await?;
     Ok(HttpResponse::Created().json(ToolServerResponse::from(view)))
 }
 
@@ -45,8 +50,7 @@ pub async fn create_tool_server(
     params(ListServersQuery),
     responses(
         (status = 200, description = "The servers", body = Vec<ToolServerResponse>),
-        (status = 422, description = "Invalid query (`VALIDATION_FAILED`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        ListToolServersErrors,
     )
 )]
 #[get("/servers")]
@@ -55,7 +59,7 @@ pub async fn list_tool_servers(
     Caller(caller): Caller,
     query: web::Query<ListServersQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let views = state.servers.list(&caller, query.into_inner().into()).await?;
+    let views = state.services.servers.list(&caller, query.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(views.into_iter().map(ToolServerResponse::from).collect::<Vec<_>>()))
 }
 
@@ -68,8 +72,7 @@ pub async fn list_tool_servers(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "The server", body = ToolServerResponse),
-        (status = 404, description = "No such server in this tenant (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        GetToolServerErrors,
     )
 )]
 #[get("/servers/{server_id}")]
@@ -78,7 +81,7 @@ pub async fn get_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state.servers.get(&caller, &server_id).await?;
+    let view = state.services.servers.get(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerResponse::from(view)))
 }
 
@@ -93,10 +96,7 @@ pub async fn get_tool_server(
     request_body = ToolServerUpdate,
     responses(
         (status = 200, description = "The updated server", body = ToolServerResponse),
-        (status = 404, description = "No such server in this tenant (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The server changed since `version` (`VERSION_MISMATCH`)", body = Problem, content_type = "application/problem+json"),
-        BodyErrors,
-        Protected,
+        UpdateToolServerErrors,
     )
 )]
 #[put("/servers/{server_id}")]
@@ -107,7 +107,7 @@ pub async fn update_tool_server(
     body: Json<ToolServerUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner().into_domain().map_err(ApiError::validation)?;
-    let view = state.servers.update(&caller, &server_id, patch).await?;
+    let view = state.services.servers.update(&caller, &server_id, patch).await?;
     Ok(HttpResponse::Ok().json(ToolServerResponse::from(view)))
 }
 
@@ -120,8 +120,7 @@ pub async fn update_tool_server(
     params(("server_id" = String, Path, description = "Server ID")),
     responses(
         (status = 200, description = "Deleted", body = ToolServerDeleteResponse),
-        (status = 404, description = "No such server in this tenant (`SERVER_NOT_FOUND`)", body = Problem, content_type = "application/problem+json"),
-        Protected,
+        DeleteToolServerErrors,
     )
 )]
 #[delete("/servers/{server_id}")]
@@ -130,6 +129,6 @@ pub async fn delete_tool_server(
     Caller(caller): Caller,
     server_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.servers.delete(&caller, &server_id).await?;
+    state.services.servers.delete(&caller, &server_id).await?;
     Ok(HttpResponse::Ok().json(ToolServerDeleteResponse { message: "Tool server deleted successfully".into() }))
 }

@@ -8,7 +8,7 @@ use toolhub_domain::{
 
 use crate::harness::{Backend, fresh};
 
-crate::on_both_databases!(
+toolhub_test_support::on_every_store!(
     grants_round_trip_filter_and_cascade,
     role_rules_are_unique_even_without_patterns,
     users_are_listed_and_updated
@@ -91,7 +91,7 @@ async fn grants_round_trip_filter_and_cascade(backend: Backend) {
         ..crate::calls::record(0)
     };
     let second = toolhub_domain::calls::CallRecord { id: toolhub_domain::new_id(), ..call.clone() };
-    toolhub_domain::ports::CallLogRepository::store(&t.store, &[call, second]).await.unwrap();
+    t.calls().store(&[call, second]).await.unwrap();
     let used = t.grants().get("t", &alice_tool.id).await.unwrap().unwrap();
     assert_eq!(used.usage_count, 2);
     assert!(used.last_used.is_some());

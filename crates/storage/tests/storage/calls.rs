@@ -12,7 +12,8 @@ use toolhub_storage::BatchingCallLog;
 
 use crate::harness::{Backend, fresh};
 
-crate::on_both_databases!(the_batching_log_writes_every_record_in_capped_batches);
+toolhub_test_support::on_both_databases!(the_batching_log_writes_every_record_in_capped_batches);
+toolhub_test_support::on_every_store!(stored_calls_count_usage_filter_page_and_prune);
 
 /// The store, noting the size of every batch written through it.
 struct Counting {
@@ -66,7 +67,7 @@ pub fn record(n: usize) -> CallRecord {
 
 async fn the_batching_log_writes_every_record_in_capped_batches(backend: Backend) {
     let db = fresh(backend).await;
-    let counting = Arc::new(Counting { store: db.store.clone(), batches: Mutex::default() });
+    let counting = Arc::new(Counting { store: db.store().clone(), batches: Mutex::default() });
     let log = BatchingCallLog::start(counting.clone());
     let total = |counting: Arc<Counting>| async move {
         counting.list("default", &CallFilter::default(), 1, 0).await.unwrap().1
@@ -92,4 +93,69 @@ async fn the_batching_log_writes_every_record_in_capped_batches(backend: Backend
     log.record(record(1));
     log.flush().await;
     assert_eq!(total(counting.clone()).await, 1201, "a flush with nothing queued, then one record");
+}
+
+/// The call log's contract: stored records add to their tool's counters (refusals do not, the
+/// average runs over every call, the last error is the latest failure's), list newest first
+/// under filters with a total, and are pruned by age.
+async fn stored_calls_count_usage_filter_page_and_prune(backend: Backend) {
+    use toolhub_domain::{
+        server::{NewToolServer, ToolServer},
+        tool::reconcile,
+        upstream::DiscoveredTool,
+    };
+    let t = fresh(backend).await;
+    let now = chrono::Utc::now();
+    let input = NewToolServer {
+        name: "fixture".into(),
+        display_name: "Fixture".into(),
+        base_url: Some("https://fixture.example/mcp".into()),
+        ..Default::default()
+    };
+    let server = ToolServer::register(input, toolhub_domain::new_id(), "default".into(), None, now).unwrap();
+    t.servers().insert(&server).await.unwrap();
+    let listed = DiscoveredTool::new("echo", "echoes", serde_json::json!({"type": "object"}));
+    t.tools().apply(&reconcile(&server, &[], &[listed], "test", now)).await.unwrap();
+    let tool = t.tools().find_by_name("default", "echo").await.unwrap().remove(0);
+
+    let call = |n: usize, status: CallStatus, ms: f64, ago: i64| CallRecord {
+        tool_id: Some(tool.id.clone()),
+        server_id: Some(server.id.clone()),
+        status,
+        duration_ms: ms,
+        result_summary: Some(format!("call {n}")),
+        called_at: now - chrono::Duration::minutes(ago),
+        ..record(n)
+    };
+    t.calls()
+        .store(&[
+            call(1, CallStatus::Success, 10.0, 30),
+            call(2, CallStatus::Failed, 30.0, 20),
+            call(3, CallStatus::Rejected, 1000.0, 10),
+        ])
+        .await
+        .unwrap();
+    t.calls().store(&[call(4, CallStatus::ToolError, 20.0, 5)]).await.unwrap();
+
+    let counted = t.tools().get("default", &tool.id).await.unwrap().unwrap();
+    assert_eq!((counted.total_calls, counted.total_errors), (3, 2), "the refusal is not the tool's usage");
+    assert_eq!(counted.avg_response_time_ms, Some(20.0));
+    assert_eq!(counted.last_error.as_deref(), Some("call 4"));
+    assert_eq!(counted.last_called.map(|t| t.timestamp()), Some((now - chrono::Duration::minutes(5)).timestamp()));
+
+    let all = CallFilter::default();
+    let (page, total) = t.calls().list("default", &all, 2, 0).await.unwrap();
+    assert_eq!(total, 4);
+    let summaries: Vec<_> = page.iter().map(|r| r.result_summary.clone().unwrap()).collect();
+    assert_eq!(summaries, ["call 4", "call 3"], "newest first");
+    let failed = CallFilter { status: Some(CallStatus::Failed), ..Default::default() };
+    assert_eq!(t.calls().list("default", &failed, 10, 0).await.unwrap().1, 1);
+    let by_name = CallFilter { tool: Some("echo".into()), ..Default::default() };
+    assert_eq!(t.calls().list("default", &by_name, 10, 0).await.unwrap().1, 4, "a tool by name");
+    let by_id = CallFilter { tool: Some(tool.id.clone()), ..Default::default() };
+    assert_eq!(t.calls().list("default", &by_id, 10, 0).await.unwrap().1, 4, "a tool by id");
+    assert_eq!(t.calls().list("other", &all, 10, 0).await.unwrap().1, 0, "tenants stay apart");
+
+    assert_eq!(t.calls().prune(now - chrono::Duration::minutes(15)).await.unwrap(), 2);
+    assert_eq!(t.calls().list("default", &all, 10, 0).await.unwrap().1, 2);
 }

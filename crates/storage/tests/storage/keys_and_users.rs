@@ -7,7 +7,7 @@ use toolhub_domain::{
 
 use crate::harness::{Backend, fresh};
 
-crate::on_both_databases!(keys_are_found_by_hash_only, users_are_recorded_once);
+toolhub_test_support::on_every_store!(keys_are_found_by_hash_only, users_are_recorded_once);
 
 fn key(tenant: &str, principal: &str) -> (ApiKey, String) {
     let secret = generate_key();

@@ -10,13 +10,13 @@ use toolhub_domain::{
 
 use crate::harness::{Backend, fresh};
 
-crate::on_both_databases!(
-    migrations_are_applied_and_idempotent,
+toolhub_test_support::on_both_databases!(migrations_are_applied_and_idempotent, secrets_are_sealed_at_rest);
+
+toolhub_test_support::on_every_store!(
     servers_round_trip_with_every_field,
     listing_filters_orders_and_isolates_tenants,
     names_are_unique_per_tenant,
     updates_are_conditional_on_the_version,
-    secrets_are_sealed_at_rest,
     deleting_a_server_deletes_its_tools,
 );
 
@@ -63,7 +63,7 @@ fn normalized(mut s: ToolServer) -> ToolServer {
 
 async fn migrations_are_applied_and_idempotent(backend: Backend) {
     let t = fresh(backend).await;
-    t.store.check().await.expect("ready after migrating");
+    t.store().check().await.expect("ready after migrating");
     toolhub_storage::migrate(t.db()).await.expect("migrating twice is a no-op");
 }
 

@@ -28,11 +28,13 @@ pub const CALL_TARGET_CACHE_SECS: i64 = 5;
 /// Above this many cached targets the copy starts over.
 const CACHE_MAX: usize = 10_000;
 
-/// Which tool to call.
+/// Which tool a call or check names.
 #[derive(Debug, Clone, Copy)]
 pub enum ToolSelector<'a> {
+    /// By the tool's id.
     Id(&'a str),
-    Name { server: &'a str, tool: &'a str },
+    /// By the tool's name, and its server's name when several servers have a tool of that name.
+    Name { server: Option<&'a str>, tool: &'a str },
 }
 
 /// A tool and its server, as a call sees them.
@@ -60,14 +62,17 @@ struct Cache {
     targets: HashMap<(String, String, String), (Timestamp, Arc<CallTarget>)>,
 }
 
-pub struct Catalogue {
+/// The server and tool repositories, as every service uses them, with a short-lived copy of
+/// call targets (see the module's documentation).
+pub struct CatalogueCache {
     servers: Arc<dyn ServerRepository>,
     tools: Arc<dyn ToolRepository>,
     clock: Arc<dyn Clock>,
     cache: std::sync::Mutex<Cache>,
 }
 
-impl Catalogue {
+impl CatalogueCache {
+    /// The cache over these repositories.
     pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
         Self { servers, tools, clock, cache: Default::default() }
     }
@@ -76,7 +81,11 @@ impl Catalogue {
     pub async fn call_target(&self, tenant: &str, selector: ToolSelector<'_>) -> DomainResult<Arc<CallTarget>> {
         let key = match selector {
             ToolSelector::Id(id) => (tenant.to_owned(), String::new(), id.to_owned()),
-            ToolSelector::Name { server, tool } => (tenant.to_owned(), server.to_owned(), tool.to_owned()),
+            // A name key never collides with an id key: ids have no server part, and a name
+            // key without a server is marked with a character no server name may contain.
+            ToolSelector::Name { server, tool } => {
+                (tenant.to_owned(), server.unwrap_or("\u{0}").to_owned(), tool.to_owned())
+            }
         };
         let now = self.clock.now();
         let generation = {
@@ -100,7 +109,7 @@ impl Catalogue {
                 (tool, server)
             }
             ToolSelector::Name { server, tool } => {
-                find_tool(&*self.servers, &*self.tools, tenant, tool, Some(server)).await?
+                find_tool(&*self.servers, &*self.tools, tenant, tool, server).await?
             }
         };
         let target = Arc::new(CallTarget::new(tool, server));
@@ -130,7 +139,7 @@ impl Catalogue {
 
 /// Finds a tool by name (and server name) in storage. Several servers with the tool and no
 /// server name given is a 422, not a guess.
-pub async fn find_tool(
+async fn find_tool(
     servers: &dyn ServerRepository,
     tools: &dyn ToolRepository,
     tenant: &str,
@@ -153,7 +162,7 @@ pub async fn find_tool(
 }
 
 #[async_trait]
-impl ServerRepository for Catalogue {
+impl ServerRepository for CatalogueCache {
     async fn insert(&self, server: &ToolServer) -> PortResult<()> {
         self.changed(self.servers.insert(server).await)
     }
@@ -184,7 +193,7 @@ impl ServerRepository for Catalogue {
 }
 
 #[async_trait]
-impl ToolRepository for Catalogue {
+impl ToolRepository for CatalogueCache {
     async fn insert(&self, tool: &Tool) -> PortResult<()> {
         self.changed(self.tools.insert(tool).await)
     }

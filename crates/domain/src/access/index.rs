@@ -1,0 +1,426 @@
+//! The decision index: every tenant's grants and rules in memory, and the one decision function.
+
+use std::{collections::HashMap, sync::Arc};
+
+use super::{AccessLevel, Conditions, Grant, RoleRule, Subject, Target};
+use crate::{Principal, Role, Timestamp};
+
+/// Super administrators, and administrators while admin bypass is on, need no grant.
+pub fn bypasses(principal: &Principal, admin_bypass: bool) -> bool {
+    principal.role == Role::SuperAdmin || (principal.role == Role::Admin && admin_bypass)
+}
+
+/// The tool a decision is about, with what the decision needs to know of it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolRef<'a> {
+    pub tool_id: &'a str,
+    pub tool_name: &'a str,
+    pub server_id: &'a str,
+    pub server_name: &'a str,
+    /// The tool is enabled and available.
+    pub tool_usable: bool,
+    /// The server is running (or built in).
+    pub server_usable: bool,
+}
+
+impl<'a> ToolRef<'a> {
+    /// A tool of a server, usable when the tool is enabled and available and the server runs.
+    pub fn of(tool: &'a crate::tool::Tool, server: &'a crate::server::ToolServer) -> Self {
+        use crate::{server::ServerStatus, tool::ToolStatus};
+        Self {
+            tool_id: &tool.id,
+            tool_name: &tool.name,
+            server_id: &server.id,
+            server_name: &server.name,
+            tool_usable: tool.status == ToolStatus::Enabled && tool.is_available,
+            server_usable: server.status == ServerStatus::Enabled,
+        }
+    }
+
+    /// A server as the target of server-level grants and rules (no tool; its state ignored).
+    pub fn server(server: &'a crate::server::ToolServer) -> Self {
+        Self {
+            tool_id: "",
+            tool_name: "",
+            server_id: &server.id,
+            server_name: &server.name,
+            tool_usable: true,
+            server_usable: true,
+        }
+    }
+}
+
+/// What decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// The principal is an administrator (see [`bypasses`]).
+    Admin,
+    /// A grant of this tier (`user+tool`, `user+server`, `group+tool`, `group+server`, `public`).
+    Grant { id: String, tier: &'static str },
+    /// A role rule.
+    RoleRule { id: String },
+    /// The tool or server is not usable.
+    Unavailable,
+    /// No tier holds an applicable grant or rule.
+    NoGrant,
+    /// The user checked does not exist.
+    UnknownUser,
+}
+
+/// A decision, with the reason and the quota rules of what decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub level: AccessLevel,
+    pub reason: Option<String>,
+    pub decided_by: DecidedBy,
+    pub conditions: Conditions,
+    pub expires_at: Option<Timestamp>,
+    /// Why each tier did or did not decide, in order.
+    pub explanation: Vec<String>,
+}
+
+impl Decision {
+    /// The answer for a user that does not exist: not allowed.
+    pub fn unknown_user() -> Self {
+        Self {
+            allowed: false,
+            level: AccessLevel::None,
+            reason: Some("User not found".into()),
+            decided_by: DecidedBy::UnknownUser,
+            conditions: Conditions::default(),
+            expires_at: None,
+            explanation: vec!["no such user in this tenant".into()],
+        }
+    }
+
+    /// The key its rate-limit counters are kept under (per principal and grant or rule).
+    pub fn quota_key(&self, principal: &Principal) -> Option<String> {
+        match &self.decided_by {
+            DecidedBy::Grant { id, .. } => Some(format!("{}:{}:grant:{id}", principal.tenant, principal.id)),
+            DecidedBy::RoleRule { id } => Some(format!("{}:{}:rule:{id}", principal.tenant, principal.id)),
+            _ => None,
+        }
+    }
+}
+
+/// The grants on one target (a tool or a server), by subject: a principal's candidates are
+/// found by key, never by scanning the target's grants.
+#[derive(Debug, Default, Clone)]
+struct GrantsOn {
+    users: HashMap<String, Vec<Arc<Grant>>>,
+    groups: HashMap<String, Vec<Arc<Grant>>>,
+    public: Vec<Arc<Grant>>,
+}
+
+impl GrantsOn {
+    fn slot(&mut self, subject: &Subject) -> &mut Vec<Arc<Grant>> {
+        match subject {
+            Subject::User(id) => self.users.entry(id.clone()).or_default(),
+            Subject::Group(name) => self.groups.entry(name.clone()).or_default(),
+            Subject::Public => &mut self.public,
+        }
+    }
+
+    fn of_user(&self, id: &str) -> &[Arc<Grant>] {
+        self.users.get(id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn of_groups<'a>(&'a self, groups: &'a [String]) -> impl Iterator<Item = &'a Arc<Grant>> + 'a {
+        groups.iter().filter_map(|g| self.groups.get(g)).flatten()
+    }
+
+    fn len(&self) -> usize {
+        self.users.values().chain(self.groups.values()).map(Vec::len).sum::<usize>() + self.public.len()
+    }
+}
+
+/// One tenant's grants and rules, indexed for decisions.
+#[derive(Debug, Default, Clone)]
+struct TenantIndex {
+    by_tool: HashMap<String, GrantsOn>,
+    by_server: HashMap<String, GrantsOn>,
+    /// Where each grant is filed, so that replacing or removing one finds it at once.
+    filed: HashMap<String, (Target, Subject)>,
+    rules: HashMap<Role, Vec<Arc<RoleRule>>>,
+}
+
+impl TenantIndex {
+    fn on(&mut self, target: &Target) -> &mut GrantsOn {
+        match target {
+            Target::Tool(id) => self.by_tool.entry(id.clone()).or_default(),
+            Target::Server(id) => self.by_server.entry(id.clone()).or_default(),
+        }
+    }
+}
+
+static NO_GRANTS: std::sync::LazyLock<GrantsOn> = std::sync::LazyLock::new(GrantsOn::default);
+
+/// Every tenant's grants and rules in memory; patched on each write.
+#[derive(Debug, Default, Clone)]
+pub struct AccessIndex {
+    tenants: HashMap<String, TenantIndex>,
+}
+
+impl AccessIndex {
+    /// An index of these grants and rules (of any tenants).
+    pub fn new(grants: impl IntoIterator<Item = Grant>, rules: impl IntoIterator<Item = RoleRule>) -> Self {
+        let mut index = Self::default();
+        for grant in grants {
+            index.put_grant(grant);
+        }
+        for rule in rules {
+            index.put_rule(rule);
+        }
+        index
+    }
+
+    /// Adds or replaces a grant.
+    pub fn put_grant(&mut self, grant: Grant) {
+        self.remove_grant(&grant.tenant, &grant.id);
+        let t = self.tenants.entry(grant.tenant.clone()).or_default();
+        t.filed.insert(grant.id.clone(), (grant.target.clone(), grant.subject.clone()));
+        t.on(&grant.target).slot(&grant.subject).push(Arc::new(grant));
+    }
+
+    /// Forgets a grant; unknown ids are ignored.
+    pub fn remove_grant(&mut self, tenant: &str, id: &str) {
+        let Some(t) = self.tenants.get_mut(tenant) else { return };
+        let Some((target, subject)) = t.filed.remove(id) else { return };
+        t.on(&target).slot(&subject).retain(|g| g.id != id);
+    }
+
+    /// Adds or replaces a rule, keeping each role's rules most specific first.
+    pub fn put_rule(&mut self, rule: RoleRule) {
+        self.remove_rule(&rule.tenant, &rule.id);
+        let list = self.tenants.entry(rule.tenant.clone()).or_default().rules.entry(rule.role).or_default();
+        list.push(Arc::new(rule));
+        list.sort_by(|a, b| b.specificity().cmp(&a.specificity()).then_with(|| a.id.cmp(&b.id)));
+    }
+
+    /// Forgets a rule; unknown ids are ignored.
+    pub fn remove_rule(&mut self, tenant: &str, id: &str) {
+        if let Some(t) = self.tenants.get_mut(tenant) {
+            for list in t.rules.values_mut() {
+                list.retain(|r| r.id != id);
+            }
+        }
+    }
+
+    /// How many grants the index holds, in every tenant.
+    pub fn grant_count(&self) -> usize {
+        self.tenants.values().flat_map(|t| t.by_tool.values().chain(t.by_server.values())).map(GrantsOn::len).sum()
+    }
+
+    /// Decides whether `principal` may use `tool` at `required` level at `now`, by the rules of
+    /// docs/architecture.md ("Access decisions").
+    /// The decision's `explanation` stays empty; see [`Self::explain`].
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+    ) -> Decision {
+        self.decide_noting(principal, tool, required, now, admin_bypass, &mut Notes(None))
+    }
+
+    /// Decides as [`Self::decide`], and explains how each tier was weighed.
+    pub fn explain(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+    ) -> Decision {
+        self.decide_noting(principal, tool, required, now, admin_bypass, &mut Notes(Some(Vec::new())))
+    }
+
+    fn decide_noting(
+        &self,
+        principal: &Principal,
+        tool: &ToolRef,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+        notes: &mut Notes,
+    ) -> Decision {
+        let is_admin = bypasses(principal, admin_bypass);
+        if !tool.tool_usable || !tool.server_usable {
+            let reason =
+                if !tool.server_usable { "the server is not running" } else { "the tool is disabled or unavailable" };
+            // Administrators still see it, but nobody calls it.
+            if is_admin && required <= AccessLevel::Read {
+                return admin_decision(notes);
+            }
+            notes.add(|| reason.into());
+            return Decision {
+                allowed: false,
+                level: AccessLevel::None,
+                reason: Some(reason.into()),
+                decided_by: DecidedBy::Unavailable,
+                conditions: Conditions::default(),
+                expires_at: None,
+                explanation: notes.take(),
+            };
+        }
+        if is_admin {
+            return admin_decision(notes);
+        }
+
+        let empty = TenantIndex::default();
+        let index = self.tenants.get(&principal.tenant).unwrap_or(&empty);
+        let on_tool = index.by_tool.get(tool.tool_id).unwrap_or(&NO_GRANTS);
+        let on_server = index.by_server.get(tool.server_id).unwrap_or(&NO_GRANTS);
+        let groups = &principal.groups;
+        if let Some(decision) = decide_grants("user+tool", on_tool.of_user(&principal.id), required, now, notes)
+            .or_else(|| decide_grants("user+server", on_server.of_user(&principal.id), required, now, notes))
+            .or_else(|| decide_grants("group+tool", on_tool.of_groups(groups), required, now, notes))
+            .or_else(|| decide_grants("group+server", on_server.of_groups(groups), required, now, notes))
+        {
+            return decision;
+        }
+
+        if let Some(rules) = index.rules.get(&principal.role) {
+            // Rules are kept most specific first: the first applicable one sets the rank, and
+            // among rules of that rank an explicit `none` wins, else the highest level.
+            let mut outside = 0;
+            let mut best: Option<(&Arc<RoleRule>, (u8, usize))> = None;
+            for rule in rules.iter().filter(|r| r.matches(tool)) {
+                if !rule.conditions.in_window(now) {
+                    outside += 1;
+                    continue;
+                }
+                let rank = rule.specificity();
+                match best {
+                    Some((_, top)) if rank != top => break,
+                    Some((chosen, _)) if chosen.access_level == AccessLevel::None => {}
+                    Some((chosen, _))
+                        if rule.access_level != AccessLevel::None && rule.access_level < chosen.access_level => {}
+                    _ => best = Some((rule, rank)),
+                }
+            }
+            if outside > 0 {
+                notes.add(|| format!("role rules: {outside} outside their hours or days"));
+            }
+            if let Some((rule, _)) = best {
+                notes.add(|| {
+                    format!("role rule {} ({}) decides: {}", rule.id, describe_rule(rule), rule.access_level.as_str())
+                });
+                return outcome(
+                    rule.access_level,
+                    required,
+                    DecidedBy::RoleRule { id: rule.id.clone() },
+                    rule.conditions.clone(),
+                    None,
+                    notes.take(),
+                );
+            }
+            notes.add(|| "role rules: none matches".into());
+        }
+
+        let public = on_tool.public.iter().chain(&on_server.public);
+        if let Some(decision) = decide_grants("public", public, required, now, notes) {
+            return decision;
+        }
+        notes.add(|| "no tier holds an applicable grant or rule".into());
+        Decision {
+            allowed: false,
+            level: AccessLevel::None,
+            reason: Some("no grant or role rule gives access".into()),
+            decided_by: DecidedBy::NoGrant,
+            conditions: Conditions::default(),
+            expires_at: None,
+            explanation: notes.take(),
+        }
+    }
+}
+
+/// The explanation of a decision, written only when asked for: listings and calls decide often
+/// and need no prose, the access check does.
+struct Notes(Option<Vec<String>>);
+
+impl Notes {
+    fn add(&mut self, note: impl FnOnce() -> String) {
+        if let Some(notes) = &mut self.0 {
+            notes.push(note());
+        }
+    }
+
+    fn take(&mut self) -> Vec<String> {
+        self.0.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+}
+
+fn describe_rule(rule: &RoleRule) -> String {
+    format!(
+        "tool {} on server {}",
+        rule.tool_pattern.as_deref().unwrap_or("*"),
+        rule.server_pattern.as_deref().unwrap_or("*")
+    )
+}
+
+fn admin_decision(notes: &mut Notes) -> Decision {
+    notes.add(|| "administrator".into());
+    Decision {
+        allowed: true,
+        level: AccessLevel::Admin,
+        reason: None,
+        decided_by: DecidedBy::Admin,
+        conditions: Conditions::default(),
+        expires_at: None,
+        explanation: notes.take(),
+    }
+}
+
+/// One tier: the applicable grants decide (explicit `none` first, else the highest level).
+/// None when no grant of the tier applies.
+fn decide_grants<'a>(
+    tier: &'static str,
+    grants: impl IntoIterator<Item = &'a Arc<Grant>>,
+    required: AccessLevel,
+    now: Timestamp,
+    notes: &mut Notes,
+) -> Option<Decision> {
+    let mut decider: Option<&Arc<Grant>> = None;
+    for g in grants {
+        if g.expires_at.is_some_and(|at| at <= now) {
+            notes.add(|| format!("{tier}: grant {} expired", g.id));
+        } else if !g.conditions.in_window(now) {
+            notes.add(|| format!("{tier}: grant {} is outside its hours or days", g.id));
+        } else if g.access_level == AccessLevel::None {
+            decider = Some(g);
+            break;
+        } else if decider.is_none_or(|d| g.access_level >= d.access_level) {
+            decider = Some(g);
+        }
+    }
+    let grant = decider?;
+    notes.add(|| format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()));
+    Some(outcome(
+        grant.access_level,
+        required,
+        DecidedBy::Grant { id: grant.id.clone(), tier },
+        grant.conditions.clone(),
+        grant.expires_at,
+        notes.take(),
+    ))
+}
+
+fn outcome(
+    level: AccessLevel,
+    required: AccessLevel,
+    decided_by: DecidedBy,
+    conditions: Conditions,
+    expires_at: Option<Timestamp>,
+    explanation: Vec<String>,
+) -> Decision {
+    let allowed = level != AccessLevel::None && level >= required;
+    let reason = (!allowed).then(|| match level {
+        AccessLevel::None => "access is explicitly denied".to_owned(),
+        level => format!("{} access does not allow {}", level.as_str(), required.as_str()),
+    });
+    Decision { allowed, level, reason, decided_by, conditions, expires_at, explanation }
+}

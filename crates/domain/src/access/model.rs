@@ -1,0 +1,177 @@
+//! The vocabulary of access: levels, subjects, targets, conditions, grants and role rules.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{Datelike, Timelike};
+
+use super::{ToolRef, glob_match};
+use crate::{Role, Timestamp, validation::Validator};
+
+crate::wire_enum! {
+    /// What a grant allows, least to most: `read` to see a tool, `execute` to call it, `admin` to
+    /// manage it. `none` is an explicit denial.
+    AccessLevel { None = "none", Read = "read", Execute = "execute", Admin = "admin" }
+}
+
+/// Who a grant is for: `user:<id>`, `group:<name>`, or everyone (`*`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    User(String),
+    Group(String),
+    Public,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(id) => write!(f, "user:{id}"),
+            Self::Group(name) => write!(f, "group:{name}"),
+            Self::Public => f.write_str("*"),
+        }
+    }
+}
+
+impl FromStr for Subject {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let valid = |v: &str| !v.is_empty() && v.len() <= limits::SUBJECT_ID_MAX && !v.chars().any(char::is_control);
+        match s.split_once(':') {
+            _ if s == "*" => Ok(Self::Public),
+            Some(("user", id)) if valid(id) => Ok(Self::User(id.to_owned())),
+            Some(("group", name)) if valid(name) => Ok(Self::Group(name.to_owned())),
+            _ => Err(format!("'{s}' is not user:<id>, group:<name> or *")),
+        }
+    }
+}
+
+/// What a grant covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Tool(String),
+    Server(String),
+}
+
+/// When a grant or rule applies, and how often it may be used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    pub rate_limit_per_hour: Option<u32>,
+    pub rate_limit_per_day: Option<u32>,
+    /// UTC hours (0-23); empty or unset means any hour.
+    pub allowed_hours: Option<Vec<u8>>,
+    /// Weekdays, 0 = Monday to 6; empty or unset means any day.
+    pub allowed_days: Option<Vec<u8>>,
+}
+
+impl Conditions {
+    pub fn validate(&self, v: &mut Validator) {
+        for (field, limit) in
+            [("rate_limit_per_hour", self.rate_limit_per_hour), ("rate_limit_per_day", self.rate_limit_per_day)]
+        {
+            v.check(limit.is_none_or(|l| l >= limits::RATE_LIMIT_MIN), field, || {
+                format!("must be at least {} (or null for no limit)", limits::RATE_LIMIT_MIN)
+            });
+        }
+        if let Some(hours) = &self.allowed_hours {
+            v.check(
+                hours.len() <= limits::HOURS_MAX_ITEMS && hours.iter().all(|h| *h <= limits::HOUR_MAX),
+                "allowed_hours",
+                || format!("at most {} hours, each 0 to {} (UTC)", limits::HOURS_MAX_ITEMS, limits::HOUR_MAX),
+            );
+        }
+        if let Some(days) = &self.allowed_days {
+            v.check(
+                days.len() <= limits::DAYS_MAX_ITEMS && days.iter().all(|d| *d <= limits::DAY_MAX),
+                "allowed_days",
+                || format!("at most {} days, each 0 (Monday) to {} (Sunday)", limits::DAYS_MAX_ITEMS, limits::DAY_MAX),
+            );
+        }
+    }
+
+    /// Whether `now` (UTC) is inside the hours and days.
+    pub fn in_window(&self, now: Timestamp) -> bool {
+        let hour = now.hour() as u8;
+        let day = now.weekday().num_days_from_monday() as u8;
+        let fits =
+            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
+        fits(&self.allowed_hours, hour) && fits(&self.allowed_days, day)
+    }
+}
+
+/// A grant: a subject's access to one tool or one server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub id: String,
+    pub tenant: String,
+    pub subject: Subject,
+    pub target: Target,
+    pub access_level: AccessLevel,
+    pub conditions: Conditions,
+    pub expires_at: Option<Timestamp>,
+    pub granted_by: String,
+    pub granted_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub usage_count: i64,
+    pub last_used: Option<Timestamp>,
+}
+
+/// A role rule: a role's access to the tools whose names match glob patterns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleRule {
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub tool_pattern: Option<String>,
+    pub server_pattern: Option<String>,
+    pub access_level: AccessLevel,
+    pub conditions: Conditions,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl RoleRule {
+    /// How specific the rule is, for ranking rules of one role: both patterns set beat one
+    /// (a pattern of exactly `*` counts as unset, since it matches everything), then the longer
+    /// literal text (characters other than `*`, `?`) wins.
+    pub(crate) fn specificity(&self) -> (u8, usize) {
+        let patterns = [&self.tool_pattern, &self.server_pattern];
+        let set = patterns.iter().filter(|p| p.as_deref().is_some_and(|p| p != "*")).count() as u8;
+        let literal = patterns
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .map(|p| p.chars().filter(|c| *c != '*' && *c != '?').count())
+            .sum();
+        (set, literal)
+    }
+
+    pub(crate) fn matches(&self, tool: &ToolRef) -> bool {
+        self.tool_pattern.as_deref().is_none_or(|p| glob_match(p, tool.tool_name))
+            && self.server_pattern.as_deref().is_none_or(|p| glob_match(p, tool.server_name))
+    }
+}
+
+/// Limits of grants and role rules.
+pub mod limits {
+    /// Characters of a role rule's tool or server pattern.
+    pub const PATTERN_MAX: usize = 200;
+    /// Characters of the id or group name in a grant's subject.
+    pub const SUBJECT_ID_MAX: usize = 200;
+    /// The smallest hourly or daily call limit (`null` for none).
+    pub const RATE_LIMIT_MIN: u32 = 1;
+    /// The last UTC hour of a window.
+    pub const HOUR_MAX: u8 = 23;
+    /// The last weekday of a window (0 is Monday).
+    pub const DAY_MAX: u8 = 6;
+    /// Hours one window lists (each at most once).
+    pub const HOURS_MAX_ITEMS: usize = HOUR_MAX as usize + 1;
+    /// Days one window lists (each at most once).
+    pub const DAYS_MAX_ITEMS: usize = DAY_MAX as usize + 1;
+}
+
+/// Checks a role rule's patterns: at most [`limits::PATTERN_MAX`] characters, no control characters.
+pub fn validate_pattern(v: &mut Validator, field: &str, pattern: &Option<String>) {
+    if let Some(p) = pattern {
+        v.text(field, p, 1, limits::PATTERN_MAX);
+    }
+}

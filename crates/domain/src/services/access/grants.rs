@@ -1,0 +1,147 @@
+//! Grants: who may do what with one tool or server.
+
+use super::AccessService;
+use crate::{
+    DomainError, Patch, Principal, ResourceKind, Timestamp,
+    access::{AccessLevel, Conditions, Grant, Subject, Target},
+    error::DomainResult,
+    new_id,
+    ports::GrantFilter,
+    validation::Validator,
+};
+
+/// A grant to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGrant {
+    pub subject: Subject,
+    pub target: Target,
+    pub access_level: AccessLevel,
+    pub conditions: Conditions,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Changes to a grant; absent fields stay, `Null` clears.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GrantPatch {
+    pub access_level: Option<AccessLevel>,
+    pub rate_limit_per_hour: Patch<u32>,
+    pub rate_limit_per_day: Patch<u32>,
+    pub allowed_hours: Patch<Vec<u8>>,
+    pub allowed_days: Patch<Vec<u8>>,
+    pub expires_at: Patch<Timestamp>,
+}
+
+impl AccessService {
+    async fn check_target(&self, tenant: &str, target: &Target) -> DomainResult<()> {
+        let exists = match target {
+            Target::Tool(id) => self.tools.get(tenant, id).await?.is_some(),
+            Target::Server(id) => self.servers.get(tenant, id).await?.is_some(),
+        };
+        if exists {
+            Ok(())
+        } else {
+            let (kind, id) = match target {
+                Target::Tool(id) => (ResourceKind::Tool, id),
+                Target::Server(id) => (ResourceKind::ToolServer, id),
+            };
+            Err(DomainError::not_found(kind, id))
+        }
+    }
+
+    pub async fn grant(&self, actor: &Principal, input: NewGrant) -> DomainResult<Grant> {
+        actor.require_admin("grant access")?;
+        let mut v = Validator::new();
+        input.conditions.validate(&mut v);
+        v.finish()?;
+        self.check_target(&actor.tenant, &input.target).await?;
+        let now = self.clock.now();
+        let grant = Grant {
+            id: new_id(),
+            tenant: actor.tenant.clone(),
+            subject: input.subject,
+            target: input.target,
+            access_level: input.access_level,
+            conditions: input.conditions,
+            expires_at: input.expires_at,
+            granted_by: actor.id.clone(),
+            granted_at: now,
+            updated_at: now,
+            usage_count: 0,
+            last_used: None,
+        };
+        match self.grants.insert(&grant).await {
+            Err(DomainError::Conflict(_)) => {
+                return Err(DomainError::Conflict(format!("{} already has a grant on that target", grant.subject)));
+            }
+            other => other?,
+        }
+        self.patch_index(|i| i.put_grant(grant.clone()));
+        Ok(grant)
+    }
+
+    pub async fn get_grant(&self, actor: &Principal, id: &str) -> DomainResult<Grant> {
+        let grant = self
+            .grants
+            .get(&actor.tenant, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::Permission, id))?;
+        if !actor.is_admin() && grant.subject != Subject::User(actor.id.clone()) {
+            return Err(DomainError::not_found(ResourceKind::Permission, id));
+        }
+        Ok(grant)
+    }
+
+    pub async fn update_grant(&self, actor: &Principal, id: &str, patch: GrantPatch) -> DomainResult<Grant> {
+        actor.require_admin("change grants")?;
+        let mut grant = self.get_grant(actor, id).await?;
+        if let Some(level) = patch.access_level {
+            grant.access_level = level;
+        }
+        patch.rate_limit_per_hour.apply_to(&mut grant.conditions.rate_limit_per_hour);
+        patch.rate_limit_per_day.apply_to(&mut grant.conditions.rate_limit_per_day);
+        patch.allowed_hours.apply_to(&mut grant.conditions.allowed_hours);
+        patch.allowed_days.apply_to(&mut grant.conditions.allowed_days);
+        patch.expires_at.apply_to(&mut grant.expires_at);
+        let mut v = Validator::new();
+        grant.conditions.validate(&mut v);
+        v.finish()?;
+        grant.updated_at = self.clock.now();
+        if !self.grants.update(&grant).await? {
+            return Err(DomainError::not_found(ResourceKind::Permission, id));
+        }
+        self.patch_index(|i| i.put_grant(grant.clone()));
+        Ok(grant)
+    }
+
+    pub async fn revoke(&self, actor: &Principal, id: &str) -> DomainResult<()> {
+        actor.require_admin("revoke grants")?;
+        if !self.grants.delete(&actor.tenant, id).await? {
+            return Err(DomainError::not_found(ResourceKind::Permission, id));
+        }
+        self.patch_index(|i| i.remove_grant(&actor.tenant, id));
+        Ok(())
+    }
+
+    pub async fn list_grants(&self, actor: &Principal, filter: &GrantFilter) -> DomainResult<Vec<Grant>> {
+        actor.require_admin("list grants")?;
+        self.grants.list(&actor.tenant, filter).await
+    }
+
+    /// A user's own grants (the seed's permissions); users may read their own.
+    pub async fn user_permissions(&self, actor: &Principal, user_id: &str) -> DomainResult<Vec<Grant>> {
+        if actor.id != user_id && !actor.is_admin() {
+            return Err(DomainError::Forbidden("only administrators may read another user's permissions".into()));
+        }
+        let filter = GrantFilter { subject: Some(Subject::User(user_id.to_owned())), target: None };
+        self.grants.list(&actor.tenant, &filter).await
+    }
+
+    /// Forgets the grants on a deleted server and its tools.
+    pub async fn forget_server(&self, tenant: &str, server_id: &str, tool_ids: &[String]) -> DomainResult<()> {
+        let mut targets = vec![Target::Server(server_id.to_owned())];
+        targets.extend(tool_ids.iter().map(|id| Target::Tool(id.clone())));
+        let removed = self.grants.delete_for_targets(tenant, &targets).await?;
+        self.patch_index(|i| removed.iter().for_each(|id| i.remove_grant(tenant, id)));
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The application side of the access engine: the [`AccessService`] keeps the decision index
+//! in step with every write and answers decisions from it. Split by capability:
+//!
+//! - [`grants`]: grants to users, groups and everyone;
+//! - [`rules`]: role rules;
+//! - [`check`]: the access check, explained, with the remaining quota;
+//! - [`visibility`]: what of a server a principal may see or manage.
+
+pub mod check;
+pub mod grants;
+pub mod rules;
+pub mod visibility;
+
+use std::sync::{Arc, RwLock, atomic::AtomicU64};
+
+pub use check::AccessReport;
+pub use grants::{GrantPatch, NewGrant};
+pub use rules::RuleInput;
+
+use crate::{
+    Principal,
+    access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef, UsageCounters},
+    error::DomainResult,
+    ports::{Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, UserRepository},
+    services::{CatalogueCache, Ports, Settings},
+};
+
+/// Decides who may see, call and manage which tool, and manages the grants and rules it decides
+/// by. Decisions are read from memory; writes go to storage, then patch the index.
+pub struct AccessService {
+    grants: Arc<dyn GrantRepository>,
+    rules: Arc<dyn RoleRuleRepository>,
+    users: Arc<dyn UserRepository>,
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    catalogue: Arc<CatalogueCache>,
+    clock: Arc<dyn Clock>,
+    index: RwLock<AccessIndex>,
+    /// Bumped by every patch, so a reload that raced with a write starts over.
+    generation: AtomicU64,
+    counters: UsageCounters,
+    admin_bypass: bool,
+}
+
+impl AccessService {
+    /// The engine over `ports`' grants, rules and users; servers and tools through `catalogue`.
+    /// Call [`Self::load`] before the first decision.
+    pub fn new(ports: &Ports, catalogue: Arc<CatalogueCache>, settings: &Settings) -> Self {
+        Self {
+            grants: ports.grants.clone(),
+            rules: ports.rules.clone(),
+            users: ports.users.clone(),
+            servers: catalogue.clone(),
+            tools: catalogue.clone(),
+            catalogue,
+            clock: ports.clock.clone(),
+            index: RwLock::new(AccessIndex::default()),
+            generation: AtomicU64::new(0),
+            counters: UsageCounters::default(),
+            admin_bypass: settings.admin_bypass,
+        }
+    }
+
+    /// (Re)builds the index from storage: at start-up, and periodically to see other replicas' writes.
+    pub async fn load(&self) -> DomainResult<usize> {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            let before = self.generation.load(SeqCst);
+            let index = AccessIndex::new(self.grants.list_all().await?, self.rules.list_all().await?);
+            let count = index.grant_count();
+            let mut current = self.index.write().unwrap_or_else(|p| p.into_inner());
+            // A write patched the index while we read: our copy may lack it, read again.
+            if self.generation.load(SeqCst) == before {
+                *current = index;
+                return Ok(count);
+            }
+        }
+    }
+
+    fn patch_index(&self, change: impl FnOnce(&mut AccessIndex)) {
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        change(&mut index);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Decides from the index, now.
+    pub fn decide(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel) -> Decision {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        index.decide(principal, tool, required, self.clock.now(), self.admin_bypass)
+    }
+
+    /// Decides with the explanation of each tier (for the access check).
+    pub fn explain(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel) -> Decision {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        index.explain(principal, tool, required, self.clock.now(), self.admin_bypass)
+    }
+
+    /// Whether the principal uses every tool of its tenant without grants (see
+    /// [`crate::access::bypasses`]).
+    pub fn is_admin(&self, principal: &Principal) -> bool {
+        crate::access::bypasses(principal, self.admin_bypass)
+    }
+
+    /// Whether the principal may use the tool at the required level.
+    pub fn may_use(
+        &self,
+        principal: &Principal,
+        tool: &crate::tool::Tool,
+        server: &crate::server::ToolServer,
+        required: AccessLevel,
+    ) -> bool {
+        self.decide(principal, &ToolRef::of(tool, server), required).allowed
+    }
+
+    /// Counts a real call against the deciding grant's or rule's limits (calls, not checks).
+    pub fn record_call(&self, principal: &Principal, decision: &Decision) -> Result<Quota, Quota> {
+        match decision.quota_key(principal) {
+            Some(key) => self.counters.record(&key, &decision.conditions, self.clock.now()),
+            None => Ok(Quota::default()),
+        }
+    }
+}

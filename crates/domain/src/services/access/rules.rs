@@ -1,0 +1,110 @@
+//! Role rules: a role's access to the tools whose names match glob patterns.
+
+use super::AccessService;
+use crate::{
+    DomainError, Principal, ResourceKind, Role,
+    access::{AccessLevel, Conditions, RoleRule, validate_pattern},
+    error::DomainResult,
+    new_id,
+    validation::Validator,
+};
+
+/// A role rule to make, or the new content of one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInput {
+    pub role: Role,
+    pub tool_pattern: Option<String>,
+    pub server_pattern: Option<String>,
+    pub access_level: AccessLevel,
+    pub conditions: Conditions,
+}
+
+impl AccessService {
+    fn validate_rule(input: &RuleInput) -> DomainResult<()> {
+        let mut v = Validator::new();
+        validate_pattern(&mut v, "tool_pattern", &input.tool_pattern);
+        validate_pattern(&mut v, "server_pattern", &input.server_pattern);
+        input.conditions.validate(&mut v);
+        // A rule's limits are its defaults, and named so on the wire.
+        v.finish().map_err(|e| match e {
+            DomainError::Validation(errors) => DomainError::Validation(
+                errors
+                    .into_iter()
+                    .map(|mut f| {
+                        if f.field.starts_with("rate_limit_") {
+                            f.field = format!("default_{}", f.field);
+                        }
+                        f
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
+    }
+
+    pub async fn create_rule(&self, actor: &Principal, input: RuleInput) -> DomainResult<RoleRule> {
+        actor.require_admin("create role access rules")?;
+        Self::validate_rule(&input)?;
+        let now = self.clock.now();
+        let rule = RoleRule {
+            id: new_id(),
+            tenant: actor.tenant.clone(),
+            role: input.role,
+            tool_pattern: input.tool_pattern,
+            server_pattern: input.server_pattern,
+            access_level: input.access_level,
+            conditions: input.conditions,
+            created_by: actor.id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.rules.insert(&rule).await {
+            Err(DomainError::Conflict(_)) => {
+                return Err(DomainError::Conflict("a rule for that role and patterns exists".into()));
+            }
+            other => other?,
+        }
+        self.patch_index(|i| i.put_rule(rule.clone()));
+        Ok(rule)
+    }
+
+    pub async fn update_rule(&self, actor: &Principal, id: &str, input: RuleInput) -> DomainResult<RoleRule> {
+        actor.require_admin("change role access rules")?;
+        Self::validate_rule(&input)?;
+        let mut rule = self
+            .rules
+            .get(&actor.tenant, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::RoleRule, id))?;
+        rule.role = input.role;
+        rule.tool_pattern = input.tool_pattern;
+        rule.server_pattern = input.server_pattern;
+        rule.access_level = input.access_level;
+        rule.conditions = input.conditions;
+        rule.updated_at = self.clock.now();
+        match self.rules.update(&rule).await {
+            Ok(true) => {}
+            Ok(false) => return Err(DomainError::not_found(ResourceKind::RoleRule, id)),
+            Err(DomainError::Conflict(_)) => {
+                return Err(DomainError::Conflict("a rule for that role and patterns exists".into()));
+            }
+            Err(e) => return Err(e),
+        }
+        self.patch_index(|i| i.put_rule(rule.clone()));
+        Ok(rule)
+    }
+
+    pub async fn delete_rule(&self, actor: &Principal, id: &str) -> DomainResult<()> {
+        actor.require_admin("delete role access rules")?;
+        if !self.rules.delete(&actor.tenant, id).await? {
+            return Err(DomainError::not_found(ResourceKind::RoleRule, id));
+        }
+        self.patch_index(|i| i.remove_rule(&actor.tenant, id));
+        Ok(())
+    }
+
+    pub async fn list_rules(&self, actor: &Principal, role: Option<Role>) -> DomainResult<Vec<RoleRule>> {
+        actor.require_admin("list role access rules")?;
+        self.rules.list(&actor.tenant, role).await
+    }
+}

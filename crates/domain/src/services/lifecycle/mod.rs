@@ -1,0 +1,106 @@
+//! Running tool servers. Split by job:
+//!
+//! - [`runtime`]: start, stop, restart, enable, disable, health, connectivity, refresh, bulk,
+//!   resuming at start-up and stopping at shutdown;
+//! - [`supervision`]: what a supervised connection reports (failures, reconnections,
+//!   `tools/list_changed`) and the failure counting that decides whether to reconnect;
+//! - [`discovery`]: merging a server's listed tools into the stored ones.
+
+pub mod discovery;
+pub mod runtime;
+pub mod supervision;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
+
+pub use runtime::{BulkItem, BulkOperation, ConnectivityReport, HealthReport};
+
+use crate::{
+    error::DomainResult,
+    ports::{Clock, Metrics, ServerRepository, ToolRepository},
+    server::{RuntimeState, ToolServer},
+    services::{AccessService, CatalogueCache, Ports, Settings, stats::UptimeLog},
+    upstream::{ServerRef, UpstreamConnector, UpstreamObserver},
+};
+
+/// The outcome of a lifecycle operation, as the seed reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub success: bool,
+    pub message: String,
+}
+
+impl Outcome {
+    pub(crate) fn new(success: bool, message: impl Into<String>) -> Self {
+        Self { success, message: message.into() }
+    }
+
+    /// The same outcome, reported with an operation's own message when it succeeded.
+    fn on_success(self, message: &str) -> Self {
+        if self.success { Self::new(true, message) } else { self }
+    }
+}
+
+/// Starts, stops and supervises tool servers, and keeps their stored runtime state and tools true.
+pub struct LifecycleService {
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    upstream: Arc<dyn UpstreamConnector>,
+    clock: Arc<dyn Clock>,
+    /// A failure after this much uptime counts as the first of a new series.
+    stable_after: Duration,
+    access: Arc<AccessService>,
+    metrics: Arc<dyn Metrics>,
+    uptime: Arc<UptimeLog>,
+    /// One discovery at a time per server (see [`Self::sync_tools`]).
+    discoveries: Mutex<HashMap<String, Arc<futures::lock::Mutex<()>>>>,
+    me: Weak<LifecycleService>,
+}
+
+impl LifecycleService {
+    /// The service over `ports`' upstream connector, with servers and tools through `catalogue`;
+    /// `uptime` is where it notes when servers go up and down (for server stats).
+    pub fn new(
+        ports: &Ports,
+        catalogue: Arc<CatalogueCache>,
+        access: Arc<AccessService>,
+        uptime: Arc<UptimeLog>,
+        settings: &Settings,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            servers: catalogue.clone(),
+            tools: catalogue,
+            upstream: ports.upstream.clone(),
+            clock: ports.clock.clone(),
+            stable_after: settings.stable_after,
+            access,
+            metrics: ports.metrics.clone(),
+            uptime,
+            discoveries: Default::default(),
+            me: me.clone(),
+        })
+    }
+
+    fn observer(&self) -> Arc<dyn UpstreamObserver> {
+        // `self` is only reachable through the Arc made in `new`, so the upgrade succeeds.
+        self.me.upgrade().expect("LifecycleService lives in an Arc")
+    }
+
+    async fn set_runtime(&self, server: &mut ToolServer, state: RuntimeState) -> DomainResult<()> {
+        self.servers.update_runtime(&ServerRef::from(&*server), &state).await?;
+        server.set_runtime(state);
+        Ok(())
+    }
+
+    async fn load_ref(&self, server: &ServerRef) -> Option<ToolServer> {
+        self.servers.get(&server.tenant, &server.id).await.ok().flatten()
+    }
+}
+
+/// The deadline of requests to a server.
+pub fn timeout_of(server: &ToolServer) -> Duration {
+    Duration::from_secs(server.timeout.max(1) as u64)
+}

@@ -1,0 +1,226 @@
+//! Starting and stopping servers, on request, in bulk, at start-up and at shutdown.
+
+use super::{LifecycleService, Outcome, timeout_of};
+use crate::{
+    DomainError, Principal, builtin,
+    error::DomainResult,
+    new_id,
+    server::{NewToolServer, ServerStatus, ToolServer, TransportType, limits},
+    validation::Validator,
+};
+
+/// A live health check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthReport {
+    pub server: ToolServer,
+    pub is_running: bool,
+    pub is_responsive: bool,
+    pub tools_count: usize,
+    pub error_message: Option<String>,
+}
+
+/// A one-off connection attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectivityReport {
+    pub server: ToolServer,
+    pub error: Option<String>,
+    pub tools_count: usize,
+}
+
+/// One item of a bulk operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkItem {
+    pub server_id: String,
+    pub success: bool,
+    pub message: String,
+}
+
+crate::wire_enum! {
+    /// What a bulk operation does to each server.
+    BulkOperation {
+        Start = "start",
+        Stop = "stop",
+        Restart = "restart",
+        Enable = "enable",
+        Disable = "disable",
+    }
+}
+
+impl LifecycleService {
+    /// Connects (or spawns) the server and discovers its tools; a failure leaves it in `error`.
+    pub async fn connect(&self, server: &mut ToolServer) -> DomainResult<Outcome> {
+        let mut state = server.runtime();
+        state.status = ServerStatus::Starting;
+        self.set_runtime(server, state.clone()).await?;
+        match self.upstream.start(server, self.observer()).await {
+            Ok(found) => {
+                self.uptime.up(&server.id, self.clock.now());
+                self.sync_tools(server, &found, "start").await?;
+                state.status = ServerStatus::Enabled;
+                state.last_startup_success = Some(self.clock.now());
+                state.last_startup_error = None;
+                state.consecutive_failures = 0;
+                self.set_runtime(server, state).await?;
+                Ok(Outcome::new(true, "Server started successfully"))
+            }
+            Err(error) => {
+                state.status = ServerStatus::Error;
+                state.last_startup_error = Some(error.to_string());
+                state.consecutive_failures += 1;
+                self.set_runtime(server, state).await?;
+                Ok(Outcome::new(false, format!("Failed to start server: {error}")))
+            }
+        }
+    }
+
+    /// Disconnects; stdio servers end with their whole process tree.
+    pub async fn disconnect(&self, server: &mut ToolServer) -> DomainResult<()> {
+        let mut state = server.runtime();
+        state.status = ServerStatus::Stopping;
+        self.set_runtime(server, state.clone()).await?;
+        self.upstream.stop(&server.id).await;
+        self.uptime.down(&server.id, self.clock.now());
+        state.status = ServerStatus::Disabled;
+        self.set_runtime(server, state).await
+    }
+
+    pub fn is_running(&self, server_id: &str) -> bool {
+        self.upstream.is_running(server_id)
+    }
+
+    pub async fn start(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
+        let mut server = self.access.managed_server(actor, id).await?;
+        self.connect(&mut server).await
+    }
+
+    pub async fn stop(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
+        let mut server = self.access.managed_server(actor, id).await?;
+        self.disconnect(&mut server).await?;
+        Ok(Outcome::new(true, "Server stopped successfully"))
+    }
+
+    pub async fn restart(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
+        let mut server = self.access.managed_server(actor, id).await?;
+        self.disconnect(&mut server).await?;
+        Ok(self.connect(&mut server).await?.on_success("Server restarted successfully"))
+    }
+
+    /// Enabling a server runs it (`enabled` is the running state).
+    pub async fn enable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
+        let mut server = self.access.managed_server(actor, id).await?;
+        Ok(self.connect(&mut server).await?.on_success("Server enabled successfully"))
+    }
+
+    pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
+        let mut server = self.access.managed_server(actor, id).await?;
+        self.disconnect(&mut server).await?;
+        Ok(Outcome::new(true, "Server disabled successfully"))
+    }
+
+    pub async fn health(&self, actor: &Principal, id: &str) -> DomainResult<HealthReport> {
+        let mut server = self.access.visible_server(actor, id).await?;
+        let is_running = self.upstream.is_running(id);
+        let (is_responsive, tools_count, error_message) = if is_running {
+            match self.upstream.list_tools(id, timeout_of(&server)).await {
+                Ok(tools) => (true, tools.len(), None),
+                Err(e) => (false, 0, Some(e.to_string())),
+            }
+        } else {
+            (false, 0, server.last_startup_error.clone())
+        };
+        let mut state = server.runtime();
+        state.last_health_check = Some(self.clock.now());
+        self.set_runtime(&mut server, state).await?;
+        Ok(HealthReport { server, is_running, is_responsive, tools_count, error_message })
+    }
+
+    /// Connects once without touching the running connection or the stored state.
+    pub async fn test_connectivity(&self, actor: &Principal, id: &str) -> DomainResult<ConnectivityReport> {
+        let server = self.access.managed_server(actor, id).await?;
+        let (error, tools_count) = match self.upstream.probe(&server).await {
+            Ok(tools) => (None, tools.len()),
+            Err(e) => (Some(e.to_string()), 0),
+        };
+        Ok(ConnectivityReport { server, error, tools_count })
+    }
+
+    /// Re-lists a running server's tools and stores the result.
+    pub async fn refresh_tools(&self, actor: &Principal, id: &str) -> DomainResult<usize> {
+        let server = self.access.managed_server(actor, id).await?;
+        if !self.upstream.is_running(id) {
+            return Err(DomainError::Conflict("the server is not running; start it first".into()));
+        }
+        let found = self.upstream.list_tools(id, timeout_of(&server)).await.map_err(DomainError::Upstream)?;
+        self.sync_tools(&server, &found, "refresh").await?;
+        Ok(found.len())
+    }
+
+    /// Runs one operation on each server (1 to [`limits::BULK_MAX`]), reporting each; an
+    /// unknown server or a refusal fails its item only.
+    pub async fn bulk(
+        &self,
+        actor: &Principal,
+        server_ids: &[String],
+        operation: BulkOperation,
+    ) -> DomainResult<Vec<BulkItem>> {
+        let mut v = Validator::new();
+        v.check(!server_ids.is_empty(), "server_ids", || "name at least one server".into());
+        v.check(server_ids.len() <= limits::BULK_MAX, "server_ids", || {
+            format!("at most {} servers at a time", limits::BULK_MAX)
+        });
+        v.finish()?;
+        let mut items = Vec::with_capacity(server_ids.len());
+        for id in server_ids {
+            let result = match operation {
+                BulkOperation::Start => self.start(actor, id).await,
+                BulkOperation::Stop => self.stop(actor, id).await,
+                BulkOperation::Restart => self.restart(actor, id).await,
+                BulkOperation::Enable => self.enable(actor, id).await,
+                BulkOperation::Disable => self.disable(actor, id).await,
+            };
+            items.push(match result {
+                Ok(outcome) => BulkItem { server_id: id.clone(), success: outcome.success, message: outcome.message },
+                Err(error) => BulkItem { server_id: id.clone(), success: false, message: error.client_message() },
+            });
+        }
+        Ok(items)
+    }
+
+    /// At start-up, after [`Self::ensure_builtin_server`]: resumes every `auto_start` server
+    /// that was running. Returns how many are running.
+    pub async fn resume(&self) -> DomainResult<usize> {
+        let servers = self.servers.list_to_resume().await?;
+        let attempts = servers.into_iter().map(|mut server| async move { self.connect(&mut server).await });
+        let outcomes = futures::future::join_all(attempts).await;
+        Ok(outcomes.into_iter().filter(|o| matches!(o, Ok(Outcome { success: true, .. }))).count())
+    }
+
+    /// Stops every connection and process (at shutdown); stored states stay, so the same
+    /// servers resume on the next start.
+    pub async fn shutdown(&self) {
+        self.upstream.stop_all().await;
+    }
+
+    /// Registers the tenant's built-in server (`builtin_tools`) unless it exists.
+    pub async fn ensure_builtin_server(&self, tenant: &str) -> DomainResult<()> {
+        let existing = self.servers.list(tenant, crate::server::ServerFilter::all()).await?;
+        if existing.iter().any(|s| s.is_builtin && s.name == builtin::SERVER_NAME) {
+            return Ok(());
+        }
+        let input = NewToolServer {
+            name: builtin::SERVER_NAME.into(),
+            display_name: "Built-in Tools".into(),
+            description: Some("Tools that run inside Toolhub: calculator and current time".into()),
+            transport_type: Some(TransportType::Stdio),
+            command: Some(builtin::COMMAND.into()),
+            ..Default::default()
+        };
+        let mut server = ToolServer::register(input, new_id(), tenant.into(), None, self.clock.now())?;
+        server.is_builtin = true;
+        server.status = ServerStatus::Enabled;
+        match self.servers.insert(&server).await {
+            Ok(()) | Err(DomainError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The tools of a tenant as principals see them: listings filtered by the access engine, and
+//! enabling or disabling a tool.
+
+use std::{collections::HashMap, sync::Arc};
+
+use crate::{
+    DomainError, Principal, ResourceKind,
+    access::AccessLevel,
+    error::DomainResult,
+    ports::{Clock, ServerRepository, ToolRepository},
+    server::{ServerFilter, ToolServer},
+    services::{AccessService, CatalogueCache, Outcome},
+    tool::{Tool, ToolStatus},
+};
+
+/// Lists tools (only what the principal may read) and enables or disables them.
+pub struct ToolService {
+    servers: Arc<dyn ServerRepository>,
+    tools: Arc<dyn ToolRepository>,
+    access: Arc<AccessService>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ToolService {
+    /// Tools through `catalogue`, filtered by `access`.
+    pub fn new(catalogue: Arc<CatalogueCache>, access: Arc<AccessService>, clock: Arc<dyn Clock>) -> Self {
+        Self { servers: catalogue.clone(), tools: catalogue, access, clock }
+    }
+
+    /// One page of a server's tools that the actor may read, and how many there are.
+    pub async fn server_tools(
+        &self,
+        actor: &Principal,
+        id: &str,
+        limit: u64,
+        offset: u64,
+    ) -> DomainResult<(Vec<Tool>, u64)> {
+        let server = self.access.load_server(actor, id).await?;
+        if actor.is_admin() {
+            return self.tools.page(&actor.tenant, id, limit, offset).await;
+        }
+        // Readers see a filtered list, so it is paged after filtering (one server's tools).
+        let all = self.tools.list_for_servers(&actor.tenant, std::slice::from_ref(&server.id)).await?;
+        let visible = self
+            .access
+            .visible_tools(actor, &server, all)
+            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))?;
+        let total = visible.len() as u64;
+        Ok((visible.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+    }
+
+    /// Every tool of the tenant the actor may read, with its server's name.
+    pub async fn all_tools(&self, actor: &Principal) -> DomainResult<Vec<(Tool, String)>> {
+        let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
+        let servers: HashMap<&str, &ToolServer> = servers.iter().map(|s| (s.id.as_str(), s)).collect();
+        let tools = self.tools.list_all(&actor.tenant).await?;
+        Ok(tools
+            .into_iter()
+            .filter_map(|t| {
+                let server = servers.get(t.server_id.as_str())?;
+                let readable = actor.is_admin() || self.access.may_use(actor, &t, server, AccessLevel::Read);
+                readable.then(|| (t, server.name.clone()))
+            })
+            .collect())
+    }
+
+    /// Enables or disables a tool of a server the actor manages.
+    pub async fn set_tool_enabled(&self, actor: &Principal, tool_id: &str, enabled: bool) -> DomainResult<Outcome> {
+        let tool = self
+            .tools
+            .get(&actor.tenant, tool_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ResourceKind::Tool, tool_id))?;
+        self.access.managed_server(actor, &tool.server_id).await.map_err(|e| match e {
+            DomainError::NotFound { .. } => DomainError::not_found(ResourceKind::Tool, tool_id),
+            other => other,
+        })?;
+        let status = if enabled { ToolStatus::Enabled } else { ToolStatus::Disabled };
+        if !self.tools.set_status(&actor.tenant, tool_id, status, self.clock.now()).await? {
+            return Err(DomainError::not_found(ResourceKind::Tool, tool_id));
+        }
+        Ok(Outcome::new(true, if enabled { "Tool enabled successfully" } else { "Tool disabled successfully" }))
+    }
+}

@@ -1,0 +1,106 @@
+//! Wiring: every port the services need, the settings they take, and all services built at once.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    circuit::CircuitSettings,
+    ports::{
+        ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantRepository, Metrics, RoleRuleRepository,
+        ServerRepository, ToolRepository, UserRepository,
+    },
+    services::{
+        AccessService, AuthService, CallService, CatalogueCache, LifecycleService, ServerService, StatsService,
+        ToolService, UptimeLog, UserService,
+    },
+    upstream::UpstreamConnector,
+};
+
+/// The adapters a Toolhub is made of: storage, upstream, metrics and the clock.
+/// `testing::InMemoryStore::ports` gives a complete set in memory.
+#[derive(Clone)]
+pub struct Ports {
+    /// Tool servers.
+    pub servers: Arc<dyn ServerRepository>,
+    /// Tools of servers.
+    pub tools: Arc<dyn ToolRepository>,
+    /// Users (principals).
+    pub users: Arc<dyn UserRepository>,
+    /// Grants.
+    pub grants: Arc<dyn GrantRepository>,
+    /// Role rules.
+    pub rules: Arc<dyn RoleRuleRepository>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepository>,
+    /// Stored call records (the call log's reading side, and usage counters).
+    pub call_records: Arc<dyn CallLogRepository>,
+    /// Where calls are recorded, off the call path.
+    pub call_log: Arc<dyn CallLog>,
+    /// How tool servers are reached.
+    pub upstream: Arc<dyn UpstreamConnector>,
+    /// Operational counters.
+    pub metrics: Arc<dyn Metrics>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The operator's choices that change how services behave.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Administrators use every tool of their tenant without grants (default: true). Off, they
+    /// still manage everything and read anyone's access, but call only what grants allow.
+    pub admin_bypass: bool,
+    /// A server failing after this much uptime starts a new count of consecutive failures.
+    pub stable_after: Duration,
+    /// When a server's circuit opens, and for how long.
+    pub circuits: CircuitSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { admin_bypass: true, stable_after: Duration::from_secs(60), circuits: CircuitSettings::default() }
+    }
+}
+
+/// Every service, wired to one another and to the ports.
+#[derive(Clone)]
+pub struct Services {
+    /// Servers and tools as every service reads them.
+    pub catalogue: Arc<CatalogueCache>,
+    /// Credentials and API keys.
+    pub auth: Arc<AuthService>,
+    /// Users.
+    pub users: Arc<UserService>,
+    /// Grants, role rules and decisions.
+    pub access: Arc<AccessService>,
+    /// Running servers.
+    pub lifecycle: Arc<LifecycleService>,
+    /// Tool listings and states.
+    pub tools: Arc<ToolService>,
+    /// Server stats.
+    pub stats: Arc<StatsService>,
+    /// The server registry.
+    pub servers: Arc<ServerService>,
+    /// Tool calls and the call log.
+    pub calls: Arc<CallService>,
+}
+
+impl Services {
+    /// Builds every service over `ports`. Load the access index ([`AccessService::load`]) before
+    /// serving.
+    pub fn new(ports: &Ports, settings: &Settings) -> Self {
+        let clock = ports.clock.clone();
+        // Every service reads and writes servers and tools through the catalogue cache, so that
+        // its copy of call targets hears of each write.
+        let catalogue = Arc::new(CatalogueCache::new(ports.servers.clone(), ports.tools.clone(), clock.clone()));
+        let auth = Arc::new(AuthService::new(ports.api_keys.clone(), ports.users.clone(), clock.clone()));
+        let users = Arc::new(UserService::new(ports.users.clone(), auth.clone(), clock.clone()));
+        let access = Arc::new(AccessService::new(ports, catalogue.clone(), settings));
+        let uptime = Arc::new(UptimeLog::default());
+        let lifecycle = LifecycleService::new(ports, catalogue.clone(), access.clone(), uptime.clone(), settings);
+        let tools = Arc::new(ToolService::new(catalogue.clone(), access.clone(), clock.clone()));
+        let stats = Arc::new(StatsService::new(access.clone(), uptime, clock.clone()));
+        let servers = Arc::new(ServerService::new(catalogue.clone(), access.clone(), lifecycle.clone(), clock));
+        let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
+        Self { catalogue, auth, users, access, lifecycle, tools, stats, servers, calls }
+    }
+}

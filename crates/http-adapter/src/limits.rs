@@ -1,0 +1,204 @@
+//! The limits (and numeric defaults) of request fields as the OpenAPI document states them, taken from the domain's
+//! limits modules (the one place they are written) and written into the generated schemas:
+//! utoipa's attributes take only literals, so the numbers are not repeated in the DTOs.
+
+use toolhub_domain::{
+    access::limits as access, principal::limits as users, server::limits as servers, validation::MAX_URL_LEN,
+};
+use utoipa::{
+    Number,
+    openapi::{
+        OpenApi, RefOr,
+        schema::{AdditionalProperties, ArrayItems, Schema},
+    },
+};
+
+/// What a field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A string of `min` to `max` characters.
+    Text { min: usize, max: usize },
+    /// An integer from `min` to `max`.
+    Range { min: i64, max: i64 },
+    /// An integer of at least `min`.
+    AtLeast(i64),
+    /// A list of `min` to `max` items.
+    Items { min: usize, max: usize },
+    /// A list whose strings have at most `max` characters.
+    ItemText { max: usize },
+    /// A list whose integers are `min` to `max`.
+    ItemRange { min: i64, max: i64 },
+    /// A map of at most `entries` entries whose values have at most `value_max` characters.
+    Map { entries: usize, value_max: usize },
+    /// Not a limit: the value taken when the field is absent.
+    DefaultValue(i64),
+}
+
+impl Limit {
+    fn write(self, property: &mut Schema) {
+        match (self, property) {
+            (Self::Text { min, max }, Schema::Object(p)) => {
+                p.min_length = (min > 0).then_some(min);
+                p.max_length = Some(max);
+            }
+            (Self::Range { min, max }, Schema::Object(p)) => {
+                p.minimum = Some(Number::Int(min as isize));
+                p.maximum = Some(Number::Int(max as isize));
+            }
+            (Self::AtLeast(min), Schema::Object(p)) => p.minimum = Some(Number::Int(min as isize)),
+            (Self::DefaultValue(value), Schema::Object(p)) => p.default = Some(value.into()),
+            (Self::Items { min, max }, Schema::Array(p)) => {
+                p.min_items = (min > 0).then_some(min);
+                p.max_items = Some(max);
+            }
+            (Self::ItemText { max }, Schema::Array(p)) => {
+                if let ArrayItems::RefOrSchema(items) = &mut p.items
+                    && let RefOr::T(Schema::Object(items)) = items.as_mut()
+                {
+                    items.max_length = Some(max);
+                }
+            }
+            (Self::ItemRange { min, max }, Schema::Array(p)) => {
+                if let ArrayItems::RefOrSchema(items) = &mut p.items
+                    && let RefOr::T(Schema::Object(items)) = items.as_mut()
+                {
+                    items.minimum = Some(Number::Int(min as isize));
+                    items.maximum = Some(Number::Int(max as isize));
+                }
+            }
+            (Self::Map { entries, value_max }, Schema::Object(p)) => {
+                p.max_properties = Some(entries);
+                if let Some(values) = p.additional_properties.as_deref_mut()
+                    && let AdditionalProperties::RefOr(RefOr::T(Schema::Object(values))) = values
+                {
+                    values.max_length = Some(value_max);
+                }
+            }
+            (limit, _) => panic!("{limit:?} does not fit the schema it is applied to"),
+        }
+    }
+}
+
+use Limit::*;
+
+const NAME: Limit = Text { min: 1, max: servers::NAME_MAX };
+const DISPLAY_NAME: Limit = Text { min: 1, max: servers::DISPLAY_NAME_MAX };
+const DESCRIPTION: Limit = Text { min: 0, max: servers::DESCRIPTION_MAX };
+const URL: Limit = Text { min: 1, max: MAX_URL_LEN };
+const TIMEOUT: Limit = Range { min: servers::TIMEOUT_MIN, max: servers::TIMEOUT_MAX };
+const MAX_FAILURES: Limit = Range { min: servers::MAX_FAILURES_MIN, max: servers::MAX_FAILURES_MAX };
+const COMMAND: Limit = Text { min: 1, max: servers::COMMAND_MAX };
+const ARGS: Limit = Items { min: 0, max: servers::ARGS_MAX };
+const ARG: Limit = ItemText { max: servers::ARG_MAX };
+const MAP: Limit = Map { entries: servers::MAP_ENTRIES_MAX, value_max: servers::MAP_VALUE_MAX };
+const CATEGORY: Limit = Text { min: 1, max: servers::CATEGORY_MAX };
+const TAGS: Limit = Items { min: 0, max: servers::TAGS_MAX };
+const TAG: Limit = ItemText { max: servers::TAG_MAX };
+const OAUTH_FIELD: Limit = Text { min: 1, max: servers::OAUTH_FIELD_MAX };
+const RATE_LIMIT: Limit = AtLeast(access::RATE_LIMIT_MIN as i64);
+const HOURS: Limit = ItemRange { min: 0, max: access::HOUR_MAX as i64 };
+const DAYS: Limit = ItemRange { min: 0, max: access::DAY_MAX as i64 };
+const PATTERN: Limit = Text { min: 1, max: access::PATTERN_MAX };
+const SUBJECT_ID: Limit = Text { min: 1, max: access::SUBJECT_ID_MAX };
+
+/// Every limited field of a request body: (schema, property, limit).
+pub const LIMITS: &[(&str, &str, Limit)] = &[
+    ("OAuthConfigSchema", "client_id", OAUTH_FIELD),
+    ("OAuthConfigSchema", "client_secret", OAUTH_FIELD),
+    ("OAuthConfigSchema", "token_url", URL),
+    ("OAuthConfigSchema", "scope", Text { min: 0, max: servers::OAUTH_FIELD_MAX }),
+    ("ToolServerCreate", "name", NAME),
+    ("ToolServerCreate", "display_name", DISPLAY_NAME),
+    ("ToolServerCreate", "description", DESCRIPTION),
+    ("ToolServerCreate", "base_url", URL),
+    ("ToolServerCreate", "timeout", TIMEOUT),
+    ("ToolServerCreate", "timeout", DefaultValue(servers::TIMEOUT_DEFAULT as i64)),
+    ("ToolServerCreate", "max_failures", MAX_FAILURES),
+    ("ToolServerCreate", "max_failures", DefaultValue(servers::MAX_FAILURES_DEFAULT as i64)),
+    ("ToolServerCreate", "command", COMMAND),
+    ("ToolServerCreate", "args", ARGS),
+    ("ToolServerCreate", "args", ARG),
+    ("ToolServerCreate", "headers", MAP),
+    ("ToolServerCreate", "env", MAP),
+    ("ToolServerCreate", "category", CATEGORY),
+    ("ToolServerCreate", "tags", TAGS),
+    ("ToolServerCreate", "tags", TAG),
+    ("ToolServerUpdate", "display_name", DISPLAY_NAME),
+    ("ToolServerUpdate", "description", DESCRIPTION),
+    ("ToolServerUpdate", "base_url", URL),
+    ("ToolServerUpdate", "timeout", TIMEOUT),
+    ("ToolServerUpdate", "max_failures", MAX_FAILURES),
+    ("ToolServerUpdate", "command", COMMAND),
+    ("ToolServerUpdate", "args", ARGS),
+    ("ToolServerUpdate", "args", ARG),
+    ("ToolServerUpdate", "headers", MAP),
+    ("ToolServerUpdate", "env", MAP),
+    ("ToolServerUpdate", "category", CATEGORY),
+    ("ToolServerUpdate", "tags", TAGS),
+    ("ToolServerUpdate", "tags", TAG),
+    ("BulkToolServerOperation", "server_ids", Items { min: 1, max: servers::BULK_MAX }),
+    ("ToolPermissionCreate", "user_id", SUBJECT_ID),
+    ("ToolPermissionCreate", "rate_limit_per_hour", RATE_LIMIT),
+    ("ToolPermissionCreate", "rate_limit_per_day", RATE_LIMIT),
+    ("ToolPermissionCreate", "allowed_hours", HOURS),
+    ("ToolPermissionCreate", "allowed_hours", Items { min: 0, max: access::HOURS_MAX_ITEMS }),
+    ("ToolPermissionCreate", "allowed_days", DAYS),
+    ("ToolPermissionCreate", "allowed_days", Items { min: 0, max: access::DAYS_MAX_ITEMS }),
+    ("GrantCreate", "rate_limit_per_hour", RATE_LIMIT),
+    ("GrantCreate", "rate_limit_per_day", RATE_LIMIT),
+    ("GrantCreate", "allowed_hours", HOURS),
+    ("GrantCreate", "allowed_hours", Items { min: 0, max: access::HOURS_MAX_ITEMS }),
+    ("GrantCreate", "allowed_days", DAYS),
+    ("GrantCreate", "allowed_days", Items { min: 0, max: access::DAYS_MAX_ITEMS }),
+    ("ToolPermissionUpdate", "rate_limit_per_hour", RATE_LIMIT),
+    ("ToolPermissionUpdate", "rate_limit_per_day", RATE_LIMIT),
+    ("ToolPermissionUpdate", "allowed_hours", HOURS),
+    ("ToolPermissionUpdate", "allowed_hours", Items { min: 0, max: access::HOURS_MAX_ITEMS }),
+    ("ToolPermissionUpdate", "allowed_days", DAYS),
+    ("ToolPermissionUpdate", "allowed_days", Items { min: 0, max: access::DAYS_MAX_ITEMS }),
+    ("RoleToolAccessCreate", "tool_pattern", PATTERN),
+    ("RoleToolAccessCreate", "server_pattern", PATTERN),
+    ("RoleToolAccessCreate", "default_rate_limit_per_hour", RATE_LIMIT),
+    ("RoleToolAccessCreate", "default_rate_limit_per_day", RATE_LIMIT),
+    ("RoleToolAccessCreate", "allowed_hours", HOURS),
+    ("RoleToolAccessCreate", "allowed_hours", Items { min: 0, max: access::HOURS_MAX_ITEMS }),
+    ("RoleToolAccessCreate", "allowed_days", DAYS),
+    ("RoleToolAccessCreate", "allowed_days", Items { min: 0, max: access::DAYS_MAX_ITEMS }),
+    ("UserUpdate", "groups", Items { min: 0, max: users::GROUPS_MAX }),
+    ("UserUpdate", "groups", ItemText { max: users::GROUP_MAX }),
+    ("UserUpdate", "display_name", Text { min: 1, max: users::DISPLAY_NAME_MAX }),
+];
+
+/// Request fields left without a limit of their own, and why: each is bounded by the body
+/// limit (1 MiB) and names or carries something checked elsewhere.
+pub const UNLIMITED: &[(&str, &str, &str)] = &[
+    ("ToolServerCreate", "secret_headers", "names of headers; only those present in headers matter"),
+    ("ToolServerCreate", "secret_env", "names of variables; only those present in env matter"),
+    ("ToolServerUpdate", "secret_headers", "names of headers; only those present in headers matter"),
+    ("ToolServerUpdate", "secret_env", "names of variables; only those present in env matter"),
+    ("BulkToolServerOperation", "server_ids", "ids: an unknown one fails its own item"),
+    ("ToolPermissionCreate", "tool_id", "an id: an unknown one is a 404"),
+    ("ToolPermissionCreate", "server_id", "an id: an unknown one is a 404"),
+    ("GrantCreate", "subject", "parsed by the domain, whose id part is limited (SUBJECT_ID_MAX)"),
+    ("GrantCreate", "tool_id", "an id: an unknown one is a 404"),
+    ("GrantCreate", "server_id", "an id: an unknown one is a 404"),
+    ("UserToolAccessCheck", "user_id", "an id: an unknown user is not allowed"),
+    ("UserToolAccessCheck", "tool_name", "a name: an unknown one is a 404"),
+    ("UserToolAccessCheck", "server_name", "a name: an unknown one is a 404"),
+    ("NamedToolCallRequest", "server_name", "a name: an unknown one is a 404"),
+    ("NamedToolCallRequest", "tool_name", "a name: an unknown one is a 404"),
+    ("NamedToolCallRequest", "arguments", "checked against the tool's input schema"),
+    ("ToolCallRequest", "arguments", "checked against the tool's input schema"),
+];
+
+/// Writes [`LIMITS`] into the document's schemas.
+pub fn apply(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else { return };
+    for (schema, property, limit) in LIMITS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+            && let Some(RefOr::T(p)) = object.properties.get_mut(*property)
+        {
+            limit.write(p);
+        }
+    }
+}
