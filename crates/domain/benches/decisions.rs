@@ -14,21 +14,32 @@ const SERVERS: usize = 100;
 const USERS: usize = 5_000;
 const GROUPS: usize = 50;
 
+/// Spreads `i` over `0..n` (splitmix64, salted per use), so subjects and targets do not clump
+/// and do not follow each other.
+fn spread(i: usize, salt: u64, n: usize) -> usize {
+    let mut z = (i as u64 ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) % n as u64) as usize
+}
+
 /// A tenant with `count` grants spread over users, groups and everyone, on tools and servers,
-/// some expiring or windowed, plus a few role rules.
+/// some expiring or windowed, plus a few role rules. Like storage, it holds at most one grant
+/// per subject and target.
 fn index(count: usize) -> AccessIndex {
     let now = Utc::now();
     let levels = [AccessLevel::Read, AccessLevel::Execute, AccessLevel::Admin, AccessLevel::None];
-    let grants = (0..count).map(|i| {
+    let mut seen = std::collections::HashSet::new();
+    let grants = (0..).map(|i| {
         let subject = match i % 10 {
             0 => Subject::Public,
-            1..=3 => Subject::Group(format!("group-{}", i % GROUPS)),
-            _ => Subject::User(format!("user-{}", i % USERS)),
+            1..=3 => Subject::Group(format!("group-{}", spread(i, 1, GROUPS))),
+            _ => Subject::User(format!("user-{}", spread(i, 2, USERS))),
         };
         let target = if i % 4 == 0 {
-            Target::Server(format!("server-{}", i % SERVERS))
+            Target::Server(format!("server-{}", spread(i, 3, SERVERS)))
         } else {
-            Target::Tool(format!("tool-{}", i % TOOLS))
+            Target::Tool(format!("tool-{}", spread(i, 4, TOOLS)))
         };
         let mut conditions = Conditions::default();
         if i % 7 == 0 {
@@ -49,6 +60,7 @@ fn index(count: usize) -> AccessIndex {
             last_used: None,
         }
     });
+    let grants = grants.filter(|g| seen.insert((g.subject.clone(), g.target.clone()))).take(count);
     let rules = (0..20).map(|i| RoleRule {
         id: format!("rule-{i}"),
         tenant: "t".into(),

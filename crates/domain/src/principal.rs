@@ -10,6 +10,16 @@ pub mod limits {
     pub const GROUP_MAX: usize = 100;
     /// Characters of a display name.
     pub const DISPLAY_NAME_MAX: usize = 200;
+    /// Characters of a tenant's name.
+    pub const TENANT_MAX: usize = 100;
+}
+
+/// Whether `name` can name a tenant: 1 to [`limits::TENANT_MAX`] characters, none of them
+/// whitespace or control characters.
+pub fn is_tenant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= limits::TENANT_MAX
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 /// The tenant every resource belongs to unless another is named.
@@ -42,6 +52,22 @@ impl Principal {
     /// Admins manage their own tenant; super admins any tenant they act in.
     pub fn is_admin(&self) -> bool {
         self.role.is_admin()
+    }
+
+    /// The same principal acting in `tenant`: only super administrators may act in another
+    /// tenant than their own, and a tenant is named by 1 to 100 visible characters.
+    pub fn act_in(mut self, tenant: &str) -> Result<Self, DomainError> {
+        if tenant == self.tenant {
+            return Ok(self);
+        }
+        if self.role != Role::SuperAdmin {
+            return Err(DomainError::Forbidden("only super administrators may act in another tenant".into()));
+        }
+        if !is_tenant_name(tenant) {
+            return Err(DomainError::invalid("x-tenant", "must be 1 to 100 visible characters"));
+        }
+        self.tenant = tenant.to_owned();
+        Ok(self)
     }
 
     pub fn require_admin(&self, action: &str) -> Result<(), DomainError> {

@@ -96,7 +96,7 @@ impl JwtVerifier {
             _ => Vec::new(),
         };
         let tenant = text(&s.tenant_claim).unwrap_or_else(|| toolhub_domain::DEFAULT_TENANT.to_owned());
-        if tenant.is_empty() || tenant.len() > 100 {
+        if !toolhub_domain::principal::is_tenant_name(&tenant) {
             return Err("bad tenant claim".into());
         }
         Ok(Identity { id, tenant, role, groups, display_name: text(&s.name_claim) })
@@ -117,7 +117,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Prin
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthenticated("a bearer token is required"))?;
 
-    let mut principal = if token.starts_with(api_key::KEY_PREFIX) {
+    let principal = if token.starts_with(api_key::KEY_PREFIX) {
         state.services.auth.authenticate_key(token).await?
     } else {
         let verifier = state.jwt.as_ref().ok_or_else(|| ApiError::unauthenticated("invalid token"))?;
@@ -126,17 +126,15 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Prin
     };
     let limit_key = format!("principal:{}:{}", principal.tenant, principal.id);
 
-    if let Some(tenant) = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok())
-        && tenant != principal.tenant
-    {
-        if principal.role != Role::SuperAdmin {
-            return Err(DomainError::Forbidden("only super administrators may act in another tenant".into()).into());
+    let principal = match headers.get(TENANT_HEADER) {
+        None => principal,
+        Some(tenant) => {
+            let tenant = tenant
+                .to_str()
+                .map_err(|_| DomainError::invalid(TENANT_HEADER, "must be 1 to 100 visible characters"))?;
+            principal.act_in(tenant)?
         }
-        if tenant.is_empty() || tenant.len() > 100 {
-            return Err(DomainError::invalid(TENANT_HEADER, "must be 1 to 100 characters").into());
-        }
-        principal.tenant = tenant.to_owned();
-    }
+    };
     Ok((principal, limit_key))
 }
 

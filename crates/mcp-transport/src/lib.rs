@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use rmcp::{RoleClient, service::Peer};
 use serde_json::{Map, Value};
 use tokio::{sync::watch, task::JoinHandle};
+use toolhub_domain::Timestamp;
 use toolhub_domain::{
     builtin,
     server::ToolServer,
@@ -116,7 +117,7 @@ impl UpstreamManager {
 }
 
 impl Shared {
-    async fn bearer(&self, server: &ToolServer) -> Result<(Option<String>, Option<Instant>), UpstreamError> {
+    async fn bearer(&self, server: &ToolServer) -> Result<(Option<String>, Option<Timestamp>), UpstreamError> {
         match &server.oauth_config {
             Some(config) => {
                 let token = self.tokens.token(&server.id, config, &self.settings.egress).await?;
@@ -130,7 +131,7 @@ impl Shared {
     async fn connect(
         &self,
         server: &ToolServer,
-    ) -> Result<(Session, Vec<DiscoveredTool>, Option<Instant>), UpstreamError> {
+    ) -> Result<(Session, Vec<DiscoveredTool>, Option<Timestamp>), UpstreamError> {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
         let session = session::open(server, &self.settings, bearer, timeout).await?;
@@ -265,7 +266,7 @@ impl Supervisor {
         }
     }
 
-    async fn run(mut self, mut session: Session, mut refresh_at: Option<Instant>) {
+    async fn run(mut self, mut session: Session, mut refresh_at: Option<Timestamp>) {
         let server = ServerRef::from(&self.server);
         let timeout = timeout_of(&self.server);
         let mut started = Instant::now();
@@ -332,11 +333,11 @@ impl Supervisor {
         session: &mut Session,
         server: &ServerRef,
         timeout: Duration,
-        refresh_at: Option<Instant>,
+        refresh_at: Option<Timestamp>,
     ) -> Interruption {
         let token_expiry = async {
             match refresh_at {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
+                Some(at) => tokio::time::sleep(self.shared.tokens.due_in(at)).await,
                 None => std::future::pending().await,
             }
         };

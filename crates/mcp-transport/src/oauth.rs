@@ -1,14 +1,15 @@
 //! OAuth 2 client credentials for remote servers: tokens fetched, cached until shortly before
 //! they expire, and fetched again.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, sync::Mutex, time::Duration};
 
 use serde::Deserialize;
-use toolhub_domain::{server::OAuthConfig, upstream::UpstreamError};
+use toolhub_domain::{
+    Timestamp,
+    ports::{Clock, SystemClock},
+    server::OAuthConfig,
+    upstream::UpstreamError,
+};
 
 use crate::egress::EgressPolicy;
 
@@ -19,7 +20,7 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(30);
 pub struct AccessToken {
     pub value: String,
     /// When to fetch a new one (expiry minus the margin); `None` when the server named no expiry.
-    pub refresh_at: Option<Instant>,
+    pub refresh_at: Option<Timestamp>,
 }
 
 #[derive(Deserialize)]
@@ -28,12 +29,24 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-#[derive(Default)]
+/// Tokens per server, by the time of a clock (the system's, or a test's).
 pub struct TokenCache {
     tokens: Mutex<HashMap<String, AccessToken>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self::new(Arc::new(SystemClock))
+    }
 }
 
 impl TokenCache {
+    /// An empty cache that reads `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { tokens: Mutex::default(), clock }
+    }
+
     /// A valid token for the server: cached, or fetched from the token endpoint.
     pub async fn token(
         &self,
@@ -42,14 +55,19 @@ impl TokenCache {
         egress: &EgressPolicy,
     ) -> Result<AccessToken, UpstreamError> {
         let cached = self.tokens.lock().ok().and_then(|t| t.get(server_id).cloned());
-        if let Some(token) = cached.filter(|t| t.refresh_at.is_none_or(|at| at > Instant::now())) {
+        if let Some(token) = cached.filter(|t| t.refresh_at.is_none_or(|at| at > self.clock.now())) {
             return Ok(token);
         }
-        let token = fetch(config, egress).await?;
+        let token = fetch(config, egress, self.clock.now()).await?;
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.insert(server_id.to_owned(), token.clone());
         }
         Ok(token)
+    }
+
+    /// How long until `at`, by the cache's clock (zero once past).
+    pub fn due_in(&self, at: Timestamp) -> Duration {
+        (at - self.clock.now()).to_std().unwrap_or_default()
     }
 
     pub fn forget(&self, server_id: &str) {
@@ -59,7 +77,7 @@ impl TokenCache {
     }
 }
 
-async fn fetch(config: &OAuthConfig, egress: &EgressPolicy) -> Result<AccessToken, UpstreamError> {
+async fn fetch(config: &OAuthConfig, egress: &EgressPolicy, now: Timestamp) -> Result<AccessToken, UpstreamError> {
     let (host, addresses) = egress.check_url(&config.token_url).await?;
     let client = reqwest::Client::builder()
         .resolve_to_addrs(&host, &addresses)
@@ -90,7 +108,9 @@ async fn fetch(config: &OAuthConfig, egress: &EgressPolicy) -> Result<AccessToke
         .json()
         .await
         .map_err(|e| UpstreamError::Protocol(format!("token endpoint returned no access_token: {e}")))?;
-    let refresh_at =
-        body.expires_in.map(|secs| Instant::now() + Duration::from_secs(secs).saturating_sub(REFRESH_MARGIN));
+    let refresh_at = body.expires_in.map(|secs| {
+        let valid = Duration::from_secs(secs).saturating_sub(REFRESH_MARGIN);
+        now + chrono::Duration::from_std(valid).unwrap_or(chrono::TimeDelta::MAX)
+    });
     Ok(AccessToken { value: body.access_token, refresh_at })
 }

@@ -116,15 +116,20 @@ pub async fn open(
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let (service, process_group) = match server.transport_type {
         TransportType::Stdio => {
-            let (transport, group) = spawn_stdio(server, stderr_tail.clone())?;
+            let (transport, group, stderr_reader) = spawn_stdio(server, stderr_tail.clone())?;
             let handshake = tokio::time::timeout(timeout, hooks.serve(transport)).await;
             let service = match handshake {
                 Ok(Ok(service)) => service,
                 Ok(Err(e)) => {
                     signal_group(group, libc::SIGKILL);
+                    // The process is gone: let its stderr be read to the end, so the reason it
+                    // gave is in the answer (it races with the failed write otherwise).
+                    if let Some(reader) = stderr_reader {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
+                    }
                     let tail = stderr_tail.lock().map(|t| t.back().cloned()).ok().flatten();
                     let detail = tail.map(|l| format!("; last stderr line: {l}")).unwrap_or_default();
-                    return Err(UpstreamError::Unavailable(format!("MCP handshake failed: {e}{detail}")));
+                    return Err(UpstreamError::Unavailable(format!("{}{detail}", handshake_failure(&e))));
                 }
                 Err(_) => {
                     signal_group(group, libc::SIGKILL);
@@ -138,7 +143,7 @@ pub async fn open(
             let service = tokio::time::timeout(timeout, hooks.serve(transport))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
-                .map_err(|e| UpstreamError::Unavailable(format!("MCP handshake failed: {e}")))?;
+                .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
             (service, None)
         }
         TransportType::Sse => {
@@ -165,10 +170,26 @@ pub async fn open(
     Ok(Session { peer, cancel, ended, tools_changed, process_group, stderr_tail })
 }
 
+/// Why a handshake failed, in words (rmcp's messages name its internal types).
+fn handshake_failure(error: &rmcp::service::ClientInitializeError) -> String {
+    use rmcp::service::ClientInitializeError as E;
+    match error {
+        E::ConnectionClosed(_) => "the server closed the connection during the MCP handshake".into(),
+        E::TransportError { error, .. } => {
+            format!("the MCP handshake could not be sent or received ({})", error.error)
+        }
+        E::JsonRpcError(e) => format!("the server refused the MCP handshake: {}", e.message),
+        E::NoCompatibleProtocolVersion { .. } => "the server speaks no MCP protocol version Toolhub knows".into(),
+        _ => "the server did not answer the MCP handshake as the protocol says".into(),
+    }
+}
+
+/// Spawns the server's process in its own group; returns its transport, its process group and
+/// the task that reads its stderr (to the log, keeping the last lines).
 fn spawn_stdio(
     server: &ToolServer,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
-) -> Result<(TokioChildProcess, i32), UpstreamError> {
+) -> Result<(TokioChildProcess, i32, Option<tokio::task::JoinHandle<()>>), UpstreamError> {
     let program = server.command.as_deref().ok_or_else(|| UpstreamError::Unavailable("no command".into()))?;
     let mut command = tokio::process::Command::new(program);
     command.args(&server.args).env_clear().process_group(0).kill_on_drop(true);
@@ -186,7 +207,7 @@ fn spawn_stdio(
         .map_err(|e| UpstreamError::Unavailable(format!("cannot start '{program}': {e}")))?;
     let pid = transport.id().ok_or_else(|| UpstreamError::Unavailable("the process exited at once".into()))?;
     let group = i32::try_from(pid).map_err(|_| UpstreamError::Unavailable("bad pid".into()))?;
-    if let Some(stderr) = stderr {
+    let reader = stderr.map(|stderr| {
         let name = server.name.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
@@ -199,9 +220,9 @@ fn spawn_stdio(
                     tail.push_back(line);
                 }
             }
-        });
-    }
-    Ok((transport, group))
+        })
+    });
+    Ok((transport, group, reader))
 }
 
 async fn http_transport(

@@ -175,13 +175,28 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    eventually_some(within, || {
+        let holds = condition();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+    .is_some()
+}
+
+/// Polls `probe` until it yields a value or `within` passes; returns the value (the polled
+/// state once it is as wanted), or None.
+pub async fn eventually_some<T, F, Fut>(within: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
     let deadline = Instant::now() + within;
     loop {
-        if condition().await {
-            return true;
+        if let Some(value) = probe().await {
+            return Some(value);
         }
         if Instant::now() > deadline {
-            return false;
+            return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

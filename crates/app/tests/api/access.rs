@@ -20,19 +20,15 @@ const TS: &str = "/api/v1/toolservers";
 
 /// The built-in server and its tools' ids, once its background start has discovered them.
 async fn builtin(app: &TestApp) -> (String, String, String) {
-    for _ in 0..100 {
+    let found = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
         let servers = app.get(&format!("{TS}/servers?status=enabled"), &app.admin_key).await.body;
-        if let Some(server) = servers.as_array().unwrap().iter().find(|s| s["name"] == "builtin_tools") {
-            let tools = server["tools"].as_array().unwrap();
-            let id =
-                |name: &str| tools.iter().find(|t| t["name"] == name).map(|t| t["id"].as_str().unwrap().to_owned());
-            if let (Some(calc), Some(time)) = (id("calculator"), id("get_time")) {
-                return (server["id"].as_str().unwrap().to_owned(), calc, time);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the built-in server did not start");
+        let server = servers.as_array()?.iter().find(|s| s["name"] == "builtin_tools")?.clone();
+        let tools = server["tools"].as_array()?;
+        let id = |name: &str| tools.iter().find(|t| t["name"] == name).map(|t| t["id"].as_str().unwrap().to_owned());
+        Some((server["id"].as_str()?.to_owned(), id("calculator")?, id("get_time")?))
+    })
+    .await;
+    found.expect("the built-in server did not start")
 }
 
 async fn check(app: &TestApp, token: &str, user: &str, tool: &str) -> Value {

@@ -117,15 +117,11 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
 
     let second = start(dir.path());
     let health = format!("{}/api/v1/toolservers/servers/{}/health", second.base, created["id"].as_str().unwrap());
-    let mut resumed = false;
-    for _ in 0..100 {
+    let resumed = toolhub_test_support::eventually_async(Duration::from_secs(10), || async {
         let reply: Value = client.get(&health).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-        if reply["is_running"] == true {
-            resumed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        reply["is_running"] == true
+    })
+    .await;
     assert!(resumed, "the auto_start server was started again");
     let new_pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     assert_ne!(new_pid, pid);
@@ -142,28 +138,12 @@ async fn no_call_record_is_lost_on_sigterm_under_load() {
     let first = start(dir.path());
     let key = first.admin_key.clone().unwrap();
     let base = first.base.clone();
-    let mut calculator = None;
-    for _ in 0..100 {
-        let tools: Value = client
-            .get(format!("{base}/api/v1/toolservers/tools/all"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        calculator = tools
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "calculator")
-            .map(|t| t["id"].as_str().unwrap().to_owned());
-        if calculator.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let calculator = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
+        let all = client.get(format!("{base}/api/v1/toolservers/tools/all")).bearer_auth(&key).send().await.ok()?;
+        let tools: Value = all.json().await.ok()?;
+        tools.as_array()?.iter().find(|t| t["name"] == "calculator").map(|t| t["id"].as_str().unwrap().to_owned())
+    })
+    .await;
     let url = format!("{base}/api/v1/toolservers/tools/{}/call", calculator.expect("built-in calculator"));
     let workers: Vec<_> = (0..8)
         .map(|_| {

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use toolhub_domain::Role;
 use toolhub_test_support as support;
 
+use toolhub_test_support::eventually_some;
+
 use crate::harness::{Backend, TestApp, spawn_app, spawn_app_on};
 
 toolhub_test_support::on_both_databases!(
@@ -42,15 +44,13 @@ async fn call(app: &TestApp, token: &str, tool_id: &str, arguments: Value) -> cr
 
 /// Waits until the batched call log has written `count` records visible to the admin.
 async fn logged(app: &TestApp, query: &str, count: i64) -> Value {
-    let mut page = Value::Null;
-    for _ in 0..100 {
-        page = app.get(&format!("{TS}/calls?{query}"), &app.admin_key).await.body;
-        if page["total"] == count {
-            return page;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("expected {count} calls for {query}, got {page}");
+    let url = format!("{TS}/calls?{query}");
+    let page = eventually_some(Duration::from_secs(5), || async {
+        let page = app.get(&url, &app.admin_key).await.body;
+        (page["total"] == count).then_some(page)
+    })
+    .await;
+    page.unwrap_or_else(|| panic!("expected {count} calls for {query}"))
 }
 
 async fn calls_answer_every_error_code(backend: Backend) {

@@ -160,14 +160,10 @@ async fn admin_choices_survive_refresh_and_list_changes(backend: Backend) {
     );
 
     // The fixture adds a tool and announces tools/list_changed; Toolhub re-discovers.
-    let mut seen = false;
-    for _ in 0..100 {
-        if tool_names(&app, &id).await.iter().any(|(n, _, _)| n == "late_tool") {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let seen = support::eventually_async(Duration::from_secs(10), || async {
+        tool_names(&app, &id).await.iter().any(|(n, _, _)| n == "late_tool")
+    })
+    .await;
     assert!(seen, "list_changed was followed: {:?}", tool_names(&app, &id).await);
     assert!(tool_names(&app, &id).await.contains(&("echo".into(), true, "disabled".into())));
 
@@ -201,16 +197,12 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
 
     // Killed by hand: Toolhub restarts it and counts the failure.
     kill_by_hand(first);
-    let mut restarted = None;
-    for _ in 0..100 {
-        if let Some(pid) = read_pid(&pid_file).filter(|p| *p != first)
-            && app.get(&format!("{path}/health"), &app.admin_key).await.body["is_running"] == true
-        {
-            restarted = Some(pid);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let restarted = support::eventually_some(Duration::from_secs(10), || async {
+        let pid = read_pid(&pid_file).filter(|p| *p != first)?;
+        let running = app.get(&format!("{path}/health"), &app.admin_key).await.body["is_running"] == true;
+        running.then_some(pid)
+    })
+    .await;
     let second = restarted.expect("restarted after the kill");
     let stored = server(&app, &id).await;
     assert_eq!((stored["status"].as_str(), stored["consecutive_failures"].as_i64()), (Some("enabled"), Some(1)));
@@ -218,15 +210,11 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
     // A server that keeps crashing ends in `error` after max_failures and is not restarted.
     let looping = fixture_server(&app, "loop", json!({"FIXTURE_CRASH_AFTER_MS": "100"}), 2).await;
     app.post(&format!("{SERVERS}/{looping}/start"), &app.admin_key, json!({})).await;
-    let mut state = Value::Null;
-    for _ in 0..100 {
-        state = server(&app, &looping).await;
-        if state["status"] == "error" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(state["status"], "error", "{state}");
+    let state = support::eventually_some(Duration::from_secs(10), || async {
+        Some(server(&app, &looping).await).filter(|s| s["status"] == "error")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the crash loop did not end in error"));
     assert_eq!(state["consecutive_failures"], 2);
     assert!(state["last_startup_error"].as_str().unwrap().contains("2 times"), "{state}");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -343,14 +331,11 @@ async fn auto_start_servers_start_on_create_and_builtins_run() {
     let builtin =
         listed.as_array().unwrap().iter().find(|s| s["name"] == "builtin_tools").expect("built-in server").clone();
     assert_eq!(builtin["is_builtin"], true);
-    let mut tools = Vec::new();
-    for _ in 0..50 {
-        tools = tool_names(&app, builtin["id"].as_str().unwrap()).await;
-        if !tools.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let tools = support::eventually_some(Duration::from_secs(5), || async {
+        Some(tool_names(&app, builtin["id"].as_str().unwrap()).await).filter(|t| !t.is_empty())
+    })
+    .await
+    .unwrap_or_default();
     assert_eq!(tools.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["calculator", "get_time"]);
     let health = app.get(&format!("{SERVERS}/{}/health", builtin["id"].as_str().unwrap()), &app.admin_key).await.body;
     assert_eq!((health["is_running"].as_bool(), health["tools_count"].as_i64()), (Some(true), Some(2)));
@@ -377,18 +362,13 @@ async fn server_everything_is_supervised_end_to_end() {
     assert_eq!(node.len(), 1, "one process serves every request");
     let first = node[0].pid;
     kill_by_hand(first);
-    let mut restarted = false;
-    for _ in 0..150 {
+    let restarted = support::eventually_async(Duration::from_secs(15), || async {
         let now = support::own_children_running("mcp-server-everything");
-        if now.len() == 1
+        now.len() == 1
             && now[0].pid != first
             && app.get(&format!("{path}/health"), &app.admin_key).await.body["is_responsive"] == true
-        {
-            restarted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert!(restarted, "Toolhub restarted server-everything");
     let group = support::own_children_running("mcp-server-everything")[0].group;
 

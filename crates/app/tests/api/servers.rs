@@ -258,15 +258,11 @@ async fn listing_filters_by_status_and_builtin(backend: Backend) {
     assert_eq!(names(app.get(SERVERS, &app.admin_key).await), ["builtin_tools", "remote"]);
     assert_eq!(names(app.get(&format!("{SERVERS}?include_builtin=false"), &app.admin_key).await), ["remote"]);
     // It is (re)connected in the background at start-up: `starting` for a moment, then `enabled`.
-    let mut enabled = Vec::new();
-    for _ in 0..100 {
-        enabled = names(app.get(&format!("{SERVERS}?status=enabled"), &app.admin_key).await);
-        if !enabled.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(enabled, ["builtin_tools"]);
+    let enabled = toolhub_test_support::eventually_some(std::time::Duration::from_secs(5), || async {
+        Some(names(app.get(&format!("{SERVERS}?status=enabled"), &app.admin_key).await)).filter(|n| !n.is_empty())
+    })
+    .await;
+    assert_eq!(enabled.unwrap_or_default(), ["builtin_tools"]);
     assert_eq!(
         names(app.get(&format!("{SERVERS}?status=disabled&include_builtin=true"), &app.admin_key).await),
         ["remote"]

@@ -1,8 +1,8 @@
 //! The decision index: every tenant's grants and rules in memory, and the one decision function.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{borrow::Cow, sync::Arc};
 
-use super::{AccessLevel, Conditions, Grant, RoleRule, Subject, Target};
+use super::{AccessLevel, Conditions, Grant, Moment, RoleRule, Subject, Target};
 use crate::{Principal, Role, Timestamp};
 
 /// Super administrators, and administrators while admin bypass is on, need no grant.
@@ -72,7 +72,8 @@ pub enum DecidedBy {
 pub struct Decision {
     pub allowed: bool,
     pub level: AccessLevel,
-    pub reason: Option<String>,
+    /// Why access is refused (static text on the hot path: most decisions deny).
+    pub reason: Option<Cow<'static, str>>,
     pub decided_by: DecidedBy,
     pub conditions: Conditions,
     pub expires_at: Option<Timestamp>,
@@ -86,7 +87,7 @@ impl Decision {
         Self {
             allowed: false,
             level: AccessLevel::None,
-            reason: Some("User not found".into()),
+            reason: Some(Cow::Borrowed("User not found")),
             decided_by: DecidedBy::UnknownUser,
             conditions: Conditions::default(),
             expires_at: None,
@@ -103,6 +104,10 @@ impl Decision {
         }
     }
 }
+
+/// Maps of the index: keys are short names and ids, hashed many times per decision, so a fast
+/// hash (foldhash, seeded per process) rather than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The grants on one target (a tool or a server), by subject: a principal's candidates are
 /// found by key, never by scanning the target's grants.
@@ -259,7 +264,7 @@ impl AccessIndex {
             return Decision {
                 allowed: false,
                 level: AccessLevel::None,
-                reason: Some(reason.into()),
+                reason: Some(Cow::Borrowed(reason)),
                 decided_by: DecidedBy::Unavailable,
                 conditions: Conditions::default(),
                 expires_at: None,
@@ -270,15 +275,16 @@ impl AccessIndex {
             return admin_decision(notes);
         }
 
+        let moment = Moment::of(now);
         let empty = TenantIndex::default();
         let index = self.tenants.get(&principal.tenant).unwrap_or(&empty);
         let on_tool = index.by_tool.get(tool.tool_id).unwrap_or(&NO_GRANTS);
         let on_server = index.by_server.get(tool.server_id).unwrap_or(&NO_GRANTS);
         let groups = &principal.groups;
-        if let Some(decision) = decide_grants("user+tool", on_tool.of_user(&principal.id), required, now, notes)
-            .or_else(|| decide_grants("user+server", on_server.of_user(&principal.id), required, now, notes))
-            .or_else(|| decide_grants("group+tool", on_tool.of_groups(groups), required, now, notes))
-            .or_else(|| decide_grants("group+server", on_server.of_groups(groups), required, now, notes))
+        if let Some(decision) = decide_grants("user+tool", on_tool.of_user(&principal.id), required, &moment, notes)
+            .or_else(|| decide_grants("user+server", on_server.of_user(&principal.id), required, &moment, notes))
+            .or_else(|| decide_grants("group+tool", on_tool.of_groups(groups), required, &moment, notes))
+            .or_else(|| decide_grants("group+server", on_server.of_groups(groups), required, &moment, notes))
         {
             return decision;
         }
@@ -289,7 +295,7 @@ impl AccessIndex {
             let mut outside = 0;
             let mut best: Option<(&Arc<RoleRule>, (u8, usize))> = None;
             for rule in rules.iter().filter(|r| r.matches(tool)) {
-                if !rule.conditions.in_window(now) {
+                if !rule.conditions.applies_at(&moment) {
                     outside += 1;
                     continue;
                 }
@@ -322,14 +328,14 @@ impl AccessIndex {
         }
 
         let public = on_tool.public.iter().chain(&on_server.public);
-        if let Some(decision) = decide_grants("public", public, required, now, notes) {
+        if let Some(decision) = decide_grants("public", public, required, &moment, notes) {
             return decision;
         }
         notes.add(|| "no tier holds an applicable grant or rule".into());
         Decision {
             allowed: false,
             level: AccessLevel::None,
-            reason: Some("no grant or role rule gives access".into()),
+            reason: Some(Cow::Borrowed("no grant or role rule gives access")),
             decided_by: DecidedBy::NoGrant,
             conditions: Conditions::default(),
             expires_at: None,
@@ -381,14 +387,14 @@ fn decide_grants<'a>(
     tier: &'static str,
     grants: impl IntoIterator<Item = &'a Arc<Grant>>,
     required: AccessLevel,
-    now: Timestamp,
+    moment: &Moment,
     notes: &mut Notes,
 ) -> Option<Decision> {
     let mut decider: Option<&Arc<Grant>> = None;
     for g in grants {
-        if g.expires_at.is_some_and(|at| at <= now) {
+        if g.expires_at.is_some_and(|at| at <= moment.at) {
             notes.add(|| format!("{tier}: grant {} expired", g.id));
-        } else if !g.conditions.in_window(now) {
+        } else if !g.conditions.applies_at(moment) {
             notes.add(|| format!("{tier}: grant {} is outside its hours or days", g.id));
         } else if g.access_level == AccessLevel::None {
             decider = Some(g);
@@ -419,8 +425,8 @@ fn outcome(
 ) -> Decision {
     let allowed = level != AccessLevel::None && level >= required;
     let reason = (!allowed).then(|| match level {
-        AccessLevel::None => "access is explicitly denied".to_owned(),
-        level => format!("{} access does not allow {}", level.as_str(), required.as_str()),
+        AccessLevel::None => Cow::Borrowed("access is explicitly denied"),
+        level => Cow::Owned(format!("{} access does not allow {}", level.as_str(), required.as_str())),
     });
     Decision { allowed, level, reason, decided_by, conditions, expires_at, explanation }
 }

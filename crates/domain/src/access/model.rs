@@ -90,11 +90,32 @@ impl Conditions {
 
     /// Whether `now` (UTC) is inside the hours and days.
     pub fn in_window(&self, now: Timestamp) -> bool {
-        let hour = now.hour() as u8;
-        let day = now.weekday().num_days_from_monday() as u8;
+        self.applies_at(&Moment::of(now))
+    }
+
+    /// Whether the moment is inside the hours and days.
+    pub fn applies_at(&self, moment: &Moment) -> bool {
         let fits =
             |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
-        fits(&self.allowed_hours, hour) && fits(&self.allowed_days, day)
+        fits(&self.allowed_hours, moment.hour) && fits(&self.allowed_days, moment.day)
+    }
+}
+
+/// A point in time with its UTC hour and weekday worked out once (a decision weighs many grants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    /// The time.
+    pub at: Timestamp,
+    /// Its UTC hour, 0 to 23.
+    pub hour: u8,
+    /// Its weekday, 0 (Monday) to 6.
+    pub day: u8,
+}
+
+impl Moment {
+    /// The moment `at`.
+    pub fn of(at: Timestamp) -> Self {
+        Self { at, hour: at.hour() as u8, day: at.weekday().num_days_from_monday() as u8 }
     }
 }
 

@@ -160,7 +160,8 @@ impl CallService {
         self.metrics.access_decision(decision.allowed);
         if !decision.allowed {
             if self.access.decide(actor, &permitted, AccessLevel::Read).allowed {
-                return Err(DomainError::Forbidden(decision.reason.unwrap_or_else(|| "access denied".into())));
+                let reason = decision.reason.unwrap_or(std::borrow::Cow::Borrowed("access denied"));
+                return Err(DomainError::Forbidden(reason.into_owned()));
             }
             return Err(DomainError::not_found(ResourceKind::Tool, &tool.id));
         }

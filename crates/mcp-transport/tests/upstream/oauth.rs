@@ -1,11 +1,8 @@
 //! OAuth client credentials against a token endpoint stub on loopback.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
 };
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,7 +48,8 @@ async fn tokens_are_fetched_cached_and_refreshed_before_expiry() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // 31 s of validity minus the 30 s margin: due for refresh after one second.
     let (url, count, requests) = token_endpoint(31).await;
-    let cache = TokenCache::default();
+    let clock = Arc::new(toolhub_domain::testing::FixedClock::new(chrono::Utc::now()));
+    let cache = TokenCache::new(clock.clone());
     let egress = EgressPolicy::default();
     let first = cache.token("server-1", &config(&url), &egress).await.unwrap();
     let again = cache.token("server-1", &config(&url), &egress).await.unwrap();
@@ -61,7 +59,9 @@ async fn tokens_are_fetched_cached_and_refreshed_before_expiry() {
     assert!(request.contains("grant_type=client_credentials") && request.contains("scope=tools"), "{request}");
     assert!(request.to_ascii_lowercase().contains("authorization: basic "), "client authenticates: {request}");
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(chrono::Duration::milliseconds(999));
+    assert_eq!(cache.token("server-1", &config(&url), &egress).await.unwrap().value, "token-1", "not yet due");
+    clock.advance(chrono::Duration::milliseconds(1));
     let refreshed = cache.token("server-1", &config(&url), &egress).await.unwrap();
     assert_eq!(refreshed.value, "token-2", "fetched again before it expires");
     cache.forget("server-1");

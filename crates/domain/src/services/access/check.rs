@@ -24,7 +24,7 @@ impl AccessReport {
     /// Why the call would be refused, if it would.
     pub fn reason(&self) -> Option<String> {
         match &self.decision.reason {
-            Some(reason) => Some(reason.clone()),
+            Some(reason) => Some(reason.to_string()),
             None if self.quota.exhausted() => Some("Rate limit exceeded".into()),
             None => None,
         }

@@ -238,7 +238,7 @@ fn every_request_field_is_limited_or_explained() {
 }
 
 /// docs/openapi.json is the document clients are generated from; regenerate it with
-/// `UPDATE_OPENAPI=1 cargo test -p toolhub-http --test openapi` (or `just openapi`).
+/// `UPDATE_OPENAPI=1 cargo test -p toolhub-http --test http openapi::committed_document_is_current` (or `just openapi`).
 #[test]
 fn committed_document_is_current() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
@@ -251,4 +251,25 @@ fn committed_document_is_current() {
         committed == generated,
         "docs/openapi.json differs from the generated document; run `just openapi` and commit it"
     );
+}
+
+/// The error table of docs/api-guide.md is the catalogue's; regenerate it with `just openapi`.
+#[test]
+fn the_api_guide_lists_the_error_catalogue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-guide.md");
+    let guide = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- error-catalogue -->\n", "<!-- /error-catalogue -->");
+    let mut table = String::from("| Status | `code` | Title | When |\n|---|---|---|---|\n");
+    let mut codes = ErrorCode::ALL.to_vec();
+    codes.sort_by_key(|c| (c.status(), c.as_str()));
+    for code in codes {
+        table += &format!("| {} | `{code}` | {} | {} |\n", code.status(), code.title(), code.description());
+    }
+    let (before, rest) = guide.split_once(start).expect("the guide marks the error catalogue");
+    let (current, after) = rest.split_once(end).expect("the guide closes the error catalogue");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
+    } else {
+        assert!(current == table, "docs/api-guide.md lists another error catalogue; run `just openapi`");
+    }
 }

@@ -1,0 +1,169 @@
+//! The request pipeline (authentication, tenancy, the request limit, problem rendering) and a
+//! few handlers, over the in-memory ports: what every request passes, tested without a database.
+
+use std::sync::Arc;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{Service, ServiceResponse},
+    http::{StatusCode, header},
+    test,
+    web::Data,
+};
+use serde_json::{Value, json};
+use toolhub_domain::{
+    Role,
+    ports::SystemClock,
+    services::{NewApiKey, Services, Settings},
+    testing::{InMemoryStore, InMemoryUpstream},
+};
+use toolhub_http::{AppState, metrics::PrometheusMetrics, rate_limit::RateLimiter};
+
+const SERVERS: &str = "/api/v1/toolservers/servers";
+
+struct Pipeline {
+    state: Data<AppState>,
+}
+
+impl Pipeline {
+    /// An application over fresh in-memory ports, with this request limit per minute.
+    fn new(per_minute: u32) -> Self {
+        let store = Arc::new(InMemoryStore::new());
+        let ports = store.ports(Arc::new(InMemoryUpstream::echo(Vec::new())), Arc::new(SystemClock));
+        let services = Services::new(&ports, &Settings::default());
+        let state = Data::new(AppState {
+            services,
+            metrics: Arc::new(PrometheusMetrics::new().unwrap()),
+            jwt: None,
+            limiter: Arc::new(RateLimiter::new(per_minute, 10_000)),
+            readiness: store,
+        });
+        Self { state }
+    }
+
+    async fn key(&self, id: &str, role: Role, tenant: &str) -> String {
+        let request =
+            NewApiKey { tenant: tenant.into(), principal_id: id.into(), role, name: id.into(), expires_at: None };
+        self.state.services.auth.create_key(request).await.unwrap().1.expose().to_owned()
+    }
+
+    async fn send(&self, request: test::TestRequest) -> (StatusCode, header::HeaderMap, Value) {
+        let app = test::init_service(toolhub_http::app(self.state.clone(), toolhub_http::openapi())).await;
+        let response: ServiceResponse<_> = app.call(request.to_request()).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+fn get(path: &str, token: &str) -> test::TestRequest {
+    test::TestRequest::get().uri(path).insert_header(("authorization", format!("Bearer {token}")))
+}
+
+fn content_type(headers: &header::HeaderMap) -> &str {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn requests_without_a_good_token_are_401_problems() {
+    let p = Pipeline::new(100);
+    for request in [test::TestRequest::get().uri(SERVERS), get(SERVERS, "th_not-a-key"), get(SERVERS, "a.b.c")] {
+        let (status, headers, body) = p.send(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(content_type(&headers), "application/problem+json");
+        assert_eq!(headers.get("www-authenticate").unwrap(), "Bearer");
+        assert_eq!(
+            (body["code"].as_str(), body["title"].as_str()),
+            (Some("UNAUTHENTICATED"), Some("Authentication Required"))
+        );
+        assert_eq!(body["type"], "/problems/unauthenticated");
+        assert_eq!(body["instance"], SERVERS);
+        assert_eq!(body["correlation_id"].as_str(), headers.get("x-correlation-id").and_then(|v| v.to_str().ok()));
+    }
+    let (status, _, body) = p.send(test::TestRequest::get().uri("/healthz")).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")), "probes are public");
+}
+
+#[actix_web::test]
+async fn tenants_stay_apart_and_only_super_admins_switch() {
+    let p = Pipeline::new(100);
+    let admin = p.key("root", Role::Admin, "acme").await;
+    let other = p.key("eve", Role::Admin, "globex").await;
+    let super_admin = p.key("ops", Role::SuperAdmin, "default").await;
+    let create = test::TestRequest::post()
+        .uri(SERVERS)
+        .insert_header(("authorization", format!("Bearer {admin}")))
+        .set_json(json!({"name": "files", "display_name": "Files", "base_url": "https://files.example/mcp", "auto_start": false}));
+    let (status, _, created) = p.send(create).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("{SERVERS}/{}", created["id"].as_str().unwrap());
+
+    let (status, _, body) = p.send(get(&path, &other)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("SERVER_NOT_FOUND")));
+    assert_eq!(
+        (body["resourceType"].as_str(), body["resourceId"].as_str()),
+        (Some("tool_server"), created["id"].as_str())
+    );
+    let (status, _, body) = p.send(get(&path, &other).insert_header(("x-tenant", "acme"))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("ACCESS_DENIED")),
+        "an admin cannot switch"
+    );
+    let (status, _, body) = p.send(get(&path, &super_admin).insert_header(("x-tenant", "acme"))).await;
+    assert_eq!((status, body["name"].as_str()), (StatusCode::OK, Some("files")), "a super admin can");
+    let bad = header::HeaderValue::from_bytes(b"ac\xffme").unwrap();
+    let (status, _, body) = p.send(get(&path, &super_admin).insert_header(("x-tenant", bad))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("VALIDATION_FAILED")));
+}
+
+#[actix_web::test]
+async fn the_request_limit_counts_per_principal_and_says_when_to_retry() {
+    let p = Pipeline::new(2);
+    let (alice, bob) = (p.key("alice", Role::User, "default").await, p.key("bob", Role::User, "default").await);
+    for remaining in ["1", "0"] {
+        let (status, headers, _) = p.send(get(SERVERS, &alice)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers.get("x-ratelimit-remaining-minute").unwrap(), remaining);
+        assert_eq!(headers.get("x-ratelimit-limit-minute").unwrap(), "2");
+    }
+    let (status, headers, body) = p.send(get(SERVERS, &alice)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("TOO_MANY_REQUESTS")));
+    let retry: u64 = headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(p.send(get(SERVERS, &bob)).await.0, StatusCode::OK, "another principal has its own budget");
+}
+
+#[actix_web::test]
+async fn bodies_are_checked_before_any_service_runs() {
+    let p = Pipeline::new(100);
+    let admin = p.key("root", Role::Admin, "default").await;
+    let post = |body: &'static [u8], content_type: &'static str| {
+        test::TestRequest::post()
+            .uri(SERVERS)
+            .insert_header(("authorization", format!("Bearer {admin}")))
+            .insert_header(("content-type", content_type))
+            .set_payload(body)
+    };
+    let cases: [(&[u8], &str, StatusCode, &str); 4] = [
+        (b"{", "application/json", StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
+        (b"{}", "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
+        (br#"{"name": "x"}"#, "application/json", StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
+        (
+            br#"{"name": 5, "display_name": "X"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+        ),
+    ];
+    for (body, content_type, status, code) in cases {
+        let (got, headers, problem) = p.send(post(body, content_type)).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{}", String::from_utf8_lossy(body));
+        assert_eq!(problem["status"], status.as_u16());
+        assert_eq!(crate::pipeline::content_type(&headers), "application/problem+json");
+    }
+    let (_, _, listed) = p.send(get(SERVERS, &admin)).await;
+    assert!(listed.as_array().unwrap().is_empty(), "nothing was created");
+    let (status, _, problem) = p.send(get("/api/v1/nowhere", &admin)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+}
