@@ -48,6 +48,14 @@ pub struct StorageArgs {
 }
 
 impl StorageArgs {
+    /// The SQLite file of the database, when it is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
@@ -171,6 +179,14 @@ pub struct UpstreamArgs {
     /// Seconds an open circuit refuses calls before letting a trial call through.
     #[arg(long, env = "TOOLHUB_CIRCUIT_COOLDOWN_SECS", default_value_t = 30)]
     pub circuit_cooldown_secs: u32,
+    /// Where stdio servers work: each gets `<dir>/<server id>` as working directory, HOME and
+    /// TMPDIR (default: `toolhub-children-<uid>` in the system's temporary directory).
+    #[arg(long, env = "TOOLHUB_CHILDREN_DIR")]
+    pub children_dir: Option<std::path::PathBuf>,
+    /// Commands tenant administrators may give stdio servers (comma separated, matched exactly,
+    /// e.g. `npx,uvx`); super administrators may run any. Empty: none for tenant administrators.
+    #[arg(long, env = "TOOLHUB_STDIO_ALLOW", value_delimiter = ',')]
+    pub stdio_allow: Vec<String>,
 }
 
 impl Default for UpstreamArgs {
@@ -184,6 +200,8 @@ impl Default for UpstreamArgs {
             upstream_keep_alive: true,
             circuit_failures: 5,
             circuit_cooldown_secs: 30,
+            stdio_allow: Vec::new(),
+            children_dir: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use toolhub_domain::{
     circuit::CircuitSettings,
     ports::{Clock, SecretCipher, SystemClock},
     secret::Secret,
+    server::CommandPolicy,
     services::{CallService, LifecycleService, Ports, Services, Settings},
 };
 use toolhub_http::{
@@ -19,7 +20,7 @@ use toolhub_http::{
     metrics::PrometheusMetrics,
     rate_limit::RateLimiter,
 };
-use toolhub_mcp::{EgressPolicy, UpstreamManager};
+use toolhub_mcp::{EgressPolicy, UpstreamManager, sandbox::SandboxSettings};
 use toolhub_storage::{AeadCipher, BatchingCallLog, Store};
 
 pub use config::{Cli, ServeArgs, StorageArgs};
@@ -86,14 +87,36 @@ fn jwt_settings(args: &config::JwtArgs) -> anyhow::Result<JwtSettings> {
     })
 }
 
-fn upstream_manager(args: &config::UpstreamArgs) -> anyhow::Result<UpstreamManager> {
+fn upstream_manager(args: &config::UpstreamArgs, storage: &StorageArgs) -> anyhow::Result<UpstreamManager> {
     let egress = EgressPolicy::new(&args.egress_allow, &args.egress_deny).map_err(anyhow::Error::msg)?;
     Ok(UpstreamManager::new(toolhub_mcp::Settings {
         backoff_initial: Duration::from_millis(args.restart_backoff_ms),
         backoff_max: Duration::from_secs(args.restart_backoff_max_secs),
         egress,
         http_keep_alive: args.upstream_keep_alive,
+        sandbox: sandbox_settings(args, storage),
     }))
+}
+
+/// Children work in directories of their own and never reach the data directory (the secret
+/// key, the SQLite database) or the database file wherever it is.
+fn sandbox_settings(args: &config::UpstreamArgs, storage: &StorageArgs) -> SandboxSettings {
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let children =
+        args.children_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("toolhub-children-{uid}")));
+    let mut hidden = vec![storage.data_dir.clone()];
+    hidden.extend(storage.sqlite_file());
+    SandboxSettings { children_dir: Some(children), hidden }
+}
+
+/// Keeps processes of the same user (stdio children among them) from reading this process's
+/// memory and environment (`/proc/<pid>/environ` holds `DATABASE_URL` and the secret key).
+pub fn forbid_inspection() {
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        tracing::warn!("cannot mark the process non-dumpable: its environment is readable by the same user");
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -146,7 +169,7 @@ impl Application {
             api_keys: store.clone(),
             call_records: store.clone(),
             call_log: BatchingCallLog::start(store.clone()),
-            upstream: Arc::new(upstream_manager(&serve.upstream)?),
+            upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,
         };
@@ -157,6 +180,7 @@ impl Application {
                 failures: serve.upstream.circuit_failures,
                 cooldown: chrono::Duration::seconds(serve.upstream.circuit_cooldown_secs.into()),
             },
+            commands: CommandPolicy { allowed: serve.upstream.stdio_allow.clone() },
         };
         let services = Services::new(&ports, &settings);
         let bootstrap_admin_key =

@@ -63,6 +63,7 @@ fn chrono_now() -> toolhub_domain::Timestamp {
 
 async fn serve_forever(storage: &toolhub_app::StorageArgs, serve: &ServeArgs) -> anyhow::Result<()> {
     init_tracing(serve.log_format);
+    toolhub_app::forbid_inspection();
     let app = Application::build(storage, serve).await?;
     if let Some(key) = &app.bootstrap_admin_key {
         // Printed to stdout, never logged: this is the only time the key exists in clear.

@@ -141,6 +141,44 @@ pub struct ServerPatch {
     pub expected_version: Option<i64>,
 }
 
+/// Who may make Toolhub run a command on its host: super administrators always; anyone else
+/// (tenant administrators, holders of `admin` on a server) only the commands the operator
+/// allowed (`--stdio-allow`), matched exactly. Empty: no command for anyone but super admins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandPolicy {
+    /// Commands (as written in a server's `command`) that tenant administrators may run.
+    pub allowed: Vec<String>,
+}
+
+impl CommandPolicy {
+    /// Refuses `after` when it runs a command the actor may not set. `before` is the stored
+    /// server of an update: a server whose command, arguments, environment and transport stay
+    /// as they were passes (so a tenant administrator may still rename or retime it).
+    pub fn check(
+        &self,
+        actor: &crate::Principal,
+        before: Option<&ToolServer>,
+        after: &ToolServer,
+    ) -> Result<(), DomainError> {
+        if after.transport_type != TransportType::Stdio || actor.role == crate::Role::SuperAdmin {
+            return Ok(());
+        }
+        let unchanged = before.is_some_and(|b| {
+            b.transport_type == after.transport_type
+                && b.command == after.command
+                && b.args == after.args
+                && b.env == after.env
+        });
+        let command = after.command.as_deref().unwrap_or_default();
+        if unchanged || self.allowed.iter().any(|a| a == command) {
+            return Ok(());
+        }
+        Err(DomainError::Forbidden(format!(
+            "running '{command}' on the host needs a super administrator, or the operator allowing it (--stdio-allow)"
+        )))
+    }
+}
+
 impl ToolServer {
     /// Builds a server from a registration, in status `disabled` until started.
     pub fn register(

@@ -93,7 +93,11 @@ async fn keys_authenticate_until_they_expire() {
     assert!(w.auth.bootstrap_admin_key().await.unwrap().is_none(), "issued once");
 
     let p = w.auth.authenticate_key(secret.expose()).await.unwrap();
-    assert_eq!((p.id.as_str(), p.role, p.tenant.as_str()), ("admin", Role::Admin, "default"));
+    assert_eq!(
+        (p.id.as_str(), p.role, p.tenant.as_str()),
+        ("admin", Role::SuperAdmin, "default"),
+        "the operator's key"
+    );
 
     let (_, short) = w
         .auth

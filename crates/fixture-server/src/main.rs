@@ -4,7 +4,9 @@
 //! Tools: `echo {message}`, `add {a, b}`, `slow {ms}`, `hang`, `fail {message}` (a tool error),
 //! `crash {code}` (exits the process), `pid` (its process id), `spawn_child` (starts a
 //! `sleep` grandchild and returns its pid), `set_tools {names}` (adds tools named so and
-//! notifies `tools/list_changed`).
+//! notifies `tools/list_changed`); with `FIXTURE_PROBE` set, also `read_file {path}` (its
+//! content, or the error as a tool error) and `cwd` (its working directory), which tests use to
+//! prove what a child can and cannot reach.
 //!
 //! Environment: `FIXTURE_EXIT_ON_START=CODE` exits before the handshake;
 //! `FIXTURE_CRASH_AFTER_MS=N` exits N ms after start; `FIXTURE_STDERR=TEXT` is written to stderr;
@@ -79,6 +81,12 @@ impl ServerHandler for Fixture {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let mut tools = base_tools();
+        if std::env::var_os("FIXTURE_PROBE").is_some() {
+            let path =
+                schema(json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}));
+            tools.push(Tool::new("read_file", "Read a file", path));
+            tools.push(Tool::new("cwd", "The working directory", schema(json!({"type": "object"}))));
+        }
         let extra = self.extra_tools.lock().map(|e| e.clone()).unwrap_or_default();
         tools.extend(extra.into_iter().map(|name| Tool::new(name, "An added tool", schema(json!({"type": "object"})))));
         Ok(ListToolsResult::with_all_items(tools))
@@ -106,6 +114,16 @@ impl ServerHandler for Fixture {
             "reject" => Err(ErrorData::internal_error("rejected on purpose", None)),
             "crash" => std::process::exit(int("code").unwrap_or(3) as i32),
             "pid" => text(std::process::id()),
+            "read_file" => {
+                let path = args.get("path").and_then(Value::as_str).unwrap_or_default();
+                match std::fs::read(path) {
+                    Ok(bytes) => text(String::from_utf8_lossy(&bytes)),
+                    Err(e) => {
+                        Ok(CallToolResult::error(vec![ContentBlock::text(format!("cannot read {path}: {e}"))]).into())
+                    }
+                }
+            }
+            "cwd" => text(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
             "spawn_child" => {
                 let child = std::process::Command::new("sleep")
                     .arg("1000")

@@ -79,7 +79,7 @@ pub async fn pipeline(
                 (None, Ok(principal)) => Ok(principal),
             };
             let started = std::time::Instant::now();
-            let method = req.method().to_string();
+            let method = req.method().clone();
             let mut response = match result {
                 Ok(principal) => {
                     if let Some(principal) = principal {

@@ -74,7 +74,13 @@ impl PrometheusMetrics {
         })
     }
 
-    pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// Counts a request. Label values come from fixed sets (methods, route patterns, statuses),
+    /// so that nothing a client sends adds a label value: any other method is `other`.
+    pub fn http_request(&self, method: &actix_web::http::Method, route: &str, status: u16, seconds: f64) {
+        let method = match method.as_str() {
+            m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+            _ => "other",
+        };
         self.http_requests.with_label_values(&[method, route, &status.to_string()]).inc();
         self.http_request_seconds.with_label_values(&[method, route]).observe(seconds);
     }

@@ -8,6 +8,7 @@
 
 pub mod egress;
 pub mod oauth;
+pub mod sandbox;
 
 mod convert;
 mod session;
@@ -44,6 +45,8 @@ pub struct Settings {
     /// for upstreams that leave Nagle's algorithm on (TCP_NODELAY unset), whose answers
     /// otherwise wait ~40 ms for a delayed ACK on a reused connection.
     pub http_keep_alive: bool,
+    /// Where stdio children work, and what they must not reach.
+    pub sandbox: sandbox::SandboxSettings,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             backoff_max: Duration::from_secs(30),
             egress: EgressPolicy::default(),
             http_keep_alive: true,
+            sandbox: sandbox::SandboxSettings::default(),
         }
     }
 }

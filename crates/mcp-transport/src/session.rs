@@ -24,7 +24,10 @@ use toolhub_domain::{
     upstream::UpstreamError,
 };
 
-use crate::Settings;
+use crate::{
+    Settings,
+    sandbox::{self, Ruleset, SandboxSettings},
+};
 
 /// Environment variables a child inherits from Toolhub; everything else (Toolhub's own
 /// secrets among it) stays out. The server's configured `env` is added on top.
@@ -116,7 +119,7 @@ pub async fn open(
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let (service, process_group) = match server.transport_type {
         TransportType::Stdio => {
-            let (transport, group, stderr_reader) = spawn_stdio(server, stderr_tail.clone())?;
+            let (transport, group, stderr_reader) = spawn_stdio(server, &settings.sandbox, stderr_tail.clone())?;
             let handshake = tokio::time::timeout(timeout, hooks.serve(transport)).await;
             let service = match handshake {
                 Ok(Ok(service)) => service,
@@ -170,6 +173,15 @@ pub async fn open(
     Ok(Session { peer, cancel, ended, tools_changed, process_group, stderr_tail })
 }
 
+/// The child's own directory under `children` (created private to Toolhub's user): its working
+/// directory, `HOME` and `TMPDIR`.
+fn private_dir(children: &std::path::Path, server_id: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = children.join(server_id);
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+    Ok(dir)
+}
+
 /// Why a handshake failed, in words (rmcp's messages name its internal types).
 fn handshake_failure(error: &rmcp::service::ClientInitializeError) -> String {
     use rmcp::service::ClientInitializeError as E;
@@ -188,6 +200,7 @@ fn handshake_failure(error: &rmcp::service::ClientInitializeError) -> String {
 /// the task that reads its stderr (to the log, keeping the last lines).
 fn spawn_stdio(
     server: &ToolServer,
+    sandbox: &SandboxSettings,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
 ) -> Result<(TokioChildProcess, i32, Option<tokio::task::JoinHandle<()>>), UpstreamError> {
     let program = server.command.as_deref().ok_or_else(|| UpstreamError::Unavailable("no command".into()))?;
@@ -198,6 +211,22 @@ fn spawn_stdio(
             command.env(name, value);
         }
     }
+    // Kept alive until the child has started: it applies the ruleset between fork and exec.
+    let mut ruleset = None;
+    if let Some(children) = &sandbox.children_dir {
+        let private = private_dir(children, &server.id)
+            .map_err(|e| UpstreamError::Unavailable(format!("cannot prepare the server's directory: {e}")))?;
+        command.current_dir(&private).env("HOME", &private).env("TMPDIR", &private);
+        ruleset = Ruleset::confine(&private, &sandbox.hidden)
+            .map_err(|e| UpstreamError::Unavailable(format!("cannot confine the server: {e}")))?;
+        if let Some(rules) = &ruleset {
+            let fd = rules.raw_fd();
+            // SAFETY: the closure only makes async-signal-safe system calls (prctl, landlock).
+            unsafe {
+                command.pre_exec(move || sandbox::restrict_self(fd));
+            }
+        }
+    }
     for (name, value) in &server.env {
         command.env(name, value.expose());
     }
@@ -205,6 +234,7 @@ fn spawn_stdio(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| UpstreamError::Unavailable(format!("cannot start '{program}': {e}")))?;
+    drop(ruleset);
     let pid = transport.id().ok_or_else(|| UpstreamError::Unavailable("the process exited at once".into()))?;
     let group = i32::try_from(pid).map_err(|_| UpstreamError::Unavailable("bad pid".into()))?;
     let reader = stderr.map(|stderr| {

@@ -20,7 +20,19 @@ struct Running {
 
 /// Starts `toolhub serve` on a free port and reads what it prints until it listens.
 fn start(data_dir: &std::path::Path) -> Running {
+    start_with(data_dir, &[])
+}
+
+/// Where the binary started on `data_dir` runs its stdio children: beside the data directory.
+fn children_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.with_extension("children")
+}
+
+/// As [`start`], with more environment.
+fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(BIN)
+        .envs(env.iter().copied())
+        .env("TOOLHUB_CHILDREN_DIR", children_dir(data_dir))
         .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", "127.0.0.1:0", "--workers", "2"])
         .args(["--rate-limit-per-minute", "1000000", "--rate-limit-per-hour", "10000000"])
         .env("RUST_LOG", "warn")
@@ -90,14 +102,13 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
 async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
     crate::harness::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("fixture.pid");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let first = start(dir.path());
     let key = first.admin_key.clone().unwrap();
     let body = json!({
         "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
         "command": toolhub_test_support::fixture_bin().display().to_string(),
-        "env": {"FIXTURE_PID_FILE": pid_file.display().to_string()},
+        "env": {"FIXTURE_PID_FILE": "fixture.pid"},
     });
     let created: Value = client
         .post(format!("{}/api/v1/toolservers/servers", first.base))
@@ -110,6 +121,7 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
         .await
         .unwrap();
     assert_eq!(created["status"], "enabled", "{created}");
+    let pid_file = children_dir(dir.path()).join(created["id"].as_str().unwrap()).join("fixture.pid");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     assert!(toolhub_test_support::pid_alive(pid));
     assert!(stop(first).success());
@@ -229,5 +241,57 @@ async fn keys_create_and_migrate_commands_work() {
         .await
         .unwrap();
     assert_eq!(denied.status(), StatusCode::FORBIDDEN, "a power user is no admin");
+    assert!(stop(running).success());
+}
+
+/// A stdio child (our fixture, told to probe) tries what an attacker's command would: Toolhub's
+/// secret key and database, Toolhub's environment and another child's. Each read fails; what the
+/// system offers everyone still reads; the child works in a directory of its own.
+#[tokio::test]
+async fn children_cannot_reach_the_key_the_database_or_other_environments() {
+    crate::harness::install_crypto();
+    if !toolhub_mcp::sandbox::available() {
+        eprintln!("this kernel has no Landlock: children cannot be confined here (see docs/operations.md)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_with(dir.path(), &[("TOOLHUB_PROBE_SECRET", "never-seen-by-children")]);
+    let key = running.admin_key.clone().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let api = |path: &str| format!("{}/api/v1/toolservers{path}", running.base);
+    let mut ids = Vec::new();
+    for name in ["probe-a", "probe-b"] {
+        let body = json!({"name": name, "display_name": name, "transport_type": "stdio",
+            "command": toolhub_test_support::fixture_bin().display().to_string(), "env": {"FIXTURE_PROBE": "1"}});
+        let created: Value =
+            client.post(api("/servers")).bearer_auth(&key).json(&body).send().await.unwrap().json().await.unwrap();
+        assert_eq!(created["status"], "enabled", "{created}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let call = |server: &'static str, tool: &'static str, arguments: Value| {
+        let (client, key, url) = (client.clone(), key.clone(), api("/call"));
+        async move {
+            let body = json!({"server_name": server, "tool_name": tool, "arguments": arguments});
+            let reply: Value =
+                client.post(url).bearer_auth(&key).json(&body).send().await.unwrap().json().await.unwrap();
+            (reply["isError"] == true, reply["content"][0]["text"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let sibling: u32 = call("probe-b", "pid", json!({})).await.1.parse().unwrap();
+    let toolhub = running.child.id();
+    for path in [
+        dir.path().join("secret.key").display().to_string(),
+        dir.path().join("toolhub.db").display().to_string(),
+        format!("/proc/{toolhub}/environ"),
+        format!("/proc/{sibling}/environ"),
+    ] {
+        let (refused, text) = call("probe-a", "read_file", json!({"path": path})).await;
+        assert!(refused, "a child read {path}: {text}");
+        assert!(!text.contains("never-seen-by-children"), "{text}");
+    }
+    let (refused, passwd) = call("probe-a", "read_file", json!({"path": "/etc/passwd"})).await;
+    assert!(!refused && passwd.contains("root"), "what everyone may read still reads: {passwd}");
+    let (_, cwd) = call("probe-a", "cwd", json!({})).await;
+    assert_eq!(cwd, children_dir(dir.path()).join(&ids[0]).display().to_string());
     assert!(stop(running).success());
 }

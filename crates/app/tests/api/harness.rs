@@ -20,8 +20,11 @@ pub struct TestApp {
     pub admin_key: String,
     pub client: reqwest::Client,
     pub storage: StorageArgs,
+    /// Where stdio children work (`<children_dir>/<server id>`), outside the data directory.
+    pub children_dir: std::path::PathBuf,
     running: toolhub_app::RunningApp,
     _dir: tempfile::TempDir,
+    _children: tempfile::TempDir,
 }
 
 /// A response with its body read.
@@ -78,15 +81,32 @@ pub async fn spawn_app_on(
         jwt: JwtArgs { jwt_secret: Some(JWT_SECRET.into()), ..JwtArgs::default() },
         ..ServeArgs::default()
     };
+    let children = tempfile::tempdir().unwrap();
+    serve.upstream.children_dir = Some(children.path().to_path_buf());
     configure(&mut serve);
     let app = Application::build_with_clock(&storage, &serve, clock).await.expect("application starts");
     let admin_key = app.bootstrap_admin_key.as_ref().expect("first start creates an admin key").expose().to_owned();
     let base = format!("http://127.0.0.1:{}", app.port());
     let running = app.spawn();
-    TestApp { base, admin_key, client: reqwest::Client::new(), storage, running, _dir: dir }
+    let children_dir = children.path().to_path_buf();
+    TestApp {
+        base,
+        admin_key,
+        client: reqwest::Client::new(),
+        storage,
+        children_dir,
+        running,
+        _dir: dir,
+        _children: children,
+    }
 }
 
 impl TestApp {
+    /// A file a stdio child of this server wrote in its own directory.
+    pub fn child_file(&self, server_id: &str, name: &str) -> std::path::PathBuf {
+        self.children_dir.join(server_id).join(name)
+    }
+
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {

@@ -60,9 +60,8 @@ fn read_pid(path: &std::path::Path) -> Option<i32> {
 
 async fn start_discover_page_and_stop(backend: Backend) {
     let app = spawn_app(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    let id = fixture_server(&app, "fixture", json!({"FIXTURE_PID_FILE": pid_file.display().to_string()}), 3).await;
+    let id = fixture_server(&app, "fixture", json!({"FIXTURE_PID_FILE": "pid"}), 3).await;
+    let pid_file = app.child_file(&id, "pid");
     let path = format!("{SERVERS}/{id}");
 
     let health = app.get(&format!("{path}/health"), &app.admin_key).await;
@@ -188,9 +187,8 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
         serve.upstream.restart_backoff_max_secs = 1;
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    let id = fixture_server(&app, "crashy", json!({"FIXTURE_PID_FILE": pid_file.display().to_string()}), 3).await;
+    let id = fixture_server(&app, "crashy", json!({"FIXTURE_PID_FILE": "pid"}), 3).await;
+    let pid_file = app.child_file(&id, "pid");
     let path = format!("{SERVERS}/{id}");
     app.post(&format!("{path}/start"), &app.admin_key, json!({})).await;
     let first = read_pid(&pid_file).unwrap();

@@ -34,13 +34,15 @@ async fn unknown_routes_are_404_problems() {
     assert_eq!(reply.header("content-type"), Some("application/problem+json"));
 }
 
-/// Prometheus metrics are for administrators.
+/// Prometheus metrics cover every tenant: they are for the operator (super administrators).
 #[tokio::test]
-async fn prometheus_metrics_need_an_administrator() {
+async fn prometheus_metrics_need_a_super_administrator() {
     let app = spawn_app(Backend::Sqlite).await;
     assert_eq!(app.request(Method::GET, "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
     let user = app.key("viewer", toolhub_domain::Role::User, "default").await;
     assert_eq!(app.get("/metrics", &user).await.status, StatusCode::FORBIDDEN);
+    let tenant_admin = app.key("acme-admin", toolhub_domain::Role::Admin, "acme").await;
+    assert_eq!(app.get("/metrics", &tenant_admin).await.status, StatusCode::FORBIDDEN);
     app.get("/api/v1/toolservers/servers", &app.admin_key).await;
     let text = app
         .client

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use toolhub_domain::Role;
 
-use crate::harness::{Backend, server_body, spawn_app};
+use crate::harness::{Backend, server_body, spawn_app, spawn_app_with};
 
 toolhub_test_support::on_both_databases!(
     registers_with_seed_defaults_and_lists_it,
@@ -17,6 +17,7 @@ toolhub_test_support::on_both_databases!(
     listing_filters_by_status_and_builtin,
     users_see_what_they_may_read_and_only_managers_write,
     tenants_never_see_each_other,
+    only_the_operator_decides_which_commands_run_on_the_host,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -351,4 +352,34 @@ async fn tenants_never_see_each_other(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+/// A stdio server runs a command on Toolhub's host: super administrators may set any command,
+/// tenant administrators only those the operator allowed (`--stdio-allow`), and nobody else.
+async fn only_the_operator_decides_which_commands_run_on_the_host(backend: Backend) {
+    let app = spawn_app_with(backend, |serve| serve.upstream.stdio_allow = vec!["npx".into()]).await;
+    let tenant_admin = app.key("acme-admin", Role::Admin, "acme").await;
+    let stdio = |name: &str, command: &str| {
+        json!({"name": name, "display_name": name, "transport_type": "stdio", "command": command,
+               "args": ["-c", "cat /etc/passwd"], "auto_start": false})
+    };
+    let refused = app.post(SERVERS, &tenant_admin, stdio("shell", "sh")).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"), "{}", refused.body);
+    assert!(app.get(SERVERS, &tenant_admin).await.body.as_array().unwrap().is_empty(), "nothing was created");
+    let allowed = app.post(SERVERS, &tenant_admin, stdio("tools", "npx")).await;
+    assert_eq!(allowed.status, StatusCode::CREATED, "{}", allowed.body);
+    let path = format!("{SERVERS}/{}", allowed.body["id"].as_str().unwrap());
+    let swapped = app.put(&path, &tenant_admin, json!({"command": "/bin/sh"})).await;
+    assert_eq!(swapped.status, StatusCode::FORBIDDEN, "{}", swapped.body);
+    assert_eq!(app.put(&path, &tenant_admin, json!({"timeout": 60})).await.status, StatusCode::OK, "other fields");
+
+    // An HTTP server turned into a stdio one is a command too.
+    let remote = app.post(SERVERS, &tenant_admin, server_body("remote")).await.body;
+    let remote_path = format!("{SERVERS}/{}", remote["id"].as_str().unwrap());
+    let turned = app.put(&remote_path, &tenant_admin, json!({"transport_type": "stdio", "command": "sh"})).await;
+    assert_eq!(turned.status, StatusCode::FORBIDDEN, "{}", turned.body);
+
+    // The operator's key (a super administrator) may run what it likes, in any tenant.
+    let operator = app.post(SERVERS, &app.admin_key, stdio("shell", "sh")).await;
+    assert_eq!(operator.status, StatusCode::CREATED, "{}", operator.body);
 }

@@ -2,7 +2,7 @@
 
 use std::{borrow::Cow, sync::Arc};
 
-use super::{AccessLevel, Conditions, Grant, Moment, RoleRule, Subject, Target};
+use super::{AccessLevel, Conditions, Grant, Moment, RoleRule, Subject, Target, Window};
 use crate::{Principal, Role, Timestamp};
 
 /// Super administrators, and administrators while admin bypass is on, need no grant.
@@ -113,13 +113,34 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 /// found by key, never by scanning the target's grants.
 #[derive(Debug, Default, Clone)]
 struct GrantsOn {
-    users: HashMap<String, Vec<Arc<Grant>>>,
-    groups: HashMap<String, Vec<Arc<Grant>>>,
-    public: Vec<Arc<Grant>>,
+    users: HashMap<String, Vec<Entry>>,
+    groups: HashMap<String, Vec<Entry>>,
+    public: Vec<Entry>,
+}
+
+/// A grant as decisions weigh it: what they test kept inline (level, expiry, window as bit
+/// masks), so only the deciding grant is read from the heap.
+#[derive(Debug, Clone)]
+struct Entry {
+    level: AccessLevel,
+    expires_at: Option<Timestamp>,
+    window: Window,
+    grant: Arc<Grant>,
+}
+
+impl Entry {
+    fn new(grant: Grant) -> Self {
+        Self {
+            level: grant.access_level,
+            expires_at: grant.expires_at,
+            window: grant.conditions.window(),
+            grant: Arc::new(grant),
+        }
+    }
 }
 
 impl GrantsOn {
-    fn slot(&mut self, subject: &Subject) -> &mut Vec<Arc<Grant>> {
+    fn slot(&mut self, subject: &Subject) -> &mut Vec<Entry> {
         match subject {
             Subject::User(id) => self.users.entry(id.clone()).or_default(),
             Subject::Group(name) => self.groups.entry(name.clone()).or_default(),
@@ -127,11 +148,11 @@ impl GrantsOn {
         }
     }
 
-    fn of_user(&self, id: &str) -> &[Arc<Grant>] {
+    fn of_user(&self, id: &str) -> &[Entry] {
         self.users.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 
-    fn of_groups<'a>(&'a self, groups: &'a [String]) -> impl Iterator<Item = &'a Arc<Grant>> + 'a {
+    fn of_groups<'a>(&'a self, groups: &'a [String]) -> impl Iterator<Item = &'a Entry> + 'a {
         groups.iter().filter_map(|g| self.groups.get(g)).flatten()
     }
 
@@ -185,14 +206,15 @@ impl AccessIndex {
         self.remove_grant(&grant.tenant, &grant.id);
         let t = self.tenants.entry(grant.tenant.clone()).or_default();
         t.filed.insert(grant.id.clone(), (grant.target.clone(), grant.subject.clone()));
-        t.on(&grant.target).slot(&grant.subject).push(Arc::new(grant));
+        let (target, subject) = (grant.target.clone(), grant.subject.clone());
+        t.on(&target).slot(&subject).push(Entry::new(grant));
     }
 
     /// Forgets a grant; unknown ids are ignored.
     pub fn remove_grant(&mut self, tenant: &str, id: &str) {
         let Some(t) = self.tenants.get_mut(tenant) else { return };
         let Some((target, subject)) = t.filed.remove(id) else { return };
-        t.on(&target).slot(&subject).retain(|g| g.id != id);
+        t.on(&target).slot(&subject).retain(|e| e.grant.id != id);
     }
 
     /// Adds or replaces a rule, keeping each role's rules most specific first.
@@ -385,25 +407,25 @@ fn admin_decision(notes: &mut Notes) -> Decision {
 /// None when no grant of the tier applies.
 fn decide_grants<'a>(
     tier: &'static str,
-    grants: impl IntoIterator<Item = &'a Arc<Grant>>,
+    entries: impl IntoIterator<Item = &'a Entry>,
     required: AccessLevel,
     moment: &Moment,
     notes: &mut Notes,
 ) -> Option<Decision> {
-    let mut decider: Option<&Arc<Grant>> = None;
-    for g in grants {
-        if g.expires_at.is_some_and(|at| at <= moment.at) {
-            notes.add(|| format!("{tier}: grant {} expired", g.id));
-        } else if !g.conditions.applies_at(moment) {
-            notes.add(|| format!("{tier}: grant {} is outside its hours or days", g.id));
-        } else if g.access_level == AccessLevel::None {
-            decider = Some(g);
+    let mut decider: Option<&Entry> = None;
+    for e in entries {
+        if e.expires_at.is_some_and(|at| at <= moment.at) {
+            notes.add(|| format!("{tier}: grant {} expired", e.grant.id));
+        } else if !e.window.contains(moment) {
+            notes.add(|| format!("{tier}: grant {} is outside its hours or days", e.grant.id));
+        } else if e.level == AccessLevel::None {
+            decider = Some(e);
             break;
-        } else if decider.is_none_or(|d| g.access_level >= d.access_level) {
-            decider = Some(g);
+        } else if decider.is_none_or(|d| e.level >= d.level) {
+            decider = Some(e);
         }
     }
-    let grant = decider?;
+    let grant = &decider?.grant;
     notes.add(|| format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()));
     Some(outcome(
         grant.access_level,

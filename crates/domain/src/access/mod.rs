@@ -15,5 +15,5 @@ pub mod quota;
 
 pub use glob::glob_match;
 pub use index::{AccessIndex, DecidedBy, Decision, ToolRef, bypasses};
-pub use model::{AccessLevel, Conditions, Grant, Moment, RoleRule, Subject, Target, limits, validate_pattern};
+pub use model::{AccessLevel, Conditions, Grant, Moment, RoleRule, Subject, Target, Window, limits, validate_pattern};
 pub use quota::{Quota, UsageCounters};

@@ -93,6 +93,15 @@ impl Conditions {
         self.applies_at(&Moment::of(now))
     }
 
+    /// The hours and days as bit masks, for checking many moments (or many grants) fast.
+    pub fn window(&self) -> Window {
+        let mask = |allowed: &Option<Vec<u8>>, all: u32| match allowed {
+            Some(values) if !values.is_empty() => values.iter().filter(|v| **v < 32).fold(0, |m, v| m | 1 << v),
+            _ => all,
+        };
+        Window { hours: mask(&self.allowed_hours, u32::MAX), days: mask(&self.allowed_days, u32::MAX) as u8 }
+    }
+
     /// Whether the moment is inside the hours and days.
     pub fn applies_at(&self, moment: &Moment) -> bool {
         let fits =
@@ -116,6 +125,20 @@ impl Moment {
     /// The moment `at`.
     pub fn of(at: Timestamp) -> Self {
         Self { at, hour: at.hour() as u8, day: at.weekday().num_days_from_monday() as u8 }
+    }
+}
+
+/// The hours and days of [`Conditions`] as bit masks (bit n: hour n, day n).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    hours: u32,
+    days: u8,
+}
+
+impl Window {
+    /// Whether the moment is inside the window.
+    pub fn contains(self, moment: &Moment) -> bool {
+        self.hours & (1 << moment.hour) != 0 && self.days & (1 << moment.day) != 0
     }
 }
 
@@ -194,5 +217,32 @@ pub mod limits {
 pub fn validate_pattern(v: &mut Validator, field: &str, pattern: &Option<String>) {
     if let Some(p) = pattern {
         v.text(field, p, 1, limits::PATTERN_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_masks_agree_with_the_lists() {
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
+        let cases = [
+            Conditions::default(),
+            Conditions { allowed_hours: Some(vec![]), allowed_days: Some(vec![]), ..Default::default() },
+            Conditions { allowed_hours: Some(vec![0, 9, 17, 23]), ..Default::default() },
+            Conditions { allowed_days: Some(vec![0, 6]), ..Default::default() },
+            Conditions { allowed_hours: Some(vec![12]), allowed_days: Some(vec![3]), ..Default::default() },
+        ];
+        for conditions in cases {
+            for hour in 0..24 * 7 {
+                let moment = Moment::of(start + chrono::Duration::hours(hour));
+                assert_eq!(
+                    conditions.window().contains(&moment),
+                    conditions.applies_at(&moment),
+                    "{conditions:?} {moment:?}"
+                );
+            }
+        }
     }
 }

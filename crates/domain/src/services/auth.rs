@@ -177,7 +177,9 @@ impl AuthService {
         Ok((key, secret))
     }
 
-    /// On a database without any key, issues the first administrator key.
+    /// On a database without any key, issues the first key: the operator's, a super administrator
+    /// of the default tenant (the one who may run commands on the host, read every tenant's
+    /// metrics and create tenant administrators).
     pub async fn bootstrap_admin_key(&self) -> DomainResult<Option<Secret>> {
         if self.keys.count().await? > 0 {
             return Ok(None);
@@ -186,7 +188,7 @@ impl AuthService {
             .create_key(NewApiKey {
                 tenant: crate::DEFAULT_TENANT.into(),
                 principal_id: "admin".into(),
-                role: Role::Admin,
+                role: Role::SuperAdmin,
                 name: "bootstrap admin key".into(),
                 expires_at: None,
             })

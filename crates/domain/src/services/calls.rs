@@ -133,7 +133,12 @@ impl CallService {
                 record.result_summary = Some(error.to_string());
             }
         }
-        self.metrics.tool_call(&record.server_name, &record.tool_name, record.status, record.duration_ms / 1000.0);
+        // Metric labels name only what exists: a call that named no known tool is `unknown`.
+        let (server, tool) = match record.tool_id {
+            Some(_) => (record.server_name.as_str(), record.tool_name.as_str()),
+            None => ("unknown", "unknown"),
+        };
+        self.metrics.tool_call(server, tool, record.status, record.duration_ms / 1000.0);
         let duration_ms = record.duration_ms;
         self.log.record(record);
         result.map(|outcome| CallOutcome { duration_ms, ..outcome })

@@ -7,7 +7,7 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
-    server::{NewToolServer, ServerFilter, ServerPatch, ToolServer},
+    server::{CommandPolicy, NewToolServer, ServerFilter, ServerPatch, ToolServer},
     services::{AccessService, CatalogueCache, LifecycleService},
     tool::Tool,
 };
@@ -29,6 +29,8 @@ pub struct ServerService {
     lifecycle: Arc<LifecycleService>,
     /// Filters what non-administrators see and lets holders of `admin` on a server manage it.
     access: Arc<AccessService>,
+    /// Who may set a stdio server's command.
+    commands: CommandPolicy,
 }
 
 /// Concurrent unconditional updates retry this often before giving up with a conflict.
@@ -42,14 +44,16 @@ impl ServerService {
         access: Arc<AccessService>,
         lifecycle: Arc<LifecycleService>,
         clock: Arc<dyn Clock>,
+        commands: CommandPolicy,
     ) -> Self {
-        Self { servers: catalogue.clone(), tools: catalogue, clock, lifecycle, access }
+        Self { servers: catalogue.clone(), tools: catalogue, clock, lifecycle, access, commands }
     }
 
     pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
         actor.require_admin("register tool servers")?;
         let server =
             ToolServer::register(input, new_id(), actor.tenant.clone(), Some(actor.id.clone()), self.clock.now())?;
+        self.commands.check(actor, None, &server)?;
         match self.servers.insert(&server).await {
             Err(DomainError::Conflict(_)) => {
                 Err(DomainError::Conflict(format!("a tool server named '{}' already exists", server.name)))
@@ -92,7 +96,9 @@ impl ServerService {
             {
                 return Err(DomainError::VersionMismatch { kind: ResourceKind::ToolServer, current: read_version });
             }
+            let before = server.clone();
             server.apply(patch.clone(), self.clock.now())?;
+            self.commands.check(actor, Some(&before), &server)?;
             server.version = read_version + 1;
             if self.servers.update(&server, read_version).await? {
                 // A running server picks up its new configuration by reconnecting.

@@ -8,6 +8,7 @@ use crate::{
         ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantRepository, Metrics, RoleRuleRepository,
         ServerRepository, ToolRepository, UserRepository,
     },
+    server::CommandPolicy,
     services::{
         AccessService, AuthService, CallService, CatalogueCache, LifecycleService, ServerService, StatsService,
         ToolService, UptimeLog, UserService,
@@ -53,11 +54,18 @@ pub struct Settings {
     pub stable_after: Duration,
     /// When a server's circuit opens, and for how long.
     pub circuits: CircuitSettings,
+    /// Who may set the command of a stdio server.
+    pub commands: CommandPolicy,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { admin_bypass: true, stable_after: Duration::from_secs(60), circuits: CircuitSettings::default() }
+        Self {
+            admin_bypass: true,
+            stable_after: Duration::from_secs(60),
+            circuits: CircuitSettings::default(),
+            commands: CommandPolicy::default(),
+        }
     }
 }
 
@@ -99,7 +107,13 @@ impl Services {
         let lifecycle = LifecycleService::new(ports, catalogue.clone(), access.clone(), uptime.clone(), settings);
         let tools = Arc::new(ToolService::new(catalogue.clone(), access.clone(), clock.clone()));
         let stats = Arc::new(StatsService::new(access.clone(), uptime, clock.clone()));
-        let servers = Arc::new(ServerService::new(catalogue.clone(), access.clone(), lifecycle.clone(), clock));
+        let servers = Arc::new(ServerService::new(
+            catalogue.clone(),
+            access.clone(),
+            lifecycle.clone(),
+            clock,
+            settings.commands.clone(),
+        ));
         let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
         Self { catalogue, auth, users, access, lifecycle, tools, stats, servers, calls }
     }

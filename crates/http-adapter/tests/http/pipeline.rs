@@ -23,22 +23,25 @@ const SERVERS: &str = "/api/v1/toolservers/servers";
 
 struct Pipeline {
     state: Data<AppState>,
+    api: utoipa::openapi::OpenApi,
 }
 
 impl Pipeline {
     /// An application over fresh in-memory ports, with this request limit per minute.
     fn new(per_minute: u32) -> Self {
         let store = Arc::new(InMemoryStore::new());
-        let ports = store.ports(Arc::new(InMemoryUpstream::echo(Vec::new())), Arc::new(SystemClock));
+        let metrics = Arc::new(PrometheusMetrics::new().unwrap());
+        let mut ports = store.ports(Arc::new(InMemoryUpstream::echo(Vec::new())), Arc::new(SystemClock));
+        ports.metrics = metrics.clone();
         let services = Services::new(&ports, &Settings::default());
         let state = Data::new(AppState {
             services,
-            metrics: Arc::new(PrometheusMetrics::new().unwrap()),
+            metrics,
             jwt: None,
             limiter: Arc::new(RateLimiter::new(per_minute, 10_000)),
             readiness: store,
         });
-        Self { state }
+        Self { state, api: toolhub_http::openapi() }
     }
 
     async fn key(&self, id: &str, role: Role, tenant: &str) -> String {
@@ -48,7 +51,7 @@ impl Pipeline {
     }
 
     async fn send(&self, request: test::TestRequest) -> (StatusCode, header::HeaderMap, Value) {
-        let app = test::init_service(toolhub_http::app(self.state.clone(), toolhub_http::openapi())).await;
+        let app = test::init_service(toolhub_http::app(self.state.clone(), self.api.clone())).await;
         let response: ServiceResponse<_> = app.call(request.to_request()).await.unwrap();
         let (status, headers) = (response.status(), response.headers().clone());
         let bytes = response.into_body().try_into_bytes().unwrap_or_default();
@@ -166,4 +169,30 @@ async fn bodies_are_checked_before_any_service_runs() {
     assert!(listed.as_array().unwrap().is_empty(), "nothing was created");
     let (status, _, problem) = p.send(get("/api/v1/nowhere", &admin)).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+}
+
+/// Nothing a client sends becomes a label value: odd methods count as `other`, calls to names
+/// that name no tool as `unknown`, so `/metrics` stays small whatever arrives.
+#[actix_web::test]
+async fn metric_labels_come_from_fixed_sets() {
+    let p = Pipeline::new(10_000);
+    let (user, operator) = (p.key("u", Role::User, "default").await, p.key("ops", Role::SuperAdmin, "default").await);
+    for n in 0..50 {
+        let method = actix_web::http::Method::from_bytes(format!("FLOOD{n}").as_bytes()).unwrap();
+        p.send(test::TestRequest::default().method(method).uri(SERVERS)).await;
+        let call = test::TestRequest::post()
+            .uri("/api/v1/toolservers/call")
+            .insert_header(("authorization", format!("Bearer {user}")))
+            .set_json(json!({"server_name": format!("server{n}"), "tool_name": format!("tool{n}")}));
+        assert_eq!(p.send(call).await.0, StatusCode::NOT_FOUND);
+    }
+    let app = test::init_service(toolhub_http::app(p.state.clone(), p.api.clone())).await;
+    let metrics = |token: &str| get("/metrics", token).to_request();
+    assert_eq!(app.call(metrics(&user)).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let response = app.call(metrics(&operator)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(response.into_body().try_into_bytes().unwrap_or_default().to_vec()).unwrap();
+    assert!(!text.contains("FLOOD") && !text.contains("server1") && !text.contains("tool1"), "{text}");
+    assert!(text.contains(r#"method="other""#) && text.contains(r#"server="unknown",tool="unknown""#), "{text}");
+    assert!(text.len() < 20_000, "{} bytes", text.len());
 }
