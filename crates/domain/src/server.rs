@@ -225,6 +225,20 @@ impl ToolServer {
     /// Applies a partial update; the result is validated as a whole, so a transport change
     /// without the matching `base_url` or `command` is refused.
     pub fn apply(&mut self, patch: ServerPatch, now: Timestamp) -> Result<(), DomainError> {
+        // Stored secrets follow their destination: when it changes, only secrets sent again in
+        // clear stay (a manager must not redirect the stored ones to a host of their choosing).
+        let resent = |map: &Patch<BTreeMap<String, String>>| -> Vec<String> {
+            match map {
+                Patch::Value(m) => {
+                    m.iter().filter(|(_, v)| v.as_str() != crate::secret::MASK).map(|(k, _)| k.clone()).collect()
+                }
+                _ => Vec::new(),
+            }
+        };
+        let (resent_headers, resent_env) = (resent(&patch.headers), resent(&patch.env));
+        let oauth_resent = matches!(&patch.oauth_config, Patch::Value(o) if o.client_secret != crate::secret::MASK);
+        let before = (self.transport_type, self.base_url.clone(), self.command.clone(), self.args.clone());
+        let before_token_url = self.oauth_config.as_ref().map(|o| o.token_url.clone());
         let mut v = Validator::new();
         let mut required = |field: &str, present_null: bool| {
             if present_null {
@@ -275,8 +289,58 @@ impl ToolServer {
             Patch::Null => self.tags.clear(),
             Patch::Absent => {}
         }
+        let remote_moved = before.0 != self.transport_type || before.1 != self.base_url;
+        let program_changed = before.0 != self.transport_type || before.2 != self.command || before.3 != self.args;
+        if remote_moved {
+            self.headers.retain(|name, value| !value.is_secret() || resent_headers.contains(name));
+        }
+        if program_changed {
+            self.env.retain(|name, value| !value.is_secret() || resent_env.contains(name));
+        }
+        let token_url_moved = self.oauth_config.as_ref().map(|o| &o.token_url) != before_token_url.as_ref();
+        if self.oauth_config.is_some() && (remote_moved || token_url_moved) && !oauth_resent {
+            return Err(DomainError::invalid(
+                "oauth_config.client_secret",
+                "the server's destination changed: send the client secret again",
+            ));
+        }
         self.updated_at = now;
         self.validate()
+    }
+
+    /// The server as someone who may read but not manage it sees it: no command, arguments,
+    /// environment, headers or OAuth settings, no credentials or query in `base_url`, no
+    /// startup error (it may quote the child's output).
+    pub fn reader_view(mut self) -> Self {
+        self.command = None;
+        self.args.clear();
+        self.env.clear();
+        self.headers.clear();
+        self.oauth_config = None;
+        self.last_startup_error = None;
+        self.base_url = self.base_url.map(|raw| match url::Url::parse(&raw) {
+            Ok(mut url) => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.set_query(None);
+                url.to_string()
+            }
+            Err(_) => String::new(),
+        });
+        self
+    }
+
+    /// `text` (a child's stderr, an upstream's error) with this server's secret values masked,
+    /// so that it may be shown in API responses.
+    pub fn redact_secrets(&self, text: &str) -> String {
+        let secrets = self
+            .env
+            .values()
+            .chain(self.headers.values())
+            .filter(|v| v.is_secret())
+            .map(|v| v.expose())
+            .chain(self.oauth_config.as_ref().map(|o| o.client_secret.expose()));
+        secrets.filter(|s| s.len() >= 4).fold(text.to_owned(), |text, secret| text.replace(secret, crate::secret::MASK))
     }
 
     /// Every invariant of a server, checked on registration and after each update.
@@ -441,6 +505,64 @@ mod tests {
             Err(DomainError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("expected validation errors, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn stored_secrets_do_not_follow_a_changed_destination() {
+        let mut input = http_server();
+        input.headers =
+            [("Authorization".to_owned(), "Bearer stored".to_owned()), ("X-Team".into(), "blue".into())].into();
+        input.oauth_config = Some(OAuthInput {
+            client_id: "toolhub".into(),
+            client_secret: "client-secret".into(),
+            token_url: "https://auth.example/token".into(),
+            scope: None,
+        });
+        let mut server = register(input).unwrap();
+        let moved = ServerPatch { base_url: Patch::Value("https://evil.example/mcp".into()), ..Default::default() };
+        assert_eq!(field_errors(server.clone().apply(moved.clone(), now())), ["oauth_config.client_secret"]);
+
+        let keep_oauth = OAuthInput {
+            client_id: "toolhub".into(),
+            client_secret: "client-secret".into(),
+            token_url: "https://auth.example/token".into(),
+            scope: None,
+        };
+        let mut elsewhere = server.clone();
+        elsewhere
+            .apply(ServerPatch { oauth_config: Patch::Value(keep_oauth.clone()), ..moved.clone() }, now())
+            .unwrap();
+        assert!(!elsewhere.headers.contains_key("Authorization"), "the stored credential stays behind");
+        assert_eq!(elsewhere.headers["X-Team"].expose(), "blue", "plain headers move");
+
+        let resent = [("Authorization".to_owned(), "Bearer for-evil".to_owned())].into();
+        let patch = ServerPatch { headers: Patch::Value(resent), oauth_config: Patch::Value(keep_oauth), ..moved };
+        server.apply(patch, now()).unwrap();
+        assert_eq!(server.headers["Authorization"].expose(), "Bearer for-evil", "a secret sent again goes along");
+        assert_eq!(server.redact_secrets("saw Bearer for-evil and client-secret"), format!("saw {MASK} and {MASK}"));
+    }
+
+    #[test]
+    fn stored_environment_secrets_do_not_follow_a_changed_command() {
+        let input = NewToolServer {
+            transport_type: Some(TransportType::Stdio),
+            command: Some("npx".into()),
+            env: [("API_TOKEN".to_owned(), "t0ken-value".to_owned()), ("MODE".into(), "fast".into())].into(),
+            base_url: None,
+            ..http_server()
+        };
+        let mut server = register(input).unwrap();
+        let mut same = server.clone();
+        same.apply(ServerPatch { timeout: Patch::Value(60), ..Default::default() }, now()).unwrap();
+        assert_eq!(same.env["API_TOKEN"].expose(), "t0ken-value", "nothing moved");
+        server
+            .apply(
+                ServerPatch { args: Patch::Value(vec!["-e".into(), "dump(env)".into()]), ..Default::default() },
+                now(),
+            )
+            .unwrap();
+        assert!(!server.env.contains_key("API_TOKEN"));
+        assert_eq!(server.env["MODE"].expose(), "fast");
     }
 
     #[test]

@@ -35,6 +35,15 @@ pub struct Tool {
     pub updated_at: Timestamp,
 }
 
+impl Tool {
+    /// The tool as someone who may not manage its server sees it: without the last error, which
+    /// quotes another user's call.
+    pub fn reader_view(mut self) -> Self {
+        self.last_error = None;
+        self
+    }
+}
+
 /// The display name the seed derives from a tool name: underscores to spaces, words capitalised.
 pub fn display_name_for(name: &str) -> String {
     name.split(['_', ' '])

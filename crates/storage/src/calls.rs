@@ -28,22 +28,40 @@ use crate::{
     mapping::{corrupt, from_json},
 };
 
+/// Text as both databases store it: PostgreSQL refuses NUL in `text` and `jsonb`, so it
+/// becomes U+FFFD (what a client sent is kept, readably, rather than failing the batch).
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// A JSON value without NUL in any string or key (see [`storable`]).
+fn storable_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(storable(s)),
+        Value::Array(items) => Value::Array(items.iter().map(storable_json).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (storable(k), storable_json(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 fn to_row(r: &CallRecord) -> call_records::Model {
+    let text = |t: &Option<String>| t.as_deref().map(storable);
     call_records::Model {
         id: r.id.clone(),
         tenant: r.tenant.clone(),
         tool_id: r.tool_id.clone(),
-        tool_name: r.tool_name.chars().take(200).collect(),
+        tool_name: storable(&r.tool_name.chars().take(200).collect::<String>()),
         server_id: r.server_id.clone(),
-        server_name: r.server_name.chars().take(100).collect(),
-        principal_id: r.principal_id.clone(),
-        groups: json!(r.groups),
-        arguments: r.arguments.clone(),
-        result_summary: r.result_summary.clone(),
+        server_name: storable(&r.server_name.chars().take(100).collect::<String>()),
+        principal_id: storable(&r.principal_id),
+        groups: storable_json(&json!(r.groups)),
+        arguments: storable_json(&r.arguments),
+        result_summary: text(&r.result_summary),
         status: r.status.as_str().to_owned(),
-        error_code: r.error_code.clone(),
+        error_code: text(&r.error_code),
         duration_ms: r.duration_ms,
-        correlation_id: r.correlation_id.clone(),
+        correlation_id: text(&r.correlation_id),
         grant_id: r.grant_id.clone(),
         called_at: r.called_at,
     }
@@ -187,9 +205,13 @@ enum Message {
     Flush(oneshot::Sender<()>),
 }
 
-/// Queues records on the call path and writes them in batches in a background task.
+/// Queues records on the call path and writes them in batches in a background task. The queue
+/// is bounded ([`QUEUE_MAX`]); a batch that fails is retried record by record, and what still
+/// cannot be stored, or finds the queue full, is counted ([`BatchingCallLog::lost`]) and logged.
 pub struct BatchingCallLog {
     queue: mpsc::UnboundedSender<Message>,
+    /// Records that could not be stored or queued, since start.
+    lost: Arc<AtomicUsize>,
     /// Records queued and not yet taken by the writer.
     queued: Arc<AtomicUsize>,
     /// Wakes the writer before its batch is due: a flush, or a full batch waiting.
@@ -198,6 +220,8 @@ pub struct BatchingCallLog {
 
 /// A batch is written when it holds this many records, or this long after its first one.
 const BATCH_MAX: usize = 500;
+/// Records waiting at most; past it, new records are counted as lost rather than held in memory.
+pub const QUEUE_MAX: usize = 100_000;
 const BATCH_WAIT: Duration = Duration::from_millis(100);
 
 impl BatchingCallLog {
@@ -208,8 +232,9 @@ impl BatchingCallLog {
     pub fn start(repository: Arc<dyn CallLogRepository>) -> Arc<Self> {
         let (queue, mut inbox) = mpsc::unbounded_channel::<Message>();
         let queued = Arc::new(AtomicUsize::new(0));
+        let lost = Arc::new(AtomicUsize::new(0));
         let urgent = Arc::new(Notify::new());
-        let (counter, wake) = (queued.clone(), urgent.clone());
+        let (counter, wake, losses) = (queued.clone(), urgent.clone(), lost.clone());
         tokio::spawn(async move {
             let mut batch: Vec<CallRecord> = Vec::new();
             let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
@@ -238,9 +263,7 @@ impl BatchingCallLog {
                     }
                 }
                 if !batch.is_empty() {
-                    if let Err(error) = repository.store(&batch).await {
-                        tracing::error!(%error, records = batch.len(), "cannot write call records");
-                    }
+                    store_each_if_need_be(&*repository, &batch, &losses).await;
                     batch.clear();
                 }
                 for done in waiting.drain(..) {
@@ -248,7 +271,25 @@ impl BatchingCallLog {
                 }
             }
         });
-        Arc::new(Self { queue, queued, urgent })
+        Arc::new(Self { queue, lost, queued, urgent })
+    }
+
+    /// Records lost since start: refused by the database even alone, or dropped on a full queue.
+    pub fn lost(&self) -> usize {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes a batch; when the batch fails (one bad record fails the transaction), writes its
+/// records one by one, so only the records that truly cannot be stored are lost, and counted.
+async fn store_each_if_need_be(repository: &dyn CallLogRepository, batch: &[CallRecord], lost: &AtomicUsize) {
+    let Err(error) = repository.store(batch).await else { return };
+    tracing::warn!(%error, records = batch.len(), "a batch of call records failed; writing them one by one");
+    for record in batch {
+        if let Err(error) = repository.store(std::slice::from_ref(record)).await {
+            lost.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(%error, call = %record.id, "a call record cannot be stored and is lost");
+        }
     }
 }
 
@@ -257,6 +298,13 @@ impl CallLog for BatchingCallLog {
     fn record(&self, record: CallRecord) {
         // Counted before it is sent, so the writer never takes a record it has not seen counted.
         let queued = self.queued.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if queued > QUEUE_MAX {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            if self.lost.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
+                tracing::error!(call = %record.id, "the call log queue is full: call records are lost");
+            }
+            return;
+        }
         if self.queue.send(Message::Record(Box::new(record))).is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
         } else if queued == BATCH_MAX {

@@ -18,6 +18,7 @@ toolhub_test_support::on_both_databases!(
     users_see_what_they_may_read_and_only_managers_write,
     tenants_never_see_each_other,
     only_the_operator_decides_which_commands_run_on_the_host,
+    readers_do_not_see_configuration,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -382,4 +383,29 @@ async fn only_the_operator_decides_which_commands_run_on_the_host(backend: Backe
     // The operator's key (a super administrator) may run what it likes, in any tenant.
     let operator = app.post(SERVERS, &app.admin_key, stdio("shell", "sh")).await;
     assert_eq!(operator.status, StatusCode::CREATED, "{}", operator.body);
+}
+
+/// Whoever may read a server but not manage it sees what it offers, not how it is reached:
+/// no headers, environment, command, OAuth settings, credentials in the URL, or errors.
+async fn readers_do_not_see_configuration(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({"name": "remote", "display_name": "Remote", "auto_start": false,
+        "base_url": "https://user:pw@remote.example/mcp?api_key=k3y",
+        "headers": {"X-Team": "blue", "Authorization": "Bearer t0ken"},
+        "oauth_config": {"client_id": "c", "client_secret": "s", "token_url": "https://auth.example/token"}});
+    let created = app.post(SERVERS, &app.admin_key, body).await.body;
+    let path = format!("{SERVERS}/{}", created["id"].as_str().unwrap());
+    assert_eq!(created["headers"]["X-Team"], "blue", "managers see the configuration");
+    let grant = json!({"subject": "user:reader", "server_id": created["id"], "access_level": "read"});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+    let reader = app.key("reader", Role::User, "default").await;
+    let seen = app.get(&path, &reader).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let seen = seen.body;
+    assert_eq!(seen["base_url"], "https://remote.example/mcp", "{seen}");
+    assert_eq!((seen["headers"].clone(), seen["oauth_config"].clone()), (Value::Null, Value::Null), "{seen}");
+    let text = seen.to_string();
+    for hidden in ["blue", "pw", "k3y", "auth.example"] {
+        assert!(!text.contains(hidden), "{hidden} in {text}");
+    }
 }

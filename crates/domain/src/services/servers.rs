@@ -83,7 +83,8 @@ impl ServerService {
     /// What the actor may see of a server: nothing, or the server with the tools it may read.
     fn visible(&self, actor: &Principal, view: ServerView) -> Option<ServerView> {
         let tools = self.access.visible_tools(actor, &view.server, view.tools)?;
-        Some(ServerView { server: view.server, tools })
+        let (server, tools) = self.access.shown_to(actor, view.server, tools);
+        Some(ServerView { server, tools })
     }
 
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {

@@ -97,6 +97,7 @@ impl StatsService {
     /// Usage figures computed from the tools' counters, and the uptime this process observed.
     pub async fn server_stats(&self, actor: &Principal, id: &str) -> DomainResult<ServerStats> {
         let (server, tools) = self.access.visible_server_and_tools(actor, id).await?;
+        let (server, tools) = self.access.shown_to(actor, server, tools);
         let total_calls: i64 = tools.iter().map(|t| t.total_calls).sum();
         let total_errors: i64 = tools.iter().map(|t| t.total_errors).sum();
         let weighted: f64 = tools.iter().filter_map(|t| t.avg_response_time_ms.map(|a| a * t.total_calls as f64)).sum();

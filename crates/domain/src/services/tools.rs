@@ -36,7 +36,7 @@ impl ToolService {
         offset: u64,
     ) -> DomainResult<(Vec<Tool>, u64)> {
         let server = self.access.load_server(actor, id).await?;
-        if actor.is_admin() {
+        if self.access.may_manage(actor, &server) {
             return self.tools.page(&actor.tenant, id, limit, offset).await;
         }
         // Readers see a filtered list, so it is paged after filtering (one server's tools).
@@ -46,7 +46,7 @@ impl ToolService {
             .visible_tools(actor, &server, all)
             .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))?;
         let total = visible.len() as u64;
-        Ok((visible.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+        Ok((visible.into_iter().skip(offset as usize).take(limit as usize).map(Tool::reader_view).collect(), total))
     }
 
     /// Every tool of the tenant the actor may read, with its server's name.
@@ -58,8 +58,11 @@ impl ToolService {
             .into_iter()
             .filter_map(|t| {
                 let server = servers.get(t.server_id.as_str())?;
-                let readable = actor.is_admin() || self.access.may_use(actor, &t, server, AccessLevel::Read);
-                readable.then(|| (t, server.name.clone()))
+                if self.access.may_manage(actor, server) {
+                    return Some((t, server.name.clone()));
+                }
+                let readable = self.access.may_use(actor, &t, server, AccessLevel::Read);
+                readable.then(|| (t.reader_view(), server.name.clone()))
             })
             .collect())
     }

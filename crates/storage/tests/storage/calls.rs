@@ -12,7 +12,10 @@ use toolhub_storage::BatchingCallLog;
 
 use crate::harness::{Backend, fresh};
 
-toolhub_test_support::on_both_databases!(the_batching_log_writes_every_record_in_capped_batches);
+toolhub_test_support::on_both_databases!(
+    the_batching_log_writes_every_record_in_capped_batches,
+    one_bad_record_never_costs_a_batch
+);
 toolhub_test_support::on_every_store!(stored_calls_count_usage_filter_page_and_prune);
 
 /// The store, noting the size of every batch written through it.
@@ -158,4 +161,30 @@ async fn stored_calls_count_usage_filter_page_and_prune(backend: Backend) {
 
     assert_eq!(t.calls().prune(now - chrono::Duration::minutes(15)).await.unwrap(), 2);
     assert_eq!(t.calls().list("default", &all, 10, 0).await.unwrap().1, 2);
+}
+
+/// PostgreSQL refuses NUL in text and JSON: such a record is stored with U+FFFD instead, and a
+/// record that truly cannot be stored (here, an id written twice) is lost alone and counted,
+/// not with its batch.
+async fn one_bad_record_never_costs_a_batch(backend: Backend) {
+    let db = fresh(backend).await;
+    let log = BatchingCallLog::start(Arc::new(db.store().clone()));
+    let with_nul = CallRecord {
+        tool_name: "ec\u{0}ho".into(),
+        arguments: serde_json::json!({"k\u{0}": "v\u{0}", "list": ["\u{0}"]}),
+        result_summary: Some("bad\u{0}".into()),
+        ..record(1)
+    };
+    let first = record(2);
+    let again = CallRecord { arguments: serde_json::json!({"n": "the same id again"}), ..first.clone() };
+    for r in [with_nul.clone(), first, again, record(3)] {
+        log.record(r);
+    }
+    log.flush().await;
+    let (stored, total) = db.calls().list("default", &CallFilter::default(), 10, 0).await.unwrap();
+    assert_eq!(total, 3, "everything but the duplicate");
+    assert_eq!(log.lost(), 1);
+    let kept = stored.iter().find(|r| r.id == with_nul.id).expect("the record with NUL");
+    assert_eq!(kept.tool_name, "ec\u{FFFD}ho");
+    assert_eq!(kept.arguments, serde_json::json!({"k\u{FFFD}": "v\u{FFFD}", "list": ["\u{FFFD}"]}));
 }

@@ -49,6 +49,16 @@ impl AccessService {
         visible.then_some(readable)
     }
 
+    /// The server and tools as the actor may see them: whole for its managers, else the reader
+    /// views (no command, environment, headers, credentials, errors).
+    pub fn shown_to(&self, actor: &Principal, server: ToolServer, tools: Vec<Tool>) -> (ToolServer, Vec<Tool>) {
+        if self.may_manage(actor, &server) {
+            (server, tools)
+        } else {
+            (server.reader_view(), tools.into_iter().map(Tool::reader_view).collect())
+        }
+    }
+
     /// A server the actor may see, with all its tools (visibility is decided on them).
     pub async fn visible_server_and_tools(&self, actor: &Principal, id: &str) -> DomainResult<(ToolServer, Vec<Tool>)> {
         let server = self.load_server(actor, id).await?;

@@ -65,7 +65,8 @@ impl LifecycleService {
             }
             Err(error) => {
                 state.status = ServerStatus::Error;
-                state.last_startup_error = Some(error.to_string());
+                let error = server.redact_secrets(&error.to_string());
+                state.last_startup_error = Some(error.clone());
                 state.consecutive_failures += 1;
                 self.set_runtime(server, state).await?;
                 Ok(Outcome::new(false, format!("Failed to start server: {error}")))
@@ -123,7 +124,7 @@ impl LifecycleService {
         let (is_responsive, tools_count, error_message) = if is_running {
             match self.upstream.list_tools(id, timeout_of(&server)).await {
                 Ok(tools) => (true, tools.len(), None),
-                Err(e) => (false, 0, Some(e.to_string())),
+                Err(e) => (false, 0, Some(server.redact_secrets(&e.to_string()))),
             }
         } else {
             (false, 0, server.last_startup_error.clone())
@@ -131,6 +132,9 @@ impl LifecycleService {
         let mut state = server.runtime();
         state.last_health_check = Some(self.clock.now());
         self.set_runtime(&mut server, state).await?;
+        let manages = self.access.may_manage(actor, &server);
+        let error_message = error_message.filter(|_| manages);
+        let server = if manages { server } else { server.reader_view() };
         Ok(HealthReport { server, is_running, is_responsive, tools_count, error_message })
     }
 
@@ -139,7 +143,7 @@ impl LifecycleService {
         let server = self.access.managed_server(actor, id).await?;
         let (error, tools_count) = match self.upstream.probe(&server).await {
             Ok(tools) => (None, tools.len()),
-            Err(e) => (Some(e.to_string()), 0),
+            Err(e) => (Some(server.redact_secrets(&e.to_string())), 0),
         };
         Ok(ConnectivityReport { server, error, tools_count })
     }

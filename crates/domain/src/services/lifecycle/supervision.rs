@@ -20,6 +20,7 @@ impl UpstreamObserver for LifecycleService {
         let mut state = stored.runtime();
         state.consecutive_failures = if ran_for >= self.stable_after { 1 } else { state.consecutive_failures + 1 };
         let give_up = state.consecutive_failures >= stored.max_failures;
+        let error = stored.redact_secrets(&error);
         state.status = if give_up { ServerStatus::Error } else { ServerStatus::Starting };
         state.last_startup_error = Some(if give_up {
             format!("failed {} times in a row; last: {error}", state.consecutive_failures)
