@@ -201,10 +201,10 @@ impl Application {
             readiness: store,
         });
 
-        let api = toolhub_http::openapi();
+        let document = toolhub_http::ApiDocument::new();
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let port = listener.local_addr()?.port();
-        let mut server = actix_web::HttpServer::new(move || toolhub_http::app(state.clone(), api.clone()))
+        let mut server = actix_web::HttpServer::new(move || toolhub_http::app(state.clone(), document.clone()))
             .shutdown_timeout(10)
             .listen(listener)?;
         if let Some(workers) = serve.workers {

@@ -3,7 +3,10 @@
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header::HeaderMap};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use toolhub_domain::{DomainError, Principal, Role, api_key, services::Identity};
+use toolhub_domain::{
+    DomainError, Principal, Role, api_key,
+    services::{CredentialSource, Identity},
+};
 
 use crate::{AppState, problem::ApiError};
 
@@ -39,16 +42,23 @@ impl Default for JwtSettings {
     }
 }
 
+/// The shortest HS256 secret accepted, in bytes (the hash's own size).
+pub const HS256_SECRET_MIN: usize = 32;
+
 pub struct JwtVerifier {
     keys: Vec<(Algorithm, DecodingKey)>,
     settings: JwtSettings,
 }
 
 impl JwtVerifier {
-    /// None when no key is configured (JWTs are then refused).
+    /// None when no key is configured (JWTs are then refused). An HS256 secret shorter than
+    /// [`HS256_SECRET_MIN`] bytes is refused: it could be guessed offline from one token.
     pub fn new(settings: JwtSettings) -> Result<Option<Self>, String> {
         let mut keys = Vec::new();
         if let Some(secret) = &settings.hs256_secret {
+            if secret.len() < HS256_SECRET_MIN {
+                return Err(format!("the JWT secret must be at least {HS256_SECRET_MIN} bytes"));
+            }
             keys.push((Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes())));
         }
         if let Some(pem) = &settings.public_key_pem {
@@ -60,6 +70,12 @@ impl JwtVerifier {
                 keys.push((Algorithm::ES256, key));
             }
         }
+        if !keys.is_empty() && (settings.issuer.is_none() || settings.audience.is_none()) {
+            tracing::warn!(
+                "JWTs are accepted without a required issuer or audience (--jwt-issuer, --jwt-audience): \
+                 any token signed with the key is trusted, whoever it was issued for"
+            );
+        }
         Ok((!keys.is_empty()).then_some(Self { keys, settings }))
     }
 
@@ -70,6 +86,7 @@ impl JwtVerifier {
             self.keys.iter().find(|(alg, _)| *alg == header.alg).ok_or_else(|| invalid("unsupported algorithm"))?;
         let mut validation = Validation::new(*algorithm);
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
         match &self.settings.audience {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
@@ -99,7 +116,7 @@ impl JwtVerifier {
         if !toolhub_domain::principal::is_tenant_name(&tenant) {
             return Err("bad tenant claim".into());
         }
-        Ok(Identity { id, tenant, role, groups, display_name: text(&s.name_claim) })
+        Ok(Identity { id, tenant, role, groups, display_name: text(&s.name_claim), source: CredentialSource::Token })
     }
 }
 
@@ -153,5 +170,17 @@ impl FromRequest for Caller {
                 .map(Caller)
                 .ok_or_else(|| ApiError::unauthenticated("a bearer token is required")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_hs256_secrets_are_refused() {
+        let settings = |secret: &str| JwtSettings { hs256_secret: Some(secret.into()), ..JwtSettings::default() };
+        assert!(JwtVerifier::new(settings("short")).is_err());
+        assert!(JwtVerifier::new(settings(&"x".repeat(HS256_SECRET_MIN))).unwrap().is_some());
     }
 }

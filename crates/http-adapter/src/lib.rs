@@ -110,10 +110,27 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// The OpenAPI document as served at `/openapi.json`: serialized once, shared by every worker.
+#[derive(Clone)]
+pub struct ApiDocument(web::Bytes);
+
+impl ApiDocument {
+    /// The document of [`openapi`], serialized.
+    pub fn new() -> Self {
+        Self(serde_json::to_vec(&openapi()).expect("the OpenAPI document serializes").into())
+    }
+}
+
+impl Default for ApiDocument {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The complete application: routes, middleware, body limits, API docs and a problem+json 404.
 pub fn app(
     state: web::Data<AppState>,
-    api: utoipa::openapi::OpenApi,
+    document: ApiDocument,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -129,7 +146,14 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .configure(|cfg| routes(&mut ServiceConfig::new(cfg)))
         .route("/docs", web::get().to(docs_redirect))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .route(
+            "/openapi.json",
+            web::get().to(move || {
+                let body = document.0.clone();
+                async move { HttpResponse::Ok().content_type("application/json").body(body) }
+            }),
+        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .default_service(web::to(not_found))
         .wrap(from_fn(context::pipeline))
 }

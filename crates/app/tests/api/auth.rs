@@ -122,3 +122,32 @@ async fn each_principal_has_its_own_request_budget() {
     assert_eq!(refused.header("x-ratelimit-limit-minute"), Some("3"));
     assert_eq!(app.get(SERVERS, &other).await.status, StatusCode::OK, "another principal is not affected");
 }
+
+/// Token claims are the truth for what they carry: a role lowered at the identity provider
+/// applies at the next request, a token's groups are not kept once it stops carrying them,
+/// `nbf` is honoured, and a token whose subject happens to name the operator's key principal
+/// gets the token's role, not the operator's.
+#[tokio::test]
+async fn token_claims_decide_role_and_groups_at_every_request() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let whoami = |token: String| {
+        let app = &app;
+        async move { app.get("/api/v1/users/bob", &token).await }
+    };
+    let admin_token = jwt(json!({"sub": "bob", "role": "admin", "groups": ["ops"]}), JWT_SECRET);
+    let seen = whoami(admin_token.clone()).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/users", &admin_token).await.status, StatusCode::OK, "an admin lists users");
+    let demoted = jwt(json!({"sub": "bob", "role": "user"}), JWT_SECRET);
+    assert_eq!(app.get("/api/v1/users", &demoted).await.status, StatusCode::FORBIDDEN, "demoted at once");
+    let stored = app.get("/api/v1/users/bob", &app.admin_key).await.body;
+    assert_eq!(stored["groups"], json!([]), "a token's groups are not stored: {stored}");
+
+    let later = chrono::Utc::now().timestamp() + 3600;
+    let not_yet = jwt(json!({"sub": "bob", "role": "user", "nbf": later}), JWT_SECRET);
+    assert_eq!(app.get(SERVERS, &not_yet).await.status, StatusCode::UNAUTHORIZED, "nbf is honoured");
+
+    let lookalike = jwt(json!({"sub": "admin"}), JWT_SECRET);
+    assert_eq!(app.get("/api/v1/users", &lookalike).await.status, StatusCode::FORBIDDEN, "sub admin is no operator");
+    assert_eq!(app.get("/metrics", &lookalike).await.status, StatusCode::FORBIDDEN);
+}

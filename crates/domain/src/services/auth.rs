@@ -21,6 +21,18 @@ pub struct Identity {
     pub role: Role,
     pub groups: Vec<String>,
     pub display_name: Option<String>,
+    /// Where the identity comes from, which decides whose word the role is.
+    pub source: CredentialSource,
+}
+
+/// The kind of credential an identity was verified from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An API key Toolhub issued: the role stored for the user decides (administrators change it).
+    ApiKey,
+    /// A token of the identity provider: its claims are the truth for what they carry (role and
+    /// groups), so a demotion there applies at the next request.
+    Token,
 }
 
 /// A key to issue.
@@ -90,6 +102,7 @@ impl AuthService {
                 role: stored.role,
                 groups: Vec::new(),
                 display_name: None,
+                source: CredentialSource::ApiKey,
             })
             .await?;
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -100,9 +113,10 @@ impl AuthService {
         Ok(principal)
     }
 
-    /// Records a first-seen user (with the credential's role) and refuses disabled ones. The
-    /// stored role decides from then on, so an administrator can change it through the users
-    /// API; groups are those of the credential plus those an administrator gave the user.
+    /// Records a first-seen user and refuses disabled ones. For API keys the stored role decides
+    /// (an administrator changes it through the users API); for tokens the token's role does.
+    /// Groups are the credential's plus those an administrator gave the user (stored apart:
+    /// a token's groups are never stored, so removing them at the identity provider applies).
     pub async fn resolve(&self, identity: Identity) -> DomainResult<Principal> {
         let now = self.clock.now();
         let user = match self.users.get(&identity.tenant, &identity.id).await? {
@@ -113,7 +127,7 @@ impl AuthService {
                         tenant: identity.tenant.clone(),
                         id: identity.id.clone(),
                         role: identity.role,
-                        groups: identity.groups.clone(),
+                        groups: Vec::new(),
                         display_name: identity.display_name.clone(),
                         disabled: false,
                         created_at: now,
@@ -131,7 +145,11 @@ impl AuthService {
                 groups.push(group);
             }
         }
-        Ok(Principal { id: identity.id, tenant: identity.tenant, role: user.role, groups })
+        let role = match identity.source {
+            CredentialSource::ApiKey => user.role,
+            CredentialSource::Token => identity.role,
+        };
+        Ok(Principal { id: identity.id, tenant: identity.tenant, role, groups })
     }
 
     /// Issues a key; the returned secret is the only time the key exists in clear.

@@ -25,7 +25,7 @@ pub mod users;
 mod wiring;
 
 pub use access::{AccessReport, AccessService, GrantPatch, NewGrant, RuleInput};
-pub use auth::{AuthService, Identity, NewApiKey};
+pub use auth::{AuthService, CredentialSource, Identity, NewApiKey};
 pub use calls::{CallOutcome, CallService};
 pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, ToolSelector};
 pub use lifecycle::{BulkOperation, LifecycleService, Outcome};

@@ -23,7 +23,7 @@ const SERVERS: &str = "/api/v1/toolservers/servers";
 
 struct Pipeline {
     state: Data<AppState>,
-    api: utoipa::openapi::OpenApi,
+    document: toolhub_http::ApiDocument,
 }
 
 impl Pipeline {
@@ -41,7 +41,7 @@ impl Pipeline {
             limiter: Arc::new(RateLimiter::new(per_minute, 10_000)),
             readiness: store,
         });
-        Self { state, api: toolhub_http::openapi() }
+        Self { state, document: toolhub_http::ApiDocument::new() }
     }
 
     async fn key(&self, id: &str, role: Role, tenant: &str) -> String {
@@ -51,7 +51,7 @@ impl Pipeline {
     }
 
     async fn send(&self, request: test::TestRequest) -> (StatusCode, header::HeaderMap, Value) {
-        let app = test::init_service(toolhub_http::app(self.state.clone(), self.api.clone())).await;
+        let app = test::init_service(toolhub_http::app(self.state.clone(), self.document.clone())).await;
         let response: ServiceResponse<_> = app.call(request.to_request()).await.unwrap();
         let (status, headers) = (response.status(), response.headers().clone());
         let bytes = response.into_body().try_into_bytes().unwrap_or_default();
@@ -186,7 +186,7 @@ async fn metric_labels_come_from_fixed_sets() {
             .set_json(json!({"server_name": format!("server{n}"), "tool_name": format!("tool{n}")}));
         assert_eq!(p.send(call).await.0, StatusCode::NOT_FOUND);
     }
-    let app = test::init_service(toolhub_http::app(p.state.clone(), p.api.clone())).await;
+    let app = test::init_service(toolhub_http::app(p.state.clone(), p.document.clone())).await;
     let metrics = |token: &str| get("/metrics", token).to_request();
     assert_eq!(app.call(metrics(&user)).await.unwrap().status(), StatusCode::FORBIDDEN);
     let response = app.call(metrics(&operator)).await.unwrap();
