@@ -31,6 +31,24 @@ pub enum Command {
 pub enum KeysCommand {
     /// Issue an API key and print it (the only time it is shown).
     Create(CreateKeyArgs),
+    /// List a tenant's keys (never their secrets).
+    List {
+        #[arg(long, default_value = toolhub_domain::DEFAULT_TENANT)]
+        tenant: String,
+    },
+    /// Revoke a key; it stops working within seconds on every replica.
+    Revoke {
+        /// The key's id (see `keys list`).
+        id: String,
+        #[arg(long, default_value = toolhub_domain::DEFAULT_TENANT)]
+        tenant: String,
+    },
+    /// Replace a key with a new one (printed once) and revoke the old one.
+    Rotate {
+        id: String,
+        #[arg(long, default_value = toolhub_domain::DEFAULT_TENANT)]
+        tenant: String,
+    },
 }
 
 #[derive(Args, Clone)]

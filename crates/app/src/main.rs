@@ -30,9 +30,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(KeysCommand::Create(args)) => {
-            init_tracing(LogFormat::Text);
-            let store = std::sync::Arc::new(toolhub_app::open_store(&cli.storage).await?);
-            let auth = AuthService::new(store.clone(), store, std::sync::Arc::new(SystemClock));
+            let auth = operator_auth(&cli.storage).await?;
             let (key, secret) = auth
                 .create_key(NewApiKey {
                     tenant: args.tenant,
@@ -49,10 +47,46 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", secret.expose());
             Ok(())
         }
+        Command::Keys(KeysCommand::List { tenant }) => {
+            let auth = operator_auth(&cli.storage).await?;
+            for key in auth.list_keys(&operator(&tenant)).await? {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}  {}  {}  {}  {}  {state}", key.id, key.key_prefix, key.principal_id, key.role, key.name);
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Revoke { id, tenant }) => {
+            let key = operator_auth(&cli.storage).await?.revoke_key(&operator(&tenant), &id).await?;
+            println!("revoked {} ({})", key.id, key.principal_id);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { id, tenant }) => {
+            let (key, secret) = operator_auth(&cli.storage).await?.rotate_key(&operator(&tenant), &id).await?;
+            eprintln!("API key {} replaces {id} for {}; shown only now:", key.id, key.principal_id);
+            println!("{}", secret.expose());
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&toolhub_http::openapi())?);
             Ok(())
         }
+    }
+}
+
+/// The keys service over the configured database, for the key commands.
+async fn operator_auth(storage: &toolhub_app::StorageArgs) -> anyhow::Result<AuthService> {
+    init_tracing(LogFormat::Text);
+    let store = std::sync::Arc::new(toolhub_app::open_store(storage).await?);
+    Ok(AuthService::new(store.clone(), store, std::sync::Arc::new(SystemClock)))
+}
+
+/// Whoever runs the CLI on the host with the database is the operator, in the tenant named.
+fn operator(tenant: &str) -> toolhub_domain::Principal {
+    toolhub_domain::Principal {
+        id: "operator".into(),
+        tenant: tenant.into(),
+        role: toolhub_domain::Role::SuperAdmin,
+        groups: Vec::new(),
     }
 }
 

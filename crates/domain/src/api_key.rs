@@ -8,6 +8,14 @@ use crate::{Role, Timestamp, secret::Secret};
 
 pub const KEY_PREFIX: &str = "th_";
 
+/// Limits of API keys.
+pub mod limits {
+    /// Characters of the principal id a key authenticates as.
+    pub const PRINCIPAL_MAX: usize = 200;
+    /// Characters of a key's label.
+    pub const NAME_MAX: usize = 200;
+}
+
 /// A stored key: everything but the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {

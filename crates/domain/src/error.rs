@@ -52,6 +52,8 @@ error_codes! {
         "A role rule that does not exist."),
     UserNotFound = ("USER_NOT_FOUND", 404, "Resource Not Found",
         "A user that does not exist in the tenant."),
+    ApiKeyNotFound = ("API_KEY_NOT_FOUND", 404, "Resource Not Found",
+        "An API key that does not exist in the tenant (or is not the caller's)."),
     NotFound = ("NOT_FOUND", 404, "Not Found",
         "A path that names no endpoint."),
     Conflict = ("CONFLICT", 409, "Conflict",
@@ -118,6 +120,7 @@ pub enum ResourceKind {
     Permission,
     RoleRule,
     User,
+    ApiKey,
 }
 
 impl ResourceKind {
@@ -129,6 +132,7 @@ impl ResourceKind {
             Self::Permission => "permission",
             Self::RoleRule => "role access rule",
             Self::User => "user",
+            Self::ApiKey => "API key",
         }
     }
 
@@ -140,6 +144,7 @@ impl ResourceKind {
             Self::Permission => "tool_permission",
             Self::RoleRule => "role_access_rule",
             Self::User => "user",
+            Self::ApiKey => "api_key",
         }
     }
 
@@ -150,6 +155,7 @@ impl ResourceKind {
             Self::Permission => ErrorCode::PermissionNotFound,
             Self::RoleRule => ErrorCode::RoleRuleNotFound,
             Self::User => ErrorCode::UserNotFound,
+            Self::ApiKey => ErrorCode::ApiKeyNotFound,
         }
     }
 }

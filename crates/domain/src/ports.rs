@@ -114,6 +114,10 @@ pub trait ApiKeyRepository: Send + Sync {
     /// Number of keys in all tenants, revoked ones included.
     async fn count(&self) -> PortResult<u64>;
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()>;
+    /// The tenant's keys (revoked ones included), by creation time.
+    async fn list(&self, tenant: &str) -> PortResult<Vec<ApiKey>>;
+    /// Marks a key revoked at `at`. Returns false when the tenant has no such unrevoked key.
+    async fn revoke(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<bool>;
 }
 
 /// Where call records go. `record` must not block the call path (queue, batch, write later);

@@ -369,6 +369,22 @@ impl ApiKeyRepository for InMemoryStore {
         Ok(lock(&self.keys).len() as u64)
     }
 
+    async fn list(&self, tenant: &str) -> PortResult<Vec<ApiKey>> {
+        let mut keys: Vec<ApiKey> = lock(&self.keys).values().filter(|k| k.tenant == tenant).cloned().collect();
+        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(keys)
+    }
+
+    async fn revoke(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<bool> {
+        match lock(&self.keys).get_mut(id).filter(|k| k.tenant == tenant && k.revoked_at.is_none()) {
+            Some(key) => {
+                key.revoked_at = Some(at);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()> {
         if let Some(key) = lock(&self.keys).get_mut(id) {
             key.last_used_at = Some(at);

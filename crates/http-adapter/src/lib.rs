@@ -90,6 +90,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::delete_grant),
         )
         .service(
+            scope::scope("/api/v1/keys")
+                .service(keys::list_api_keys)
+                .service(keys::create_api_key)
+                .service(keys::revoke_api_key)
+                .service(keys::rotate_api_key),
+        )
+        .service(
             scope::scope("/api/v1/users")
                 .service(access::list_users)
                 .service(access::get_user)

@@ -3,7 +3,8 @@
 //! utoipa's attributes take only literals, so the numbers are not repeated in the DTOs.
 
 use toolhub_domain::{
-    access::limits as access, principal::limits as users, server::limits as servers, validation::MAX_URL_LEN,
+    access::limits as access, api_key::limits as keys, principal::limits as users, server::limits as servers,
+    validation::MAX_URL_LEN,
 };
 use utoipa::{
     Number,
@@ -167,6 +168,8 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("UserUpdate", "groups", Items { min: 0, max: users::GROUPS_MAX }),
     ("UserUpdate", "groups", ItemText { max: users::GROUP_MAX }),
     ("UserUpdate", "display_name", Text { min: 1, max: users::DISPLAY_NAME_MAX }),
+    ("ApiKeyCreate", "principal_id", Text { min: 1, max: keys::PRINCIPAL_MAX }),
+    ("ApiKeyCreate", "name", Text { min: 1, max: keys::NAME_MAX }),
 ];
 
 /// Request fields left without a limit of their own, and why: each is bounded by the body

@@ -31,6 +31,7 @@ use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
         (name = "Tool Servers", description = "Register, run and inspect tool servers, their tools and who may use them (the seed API)."),
         (name = "Access Grants", description = "Access to tools and servers for users (`user:<id>`), groups (`group:<name>`) and everyone (`*`)."),
         (name = "Users", description = "Principals: role, groups, disabled."),
+        (name = "API Keys", description = "Keys that authenticate principals: issue, list, revoke, rotate."),
         (name = "Health", description = "Liveness and readiness probes."),
     ),
     components(schemas(Problem, ProblemField)),

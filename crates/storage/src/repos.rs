@@ -292,6 +292,31 @@ impl ApiKeyRepository for Store {
         api_keys::Entity::find().count(&self.db).await.map_err(db_error)
     }
 
+    async fn list(&self, tenant: &str) -> PortResult<Vec<ApiKey>> {
+        api_keys::Entity::find()
+            .filter(api_keys::Column::Tenant.eq(tenant))
+            .order_by_asc(api_keys::Column::CreatedAt)
+            .order_by_asc(api_keys::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(mapping::key_from_row)
+            .collect()
+    }
+
+    async fn revoke(&self, tenant: &str, id: &str, at: Timestamp) -> PortResult<bool> {
+        let updated = api_keys::Entity::update_many()
+            .col_expr(api_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
+            .filter(api_keys::Column::Tenant.eq(tenant))
+            .filter(api_keys::Column::Id.eq(id))
+            .filter(api_keys::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(updated.rows_affected == 1)
+    }
+
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()> {
         let key = api_keys::ActiveModel {
             id: sea_orm::Set(id.to_owned()),

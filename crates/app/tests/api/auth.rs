@@ -151,3 +151,51 @@ async fn token_claims_decide_role_and_groups_at_every_request() {
     assert_eq!(app.get("/api/v1/users", &lookalike).await.status, StatusCode::FORBIDDEN, "sub admin is no operator");
     assert_eq!(app.get("/metrics", &lookalike).await.status, StatusCode::FORBIDDEN);
 }
+
+/// Keys are issued, listed without their secrets, revoked (at once) and rotated, through the
+/// API; the tenant's last administrator key stays until another one exists.
+#[tokio::test]
+async fn api_keys_are_issued_listed_revoked_and_rotated() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let issued = app
+        .post("/api/v1/keys", &app.admin_key, json!({"principal_id": "carol", "role": "user", "name": "laptop"}))
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    let carol = issued.body["key"].as_str().unwrap().to_owned();
+    let carol_id = issued.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(SERVERS, &carol).await.status, StatusCode::OK);
+
+    let listed = app.get("/api/v1/keys", &app.admin_key).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains(&carol), "no secret in listings");
+    assert_eq!(app.get("/api/v1/keys", &carol).await.body.as_array().unwrap().len(), 1, "a user sees its own");
+
+    let tenant_admin = app.key("acme-admin", toolhub_domain::Role::Admin, "acme").await;
+    let escalate = json!({"principal_id": "mallory", "role": "super_admin", "name": "x"});
+    assert_eq!(app.post("/api/v1/keys", &tenant_admin, escalate).await.status, StatusCode::FORBIDDEN);
+
+    let rotated = app.post(&format!("/api/v1/keys/{carol_id}/rotate"), &carol, json!({})).await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{}", rotated.body);
+    let carol_new = rotated.body["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(SERVERS, &carol).await.status, StatusCode::UNAUTHORIZED, "the old key stops at once");
+    assert_eq!(app.get(SERVERS, &carol_new).await.status, StatusCode::OK);
+    let new_id = rotated.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.delete(&format!("/api/v1/keys/{new_id}"), &carol_new).await.status, StatusCode::OK);
+    assert_eq!(app.get(SERVERS, &carol_new).await.status, StatusCode::UNAUTHORIZED);
+
+    // The operator's key is the default tenant's last administrator key until another exists.
+    let own = app.get("/api/v1/keys", &app.admin_key).await.body;
+    let bootstrap = own.as_array().unwrap().iter().find(|k| k["principal_id"] == "admin").unwrap()["id"].clone();
+    let path = format!("/api/v1/keys/{}", bootstrap.as_str().unwrap());
+    let refused = app.delete(&path, &app.admin_key).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::CONFLICT, "CONFLICT"));
+    let second = app
+        .post("/api/v1/keys", &app.admin_key, json!({"principal_id": "ops", "role": "super_admin", "name": "ops"}))
+        .await
+        .body;
+    let ops = second["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.delete(&path, &ops).await.status, StatusCode::OK);
+    assert_eq!(app.get(SERVERS, &app.admin_key).await.status, StatusCode::UNAUTHORIZED);
+    let unknown = app.delete("/api/v1/keys/01JAAAAAAAAAAAAAAAAAAAAAAA", &ops).await;
+    assert_eq!((unknown.status, unknown.code()), (StatusCode::NOT_FOUND, "API_KEY_NOT_FOUND"));
+}

@@ -155,9 +155,9 @@ impl AuthService {
     /// Issues a key; the returned secret is the only time the key exists in clear.
     pub async fn create_key(&self, request: NewApiKey) -> DomainResult<(ApiKey, Secret)> {
         let mut v = Validator::new();
-        v.text("tenant", &request.tenant, 1, 100);
-        v.text("principal_id", &request.principal_id, 1, 200);
-        v.text("name", &request.name, 1, 200);
+        v.text("tenant", &request.tenant, 1, crate::principal::limits::TENANT_MAX);
+        v.text("principal_id", &request.principal_id, 1, api_key::limits::PRINCIPAL_MAX);
+        v.text("name", &request.name, 1, api_key::limits::NAME_MAX);
         v.finish()?;
         let secret = api_key::generate_key();
         let key = ApiKey {
@@ -193,6 +193,79 @@ impl AuthService {
             self.users.update(&stored).await?;
         }
         Ok((key, secret))
+    }
+
+    /// Issues a key for a principal of the actor's tenant (administrators; never a role above
+    /// the actor's own).
+    pub async fn issue_key(
+        &self,
+        actor: &Principal,
+        principal_id: String,
+        role: Role,
+        name: String,
+        expires_at: Option<crate::Timestamp>,
+    ) -> DomainResult<(ApiKey, Secret)> {
+        actor.require_admin("issue API keys")?;
+        if role > actor.role {
+            return Err(DomainError::Forbidden(format!("a {} cannot issue {role} keys", actor.role)));
+        }
+        if expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return Err(DomainError::invalid("expires_at", "must be in the future"));
+        }
+        let request = NewApiKey { tenant: actor.tenant.clone(), principal_id, role, name, expires_at };
+        self.create_key(request).await
+    }
+
+    /// The tenant's keys for administrators; a user's own keys otherwise. Never their secrets.
+    pub async fn list_keys(&self, actor: &Principal) -> DomainResult<Vec<ApiKey>> {
+        let keys = self.keys.list(&actor.tenant).await?;
+        Ok(keys.into_iter().filter(|k| actor.is_admin() || k.principal_id == actor.id).collect())
+    }
+
+    /// Revokes a key: its owner or an administrator may. The tenant's last usable key of an
+    /// administrator stays (revoking it would lock the tenant out): make another first.
+    pub async fn revoke_key(&self, actor: &Principal, id: &str) -> DomainResult<ApiKey> {
+        let now = self.clock.now();
+        let keys = self.keys.list(&actor.tenant).await?;
+        let key = keys
+            .iter()
+            .find(|k| k.id == id && (actor.is_admin() || k.principal_id == actor.id))
+            .cloned()
+            .ok_or_else(|| DomainError::not_found(crate::ResourceKind::ApiKey, id))?;
+        let admin_key = |k: &ApiKey| k.role.is_admin() && k.is_usable(now);
+        if admin_key(&key) && !keys.iter().any(|k| k.id != key.id && admin_key(k)) {
+            return Err(DomainError::Conflict(
+                "this is the tenant's last administrator key; issue another one first".into(),
+            ));
+        }
+        if !self.keys.revoke(&actor.tenant, id, now).await? {
+            return Err(DomainError::not_found(crate::ResourceKind::ApiKey, id));
+        }
+        // Authentications are cached: the revoked key stops working now, on this replica.
+        self.forget_cached();
+        Ok(ApiKey { revoked_at: Some(now), ..key })
+    }
+
+    /// Replaces a key with a new one of the same principal, role, name and expiry, revoking the
+    /// old one; the new secret is shown only now.
+    pub async fn rotate_key(&self, actor: &Principal, id: &str) -> DomainResult<(ApiKey, Secret)> {
+        let old = self
+            .list_keys(actor)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id && k.revoked_at.is_none())
+            .ok_or_else(|| DomainError::not_found(crate::ResourceKind::ApiKey, id))?;
+        let request = NewApiKey {
+            tenant: old.tenant.clone(),
+            principal_id: old.principal_id.clone(),
+            role: old.role,
+            name: old.name.clone(),
+            expires_at: old.expires_at,
+        };
+        let issued = self.create_key(request).await?;
+        self.keys.revoke(&actor.tenant, id, self.clock.now()).await?;
+        self.forget_cached();
+        Ok(issued)
     }
 
     /// On a database without any key, issues the first key: the operator's, a super administrator

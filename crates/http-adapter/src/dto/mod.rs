@@ -3,12 +3,14 @@
 pub mod access;
 pub mod calls;
 pub mod common;
+pub mod keys;
 pub mod lifecycle;
 pub mod servers;
 
 pub use access::*;
 pub use calls::*;
 pub use common::*;
+pub use keys::*;
 pub use lifecycle::*;
 pub use servers::*;
 

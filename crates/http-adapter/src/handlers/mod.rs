@@ -3,6 +3,7 @@
 pub mod access;
 pub mod calls;
 pub mod health;
+pub mod keys;
 pub mod lifecycle;
 pub mod servers;
 
