@@ -44,11 +44,22 @@ impl Cidr {
     }
 }
 
-/// IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        v4 => v4,
+/// IPv6 forms that carry an IPv4 address are judged as that address: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) and 6to4
+/// (`2002:AABB:CCDD::`), so none of them leads around a rule on the IPv4 address.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else { return ip };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    let bits = u128::from(v6);
+    let embedded = |shift: u32| IpAddr::V4(std::net::Ipv4Addr::from((bits >> shift) as u32));
+    match v6.segments() {
+        // IPv4-compatible, but not `::` and `::1`, which are IPv6's own.
+        [0, 0, 0, 0, 0, 0, hi, _] if hi != 0 => embedded(0),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => embedded(0),
+        [0x2002, _, _, _, _, _, _, _] => embedded(80),
+        _ => ip,
     }
 }
 
@@ -57,15 +68,52 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub const DEFAULT_DENY: [&str; 6] =
     ["169.254.0.0/16", "fe80::/10", "100.100.100.200/32", "fd00:ec2::254/128", "0.0.0.0/32", "::/128"];
 
+/// Loopback, private, shared (CGNAT), unique-local, multicast and reserved blocks: the host and
+/// its networks, refused for tenants' servers unless the operator allows them (`--egress-allow`).
+/// The operator's own tenant (`default`) reaches them, so a single-operator install reaches its
+/// local servers out of the box.
+pub const PRIVATE: [&str; 12] = [
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "ff00::/8",
+    "198.18.0.0/15",
+];
+
+/// Whose server a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The operator's tenant: private networks are reachable.
+    Operator,
+    /// Another tenant: private networks need an explicit allow rule.
+    Tenant,
+}
+
+impl Reach {
+    /// The reach of a server of `tenant`.
+    pub fn of(tenant: &str) -> Self {
+        if tenant == toolhub_domain::DEFAULT_TENANT { Self::Operator } else { Self::Tenant }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EgressPolicy {
     allow: Vec<Cidr>,
     deny: Vec<Cidr>,
+    private: Vec<Cidr>,
 }
 
 impl Default for EgressPolicy {
     fn default() -> Self {
-        Self { allow: Vec::new(), deny: DEFAULT_DENY.iter().filter_map(|c| Cidr::parse(c).ok()).collect() }
+        let parse = |list: &[&str]| list.iter().filter_map(|c| Cidr::parse(c).ok()).collect();
+        Self { allow: Vec::new(), deny: parse(&DEFAULT_DENY), private: parse(&PRIVATE) }
     }
 }
 
@@ -80,13 +128,16 @@ impl EgressPolicy {
         Ok(policy)
     }
 
-    pub fn permits(&self, ip: IpAddr) -> bool {
-        self.allow.iter().any(|c| c.contains(ip)) || !self.deny.iter().any(|c| c.contains(ip))
+    /// Whether a connection for a server of this reach may go to `ip`.
+    pub fn permits(&self, ip: IpAddr, reach: Reach) -> bool {
+        let denied = |rules: &[Cidr]| rules.iter().any(|c| c.contains(ip));
+        self.allow.iter().any(|c| c.contains(ip))
+            || !(denied(&self.deny) || (reach == Reach::Tenant && denied(&self.private)))
     }
 
     /// Resolves the URL's host and checks every address; returns the host and the addresses
     /// to pin the connection to (so a second lookup cannot swap in a refused address).
-    pub async fn check_url(&self, url: &str) -> Result<(String, Vec<SocketAddr>), UpstreamError> {
+    pub async fn check_url(&self, url: &str, reach: Reach) -> Result<(String, Vec<SocketAddr>), UpstreamError> {
         let parsed = url::Url::parse(url).map_err(|e| UpstreamError::Unavailable(format!("bad URL: {e}")))?;
         let host = parsed.host_str().ok_or_else(|| UpstreamError::Unavailable("URL without host".into()))?;
         let port = parsed.port_or_known_default().unwrap_or(80);
@@ -101,7 +152,7 @@ impl EgressPolicy {
         if addresses.is_empty() {
             return Err(UpstreamError::Unavailable(format!("{bare} has no address")));
         }
-        if let Some(refused) = addresses.iter().find(|a| !self.permits(a.ip())) {
+        if let Some(refused) = addresses.iter().find(|a| !self.permits(a.ip(), reach)) {
             return Err(UpstreamError::Refused(format!("{bare} ({})", refused.ip())));
         }
         Ok((bare.to_owned(), addresses))
@@ -128,19 +179,46 @@ mod tests {
             "::ffff:169.254.169.254",
             "0.0.0.0",
         ] {
-            assert!(!policy.permits(ip(refused)), "{refused}");
+            assert!(!policy.permits(ip(refused), Reach::Operator), "{refused}");
         }
         for permitted in ["127.0.0.1", "10.1.2.3", "93.184.216.34", "::1", "2001:db8::1"] {
-            assert!(policy.permits(ip(permitted)), "{permitted}");
+            assert!(policy.permits(ip(permitted), Reach::Operator), "{permitted}");
         }
+    }
+
+    #[test]
+    fn tenants_do_not_reach_the_host_or_its_networks_in_any_spelling() {
+        let policy = EgressPolicy::default();
+        for refused in [
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.20.0.1",
+            "100.64.0.1",
+            "fd12::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:7f00:1::",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(!policy.permits(ip(refused), Reach::Tenant), "{refused}");
+        }
+        assert!(policy.permits(ip("93.184.216.34"), Reach::Tenant));
+        assert!(policy.permits(ip("2606:4700::1111"), Reach::Tenant));
+        let opened = EgressPolicy::new(&["10.0.0.0/8".into()], &[]).unwrap();
+        assert!(opened.permits(ip("10.1.2.3"), Reach::Tenant), "the operator opens ranges");
+        assert_eq!(Reach::of("default"), Reach::Operator);
+        assert_eq!(Reach::of("acme"), Reach::Tenant);
     }
 
     #[test]
     fn allow_rules_win_and_deny_rules_add() {
         let policy = EgressPolicy::new(&["169.254.10.0/24".into()], &["10.0.0.0/8".into()]).unwrap();
-        assert!(policy.permits(ip("169.254.10.5")));
-        assert!(!policy.permits(ip("169.254.169.254")));
-        assert!(!policy.permits(ip("10.9.9.9")));
+        assert!(policy.permits(ip("169.254.10.5"), Reach::Tenant));
+        assert!(!policy.permits(ip("169.254.169.254"), Reach::Operator));
+        assert!(!policy.permits(ip("10.9.9.9"), Reach::Operator));
         assert!(EgressPolicy::new(&["nope".into()], &[]).is_err());
         assert!(Cidr::parse("10.0.0.0/33").is_err());
     }
@@ -148,10 +226,12 @@ mod tests {
     #[tokio::test]
     async fn urls_are_checked_after_resolution() {
         let policy = EgressPolicy::default();
-        assert!(matches!(policy.check_url("http://169.254.169.254/latest").await, Err(UpstreamError::Refused(_))));
-        assert!(matches!(policy.check_url("http://[fe80::1]:8080/mcp").await, Err(UpstreamError::Refused(_))));
-        let (host, addresses) = policy.check_url("http://127.0.0.1:9/mcp").await.unwrap();
+        let refused = |r| matches!(r, Err(UpstreamError::Refused(_)));
+        assert!(refused(policy.check_url("http://169.254.169.254/latest", Reach::Operator).await));
+        assert!(refused(policy.check_url("http://[fe80::1]:8080/mcp", Reach::Operator).await));
+        let (host, addresses) = policy.check_url("http://127.0.0.1:9/mcp", Reach::Operator).await.unwrap();
         assert_eq!((host.as_str(), addresses[0].port()), ("127.0.0.1", 9));
-        assert!(policy.check_url("http://localhost:9/").await.is_ok());
+        assert!(policy.check_url("http://localhost:9/", Reach::Operator).await.is_ok());
+        assert!(refused(policy.check_url("http://localhost:9/", Reach::Tenant).await));
     }
 }

@@ -124,7 +124,8 @@ impl Shared {
     async fn bearer(&self, server: &ToolServer) -> Result<(Option<String>, Option<Timestamp>), UpstreamError> {
         match &server.oauth_config {
             Some(config) => {
-                let token = self.tokens.token(&server.id, config, &self.settings.egress).await?;
+                let reach = egress::Reach::of(&server.tenant);
+                let token = self.tokens.token(&server.id, config, &self.settings.egress, reach).await?;
                 Ok((Some(token.value), token.refresh_at))
             }
             None => Ok((None, None)),

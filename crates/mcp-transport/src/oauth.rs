@@ -11,7 +11,7 @@ use toolhub_domain::{
     upstream::UpstreamError,
 };
 
-use crate::egress::EgressPolicy;
+use crate::egress::{EgressPolicy, Reach};
 
 /// A token is refreshed this long before it expires.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(30);
@@ -53,12 +53,13 @@ impl TokenCache {
         server_id: &str,
         config: &OAuthConfig,
         egress: &EgressPolicy,
+        reach: Reach,
     ) -> Result<AccessToken, UpstreamError> {
         let cached = self.tokens.lock().ok().and_then(|t| t.get(server_id).cloned());
         if let Some(token) = cached.filter(|t| t.refresh_at.is_none_or(|at| at > self.clock.now())) {
             return Ok(token);
         }
-        let token = fetch(config, egress, self.clock.now()).await?;
+        let token = fetch(config, egress, reach, self.clock.now()).await?;
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.insert(server_id.to_owned(), token.clone());
         }
@@ -77,9 +78,15 @@ impl TokenCache {
     }
 }
 
-async fn fetch(config: &OAuthConfig, egress: &EgressPolicy, now: Timestamp) -> Result<AccessToken, UpstreamError> {
-    let (host, addresses) = egress.check_url(&config.token_url).await?;
+async fn fetch(
+    config: &OAuthConfig,
+    egress: &EgressPolicy,
+    reach: Reach,
+    now: Timestamp,
+) -> Result<AccessToken, UpstreamError> {
+    let (host, addresses) = egress.check_url(&config.token_url, reach).await?;
     let client = reqwest::Client::builder()
+        .no_proxy()
         .resolve_to_addrs(&host, &addresses)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))

@@ -26,6 +26,7 @@ use toolhub_domain::{
 
 use crate::{
     Settings,
+    egress::Reach,
     sandbox::{self, Ruleset, SandboxSettings},
 };
 
@@ -261,9 +262,10 @@ async fn http_transport(
     bearer: Option<String>,
 ) -> Result<StreamableHttpClientTransport<reqwest::Client>, UpstreamError> {
     let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
-    let (host, addresses) = settings.egress.check_url(url).await?;
-    // No redirects: they would bypass the egress check of the address we pinned.
+    let (host, addresses) = settings.egress.check_url(url, Reach::of(&server.tenant)).await?;
+    // No redirects and no proxy: either would bypass the egress check of the address we pinned.
     let mut client = reqwest::Client::builder()
+        .no_proxy()
         .resolve_to_addrs(&host, &addresses)
         .tcp_nodelay(true)
         .redirect(reqwest::redirect::Policy::none());

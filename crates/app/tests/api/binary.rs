@@ -18,6 +18,16 @@ struct Running {
     admin_key: Option<String>,
 }
 
+/// A test that fails does not leave its Toolhub running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `toolhub serve` on a free port and reads what it prints until it listens.
 fn start(data_dir: &std::path::Path) -> Running {
     start_with(data_dir, &[])

@@ -380,6 +380,15 @@ async fn only_the_operator_decides_which_commands_run_on_the_host(backend: Backe
     let turned = app.put(&remote_path, &tenant_admin, json!({"transport_type": "stdio", "command": "sh"})).await;
     assert_eq!(turned.status, StatusCode::FORBIDDEN, "{}", turned.body);
 
+    // Nor may a tenant's server reach the host or its networks, however the address is written.
+    for url in ["http://127.0.0.1:9/mcp", "http://[::ffff:127.0.0.1]:9/mcp", "http://[64:ff9b::7f00:1]:9/mcp"] {
+        let name = format!("local{}", url.len());
+        let body = json!({"name": name, "display_name": "local", "base_url": url});
+        let local = app.post(SERVERS, &tenant_admin, body).await.body;
+        assert_eq!(local["status"], "error", "{local}");
+        assert!(local["last_startup_error"].as_str().unwrap().contains("egress policy refuses"), "{local}");
+    }
+
     // The operator's key (a super administrator) may run what it likes, in any tenant.
     let operator = app.post(SERVERS, &app.admin_key, stdio("shell", "sh")).await;
     assert_eq!(operator.status, StatusCode::CREATED, "{}", operator.body);

@@ -7,7 +7,7 @@ use std::sync::{
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use toolhub_domain::{secret::Secret, server::OAuthConfig, upstream::UpstreamError};
-use toolhub_mcp::{EgressPolicy, oauth::TokenCache};
+use toolhub_mcp::{EgressPolicy, egress::Reach, oauth::TokenCache};
 
 /// Answers every request with a new token valid for `expires_in` seconds; counts requests and
 /// remembers whether the client authenticated with HTTP basic auth.
@@ -51,8 +51,8 @@ async fn tokens_are_fetched_cached_and_refreshed_before_expiry() {
     let clock = Arc::new(toolhub_domain::testing::FixedClock::new(chrono::Utc::now()));
     let cache = TokenCache::new(clock.clone());
     let egress = EgressPolicy::default();
-    let first = cache.token("server-1", &config(&url), &egress).await.unwrap();
-    let again = cache.token("server-1", &config(&url), &egress).await.unwrap();
+    let first = cache.token("server-1", &config(&url), &egress, Reach::Operator).await.unwrap();
+    let again = cache.token("server-1", &config(&url), &egress, Reach::Operator).await.unwrap();
     assert_eq!((first.value.as_str(), again.value.as_str()), ("token-1", "token-1"), "cached");
     assert_eq!(count.load(Ordering::SeqCst), 1);
     let request = requests.lock().unwrap()[0].clone();
@@ -60,17 +60,22 @@ async fn tokens_are_fetched_cached_and_refreshed_before_expiry() {
     assert!(request.to_ascii_lowercase().contains("authorization: basic "), "client authenticates: {request}");
 
     clock.advance(chrono::Duration::milliseconds(999));
-    assert_eq!(cache.token("server-1", &config(&url), &egress).await.unwrap().value, "token-1", "not yet due");
+    assert_eq!(
+        cache.token("server-1", &config(&url), &egress, Reach::Operator).await.unwrap().value,
+        "token-1",
+        "not yet due"
+    );
     clock.advance(chrono::Duration::milliseconds(1));
-    let refreshed = cache.token("server-1", &config(&url), &egress).await.unwrap();
+    let refreshed = cache.token("server-1", &config(&url), &egress, Reach::Operator).await.unwrap();
     assert_eq!(refreshed.value, "token-2", "fetched again before it expires");
     cache.forget("server-1");
-    assert_eq!(cache.token("server-1", &config(&url), &egress).await.unwrap().value, "token-3");
+    assert_eq!(cache.token("server-1", &config(&url), &egress, Reach::Operator).await.unwrap().value, "token-3");
 }
 
 #[tokio::test]
 async fn token_endpoints_pass_the_egress_policy() {
     let cache = TokenCache::default();
-    let refused = cache.token("s", &config("http://169.254.169.254/token"), &EgressPolicy::default()).await;
+    let refused =
+        cache.token("s", &config("http://169.254.169.254/token"), &EgressPolicy::default(), Reach::Operator).await;
     assert!(matches!(refused, Err(UpstreamError::Refused(_))), "{refused:?}");
 }
