@@ -8,7 +8,7 @@ use toolhub_domain::{
     services::{CredentialSource, Identity},
 };
 
-use crate::{AppState, problem::ApiError};
+use crate::{AppState, problem::ApiError, rate_limit::Caller as RateCaller};
 
 /// How JWTs are verified and how their claims map onto a principal.
 #[derive(Debug, Clone)]
@@ -124,8 +124,8 @@ impl JwtVerifier {
 pub const TENANT_HEADER: &str = "x-tenant";
 
 /// Authenticates the request's bearer token. Returns the principal (in the tenant it acts in)
-/// and the key its requests are rate-limited under.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Principal, String), ApiError> {
+/// and the caller its requests are counted against.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Principal, RateCaller), ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -141,7 +141,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(Prin
         let identity = verifier.verify(token)?;
         state.services.auth.resolve(identity).await?
     };
-    let limit_key = format!("principal:{}:{}", principal.tenant, principal.id);
+    let limit_key = RateCaller::Principal(format!("{}:{}", principal.tenant, principal.id));
 
     let principal = match headers.get(TENANT_HEADER) {
         None => principal,

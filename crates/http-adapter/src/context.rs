@@ -56,17 +56,18 @@ pub async fn pipeline(
     CONTEXT
         .scope(context, async move {
             let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
-            // Anonymous requests are rate-limited by address, authenticated ones by principal.
-            let client_key = || format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default());
-            let (limit_key, outcome) = if is_public(req.path()) {
-                (client_key(), Ok(None))
+            // Every request counts against its address first, before any authentication work;
+            // authenticated requests then count against their principal.
+            let address = req.peer_addr().map(|a| a.ip()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            let at_door = state.limiter.check_address(address);
+            let (rate, outcome) = if at_door.retry_after.is_some() || is_public(req.path()) {
+                (at_door, Ok(None))
             } else {
                 match auth::authenticate(&state, req.headers()).await {
-                    Ok((principal, key)) => (key, Ok(Some(principal))),
-                    Err(error) => (client_key(), Err(error)),
+                    Ok((principal, caller)) => (state.limiter.check(&caller), Ok(Some(principal))),
+                    Err(error) => (at_door, Err(error)),
                 }
             };
-            let rate = state.limiter.check(&limit_key);
             let result = match (rate.retry_after, outcome) {
                 (Some(retry_after), _) => Err(ApiError {
                     retry_after: Some(retry_after),

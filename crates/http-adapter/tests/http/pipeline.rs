@@ -196,3 +196,17 @@ async fn metric_labels_come_from_fixed_sets() {
     assert!(text.contains(r#"method="other""#) && text.contains(r#"server="unknown",tool="unknown""#), "{text}");
     assert!(text.len() < 20_000, "{} bytes", text.len());
 }
+
+/// Every request counts against its address before any authentication work: a flood of bad
+/// tokens from one address is refused with 429 without a key being hashed or a JWT verified.
+#[actix_web::test]
+async fn addresses_are_limited_before_authentication() {
+    let p = Pipeline::new(1);
+    let allowance = toolhub_http::rate_limit::ADDRESS_FACTOR as usize;
+    for _ in 0..allowance {
+        assert_eq!(p.send(get(SERVERS, "th_guessing")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, headers, body) = p.send(get(SERVERS, "th_guessing")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("TOO_MANY_REQUESTS")));
+    assert!(headers.get("retry-after").is_some());
+}
