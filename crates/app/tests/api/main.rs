@@ -7,5 +7,6 @@ mod binary;
 mod calls;
 mod harness;
 mod lifecycle;
+mod matrix;
 mod platform;
 mod servers;

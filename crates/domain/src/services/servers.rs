@@ -89,8 +89,7 @@ impl ServerService {
 
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
         for _ in 0..UPDATE_ATTEMPTS {
-            let mut server = self.load(actor, id).await?;
-            self.access.require_manage(actor, &server)?;
+            let mut server = self.access.managed_server(actor, id).await?;
             let read_version = server.version;
             if let Some(expected) = patch.expected_version
                 && expected != read_version
@@ -114,8 +113,7 @@ impl ServerService {
     }
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
-        let mut server = self.load(actor, id).await?;
-        self.access.require_manage(actor, &server)?;
+        let mut server = self.access.managed_server(actor, id).await?;
         self.lifecycle.disconnect(&mut server).await?;
         let tool_ids: Vec<String> = self
             .tools

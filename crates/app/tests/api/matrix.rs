@@ -1,0 +1,293 @@
+//! The authorization matrix: every operation of the OpenAPI document, as a guest, a user, an
+//! administrator, another tenant's administrator and the operator (super administrator), on
+//! the default tenant's resources. Expected outcomes are written once, in `ROWS`; an operation
+//! of the document without a row fails the test, so every new endpoint gets one.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use toolhub_domain::Role;
+
+use crate::harness::{Backend, TestApp, spawn_app};
+
+/// What a caller gets: `A` allowed (anything but 401, 403 and 404: the request reached the
+/// operation), `D` denied (403), `H` hidden (404, as if it did not exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    A,
+    D,
+    H,
+}
+use Outcome::*;
+
+/// The callers, in the order of each row's outcomes.
+const CALLERS: [&str; 5] = ["guest", "user", "admin", "foreign admin", "operator"];
+
+/// Resources a destructive operation needs anew for each caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fresh {
+    No,
+    Server,
+    Grant,
+    Rule,
+    Key,
+}
+
+/// (method, path as documented, fresh resource, body, outcomes per caller). In paths and
+/// bodies, `{server}`, `{tool}`, `{grant}`, `{rule}`, `{key}` and `{caller}` are substituted.
+type Row = (&'static str, &'static str, Fresh, &'static str, [Outcome; 5]);
+
+const ROWS: &[Row] = &[
+    ("GET", "/healthz", Fresh::No, "", [A, A, A, A, A]),
+    ("GET", "/readyz", Fresh::No, "", [A, A, A, A, A]),
+    ("GET", "/metrics", Fresh::No, "", [D, D, D, D, A]),
+    ("GET", "/api/v1/grants", Fresh::No, "", [D, D, A, A, A]),
+    (
+        "POST",
+        "/api/v1/grants",
+        Fresh::No,
+        r#"{"subject": "user:g-{caller}", "server_id": "{server}", "access_level": "read"}"#,
+        [D, D, A, H, A],
+    ),
+    ("GET", "/api/v1/grants/{grant_id}", Fresh::No, "", [H, H, A, H, A]),
+    ("PUT", "/api/v1/grants/{grant_id}", Fresh::No, r#"{"access_level": "execute"}"#, [D, D, A, H, A]),
+    ("DELETE", "/api/v1/grants/{grant_id}", Fresh::Grant, "", [D, D, A, H, A]),
+    ("GET", "/api/v1/keys", Fresh::No, "", [A, A, A, A, A]),
+    (
+        "POST",
+        "/api/v1/keys",
+        Fresh::No,
+        r#"{"principal_id": "k-{caller}", "role": "user", "name": "k"}"#,
+        [D, D, A, A, A],
+    ),
+    ("DELETE", "/api/v1/keys/{key_id}", Fresh::Key, "", [H, H, A, H, A]),
+    ("POST", "/api/v1/keys/{key_id}/rotate", Fresh::Key, "{}", [H, H, A, H, A]),
+    (
+        "POST",
+        "/api/v1/toolservers/access-check",
+        Fresh::No,
+        r#"{"user_id": "target", "tool_name": "calculator"}"#,
+        [D, D, A, H, A],
+    ),
+    (
+        "POST",
+        "/api/v1/toolservers/call",
+        Fresh::No,
+        r#"{"server_name": "builtin_tools", "tool_name": "calculator", "arguments": {"expression": "1+1"}}"#,
+        [H, H, A, H, A],
+    ),
+    ("GET", "/api/v1/toolservers/calls", Fresh::No, "", [A, A, A, A, A]),
+    (
+        "POST",
+        "/api/v1/toolservers/permissions",
+        Fresh::No,
+        r#"{"user_id": "p-{caller}", "server_id": "{server}", "access_level": "read"}"#,
+        [D, D, A, H, A],
+    ),
+    (
+        "PUT",
+        "/api/v1/toolservers/permissions/{permission_id}",
+        Fresh::No,
+        r#"{"access_level": "execute"}"#,
+        [D, D, A, H, A],
+    ),
+    ("DELETE", "/api/v1/toolservers/permissions/{permission_id}", Fresh::Grant, "", [D, D, A, H, A]),
+    ("GET", "/api/v1/toolservers/role-access", Fresh::No, "", [D, D, A, A, A]),
+    (
+        "POST",
+        "/api/v1/toolservers/role-access",
+        Fresh::No,
+        r#"{"role": "power_user", "tool_pattern": "t-{caller}", "access_level": "read"}"#,
+        [D, D, A, A, A],
+    ),
+    (
+        "PUT",
+        "/api/v1/toolservers/role-access/{rule_id}",
+        Fresh::No,
+        r#"{"role": "power_user", "tool_pattern": "u-{caller}", "access_level": "execute"}"#,
+        [D, D, A, H, A],
+    ),
+    ("DELETE", "/api/v1/toolservers/role-access/{rule_id}", Fresh::Rule, "", [D, D, A, H, A]),
+    ("GET", "/api/v1/toolservers/servers", Fresh::No, "", [A, A, A, A, A]),
+    (
+        "POST",
+        "/api/v1/toolservers/servers",
+        Fresh::No,
+        r#"{"name": "s-{caller}", "display_name": "S", "base_url": "https://s.example/mcp", "auto_start": false}"#,
+        [D, D, A, A, A],
+    ),
+    (
+        "POST",
+        "/api/v1/toolservers/servers/bulk",
+        Fresh::No,
+        r#"{"server_ids": ["{server}"], "operation": "stop"}"#,
+        [A, A, A, A, A],
+    ),
+    ("GET", "/api/v1/toolservers/servers/{server_id}", Fresh::No, "", [H, H, A, H, A]),
+    ("PUT", "/api/v1/toolservers/servers/{server_id}", Fresh::No, r#"{"timeout": 60}"#, [H, H, A, H, A]),
+    ("DELETE", "/api/v1/toolservers/servers/{server_id}", Fresh::Server, "", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/disable", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/enable", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/start", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/stop", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/restart", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/test-connectivity", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/servers/{server_id}/refresh-tools", Fresh::No, "{}", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolservers/servers/{server_id}/health", Fresh::No, "", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolservers/servers/{server_id}/metrics", Fresh::No, "", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolservers/servers/{server_id}/tools", Fresh::No, "", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolservers/tools/all", Fresh::No, "", [A, A, A, A, A]),
+    (
+        "POST",
+        "/api/v1/toolservers/tools/{tool_id}/call",
+        Fresh::No,
+        r#"{"arguments": {"expression": "1+1"}}"#,
+        [H, H, A, H, A],
+    ),
+    ("POST", "/api/v1/toolservers/tools/{tool_id}/disable", Fresh::No, "{}", [H, H, A, H, A]),
+    ("POST", "/api/v1/toolservers/tools/{tool_id}/enable", Fresh::No, "{}", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolservers/users/{user_id}/permissions", Fresh::No, "", [D, D, A, A, A]),
+    ("GET", "/api/v1/users", Fresh::No, "", [D, D, A, A, A]),
+    ("GET", "/api/v1/users/{user_id}", Fresh::No, "", [D, D, A, H, A]),
+    ("PUT", "/api/v1/users/{user_id}", Fresh::No, r#"{"display_name": "T {caller}"}"#, [D, D, A, H, A]),
+];
+
+/// The default tenant's resources the matrix works on.
+struct World {
+    app: TestApp,
+    server: String,
+    tool: String,
+    grant: String,
+    rule: String,
+}
+
+impl World {
+    async fn fresh(&self, kind: Fresh, n: usize) -> String {
+        let operator = &self.app.admin_key;
+        let created = match kind {
+            Fresh::No => return String::new(),
+            Fresh::Server => {
+                let body = json!({"name": format!("fresh-{n}"), "display_name": "F", "base_url": "https://f.example/mcp", "auto_start": false});
+                self.app.post("/api/v1/toolservers/servers", operator, body).await
+            }
+            Fresh::Grant => {
+                let body =
+                    json!({"subject": format!("user:fresh-{n}"), "server_id": self.server, "access_level": "read"});
+                self.app.post("/api/v1/grants", operator, body).await
+            }
+            Fresh::Rule => {
+                let body = json!({"role": "guest", "tool_pattern": format!("fresh-{n}"), "access_level": "read"});
+                self.app.post("/api/v1/toolservers/role-access", operator, body).await
+            }
+            Fresh::Key => {
+                let body = json!({"principal_id": "target", "role": "user", "name": format!("fresh-{n}")});
+                self.app.post("/api/v1/keys", operator, body).await
+            }
+        };
+        assert!(created.status.is_success(), "{kind:?}: {}", created.body);
+        created.body["id"].as_str().unwrap().to_owned()
+    }
+
+    fn fill(&self, text: &str, fresh: &str, caller: usize) -> String {
+        let pick = |own: &str| if fresh.is_empty() { own.to_owned() } else { fresh.to_owned() };
+        text.replace("{server_id}", &pick(&self.server))
+            .replace("{server}", &self.server)
+            .replace("{tool_id}", &self.tool)
+            .replace("{grant_id}", &pick(&self.grant))
+            .replace("{permission_id}", &pick(&self.grant))
+            .replace("{rule_id}", &pick(&self.rule))
+            .replace("{key_id}", fresh)
+            .replace("{user_id}", "target")
+            .replace("{caller}", &caller.to_string())
+    }
+}
+
+#[tokio::test]
+async fn every_operation_has_a_row_and_every_caller_gets_its_outcome() {
+    let spec = serde_json::to_value(toolhub_http::openapi()).unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let missing: Vec<_> =
+        documented.iter().filter(|(m, p)| !ROWS.iter().any(|(rm, rp, ..)| rm == m && rp == p)).collect();
+    assert!(missing.is_empty(), "operations without a row in the authorization matrix: {missing:?}");
+    let stale: Vec<_> =
+        ROWS.iter().filter(|(m, p, ..)| !documented.contains(&(m.to_string(), p.to_string()))).collect();
+    assert!(stale.is_empty(), "rows for operations the document does not have: {stale:?}");
+
+    let app = spawn_app(Backend::Sqlite).await;
+    let operator = app.admin_key.clone();
+    let tokens = [
+        app.key("guest", Role::Guest, "default").await,
+        app.key("user", Role::User, "default").await,
+        app.key("tenant-admin", Role::Admin, "default").await,
+        app.key("globex-admin", Role::Admin, "globex").await,
+        operator.clone(),
+    ];
+    app.key("target", Role::User, "default").await;
+    let server = app
+        .post(
+            "/api/v1/toolservers/servers",
+            &operator,
+            json!({"name": "matrix", "display_name": "M", "base_url": "http://127.0.0.1:9/mcp", "auto_start": false}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tools = app.get("/api/v1/toolservers/tools/all", &operator).await.body;
+    let tool = tools.as_array().unwrap().iter().find(|t| t["name"] == "calculator").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grant_body = json!({"subject": "user:target", "server_id": server, "access_level": "read"});
+    let grant = app.post("/api/v1/grants", &operator, grant_body).await.body["id"].as_str().unwrap().to_owned();
+    let rule_body = json!({"role": "power_user", "tool_pattern": "matrix_*", "access_level": "read"});
+    let rule =
+        app.post("/api/v1/toolservers/role-access", &operator, rule_body).await.body["id"].as_str().unwrap().to_owned();
+    let world = World { app, server, tool, grant, rule };
+
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    for (method, path, fresh, body, outcomes) in ROWS {
+        for (caller, token) in tokens.iter().enumerate() {
+            n += 1;
+            let fresh_id = world.fresh(*fresh, n).await;
+            let url = world.fill(path, &fresh_id, caller);
+            let body: Option<Value> =
+                (!body.is_empty()).then(|| serde_json::from_str(&world.fill(body, &fresh_id, caller)).unwrap());
+            let sent = format!("{url} {}", body.as_ref().map(Value::to_string).unwrap_or_default());
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = world.app.request(method.clone(), &url, Some(token), body).await;
+            let got = match reply.status {
+                StatusCode::FORBIDDEN => D,
+                StatusCode::NOT_FOUND => H,
+                StatusCode::UNAUTHORIZED => {
+                    wrong.push(format!("{method} {path} as {}: 401 {}", CALLERS[caller], reply.body));
+                    continue;
+                }
+                _ => A,
+            };
+            if got != outcomes[caller] {
+                wrong.push(format!(
+                    "{method} {path} as {}: expected {:?}, got {} {}",
+                    CALLERS[caller], outcomes[caller], reply.status, reply.body
+                ));
+            }
+            // Another tenant's administrator learns nothing of this tenant's resources (beyond
+            // the ids it sent itself).
+            if caller == 3 {
+                let text = reply.body.to_string();
+                for secret in [&world.server, &world.tool, &world.grant, &world.rule] {
+                    if text.contains(secret.as_str()) && !sent.contains(secret.as_str()) {
+                        wrong.push(format!("{method} {path} as foreign admin shows {secret}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} unexpected outcomes:\n{}", wrong.len(), wrong.join("\n"));
+}
