@@ -34,7 +34,7 @@ crate::problems! {
     DeleteGrantErrors = [PermissionNotFound] + PROTECTED;
     ListUsersErrors = [] + PROTECTED;
     GetUserErrors = [UserNotFound] + PROTECTED;
-    UpdateUserErrors = [UserNotFound] + BODY + PROTECTED;
+    UpdateUserErrors = [UserNotFound, Conflict] + BODY + PROTECTED;
 }
 
 /// Grant Tool Permission
