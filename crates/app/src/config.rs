@@ -14,6 +14,32 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses the command line and environment. With no subcommand the command is `serve`,
+    /// parsed with its flags and environment like `toolhub serve ...` (flags may come before).
+    pub fn parse_with_default() -> Self {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::parse_from(with_default_command(args))
+    }
+}
+
+/// The arguments with `serve` inserted when they name no subcommand (nor ask for help or the
+/// version).
+pub fn with_default_command(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let names: Vec<String> =
+        command.get_subcommands().map(|c| c.get_name().to_owned()).chain(["help".into()]).collect();
+    let asks = |a: &std::ffi::OsString| {
+        let a = a.to_string_lossy();
+        names.iter().any(|n| *n == a) || matches!(a.as_ref(), "-h" | "--help" | "-V" | "--version")
+    };
+    if !args.iter().skip(1).any(asks) {
+        args.insert(1.min(args.len()), "serve".into());
+    }
+    args
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (the default).

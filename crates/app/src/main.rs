@@ -1,4 +1,3 @@
-use clap::Parser;
 use toolhub_app::{
     Application, Cli,
     config::{Command, KeysCommand, LogFormat, ServeArgs},
@@ -20,7 +19,7 @@ fn init_tracing(format: LogFormat) {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_default();
     match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
         Command::Serve(serve) => serve_forever(&cli.storage, &serve).await,
         Command::Migrate => {
@@ -73,9 +72,18 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The keys service over the configured database, for the key commands.
+/// The keys service over the configured database, for the key commands. A SQLite database
+/// that does not exist yet is refused: a key written to a new one would not be the server's.
 async fn operator_auth(storage: &toolhub_app::StorageArgs) -> anyhow::Result<AuthService> {
     init_tracing(LogFormat::Text);
+    if let Some(file) = storage.sqlite_file()
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "no Toolhub database at {}: pass the server's --data-dir (or DATABASE_URL), or start `toolhub serve` first",
+            file.display()
+        );
+    }
     let store = std::sync::Arc::new(toolhub_app::open_store(storage).await?);
     Ok(AuthService::new(store.clone(), store, std::sync::Arc::new(SystemClock)))
 }

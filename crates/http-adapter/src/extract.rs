@@ -39,8 +39,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 ));
             }
             let bytes = body.await.map_err(payload_error)?;
+            // Every body is an object: serde would read an array into a struct by position.
+            if bytes.trim_ascii_start().first() != Some(&b'{') {
+                return Err(ApiError::new(ErrorCode::MalformedRequest, "the body must be a JSON object"));
+            }
             let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-            serde_path_to_error::deserialize(deserializer).map(Json).map_err(|e| {
+            let value = serde_path_to_error::deserialize(&mut *deserializer).map(Json).map_err(|e| {
                 let field = e.path().to_string();
                 let inner = e.into_inner();
                 if inner.is_data() {
@@ -49,7 +53,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 } else {
                     ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {inner}"))
                 }
-            })
+            })?;
+            // Nothing may follow the object (`{...} }}}not json` is not a body).
+            deserializer.end().map_err(|_| {
+                ApiError::new(ErrorCode::MalformedRequest, "malformed JSON: text after the JSON object")
+            })?;
+            Ok(value)
         })
     }
 }

@@ -184,5 +184,6 @@ const INVALID_ARGS: &str = "the arguments do not match the tool's input schema";
 
 /// Query-string rejections are 422, like any other invalid field.
 pub fn query_error(error: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::validation(vec![FieldError::new("query", error.to_string())]).into()
+    // The message quotes the offending value: cut it, so a huge query is not echoed whole.
+    ApiError::validation(vec![FieldError::new("query", echo(&error.to_string()))]).into()
 }

@@ -215,19 +215,9 @@ pub enum Backend {
 /// `<name>::postgres`).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::Backend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$name($crate::Backend::Postgres).await
-            }
-        }
-    )*};
+    ($($name:ident),* $(,)?) => {
+        $crate::per_backend!([sqlite => Sqlite, postgres => Postgres] $($name),*);
+    };
 }
 
 /// Declares each listed `async fn(Backend)` as one test per store: the in-memory one and both
@@ -235,24 +225,35 @@ macro_rules! on_both_databases {
 /// implementation of the ports keeps.
 #[macro_export]
 macro_rules! on_every_store {
-    ($($name:ident),* $(,)?) => {$(
+    ($($name:ident),* $(,)?) => {
+        $crate::per_backend!([memory => Memory, sqlite => Sqlite, postgres => Postgres] $($name),*);
+    };
+}
+
+/// A module of one test per backend for each name (the two macros above).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! per_backend {
+    ($backends:tt) => {};
+    ($backends:tt $name:ident $(, $rest:ident)*) => {
+        $crate::tests_of!($name $backends);
+        $crate::per_backend!($backends $($rest),*);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! tests_of {
+    ($name:ident [$($test:ident => $backend:ident),+]) => {
         mod $name {
-            #[tokio::test]
-            async fn memory() {
-                super::$name($crate::Backend::Memory).await
-            }
-
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name($crate::Backend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$name($crate::Backend::Postgres).await
-            }
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$name($crate::Backend::$backend).await
+                }
+            )+
         }
-    )*};
+    };
 }
 
 /// Live processes whose command line contains `needle`, children of this process.

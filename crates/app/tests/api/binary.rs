@@ -215,6 +215,14 @@ async fn keys_create_and_migrate_commands_work() {
     crate::harness::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
+    // Without the server's database, a key would be written to a new one the server never reads.
+    let nowhere = dir.path().join("elsewhere");
+    let refused = Command::new(BIN)
+        .args(["--data-dir", nowhere.to_str().unwrap(), "keys", "create", "--subject", "lost"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("no Toolhub database"));
+    assert!(!nowhere.join("toolhub.db").exists(), "nothing was created");
     let migrate = Command::new(BIN).args(["--data-dir", data_dir, "migrate"]).output().unwrap();
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
 
@@ -303,5 +311,38 @@ async fn children_cannot_reach_the_key_the_database_or_other_environments() {
     assert!(!refused && passwd.contains("root"), "what everyone may read still reads: {passwd}");
     let (_, cwd) = call("probe-a", "cwd", json!({})).await;
     assert_eq!(cwd, children_dir(dir.path()).join(&ids[0]).display().to_string());
+    assert!(stop(running).success());
+}
+
+/// With no subcommand Toolhub serves, and reads its flags (before or after) and environment as
+/// `serve` does.
+#[tokio::test]
+async fn the_default_command_reads_serve_flags_and_environment() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--bind", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()])
+        .env("TOOLHUB_RATE_LIMIT_PER_MINUTE", "7")
+        .env("TOOLHUB_CHILDREN_DIR", children_dir(dir.path()))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut key, mut base) = (String::new(), String::new());
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(k) = line.strip_prefix("admin API key: ") {
+            key = k.to_owned();
+        }
+        if let Some(b) = line.strip_prefix("Toolhub listening on ") {
+            base = b.to_owned();
+            break;
+        }
+    }
+    let running = Running { child, base, admin_key: Some(key.clone()) };
+    let servers = format!("{}/api/v1/toolservers/servers", running.base);
+    let reply = reqwest::Client::new().get(servers).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(reply.headers()["x-ratelimit-limit-minute"], "7", "the environment was read");
     assert!(stop(running).success());
 }

@@ -148,8 +148,16 @@ async fn bodies_are_checked_before_any_service_runs() {
             .insert_header(("content-type", content_type))
             .set_payload(body)
     };
-    let cases: [(&[u8], &str, StatusCode, &str); 4] = [
+    let cases: [(&[u8], &str, StatusCode, &str); 7] = [
         (b"{", "application/json", StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
+        (
+            br#"{"name": "x", "display_name": "X", "base_url": "https://x.example"} }}}not json"#,
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+        ),
+        (b"[]", "application/json", StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
+        (b"  \"text\"", "application/json", StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
         (b"{}", "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
         (br#"{"name": "x"}"#, "application/json", StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED"),
         (
@@ -167,6 +175,10 @@ async fn bodies_are_checked_before_any_service_runs() {
     }
     let (_, _, listed) = p.send(get(SERVERS, &admin)).await;
     assert!(listed.as_array().unwrap().is_empty(), "nothing was created");
+    let long = "x".repeat(40_000);
+    let (status, _, problem) = p.send(get(&format!("{SERVERS}?status={long}"), &admin)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem.to_string().len() < 2_000, "a huge query value is not echoed whole");
     let (status, _, problem) = p.send(get("/api/v1/nowhere", &admin)).await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
 }
