@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261124_000002_access;
 mod m20261124_000003_calls;
+mod m20261130_000004_call_filters;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000002_access::Migration),
             Box::new(m20261124_000003_calls::Migration),
+            Box::new(m20261130_000004_call_filters::Migration),
         ]
     }
 }

@@ -3,7 +3,66 @@
 //! upstream and HTTP adapters implement.
 //!
 //! Nothing here performs I/O; an embedder brings its own adapters, or enables the `testing`
-//! feature for in-memory repositories.
+//! feature for in-memory versions of every port. The rules the engine applies are in
+//! docs/architecture.md ("Access decisions") and on [`access::AccessIndex`].
+//!
+//! # Example: services over in-memory ports, a grant, a check and a call
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # futures::executor::block_on(async {
+//! use std::sync::Arc;
+//! use toolhub_domain::{
+//!     Principal, Role,
+//!     access::{AccessLevel, Conditions, Subject, Target},
+//!     ports::SystemClock,
+//!     server::{NewToolServer, TransportType},
+//!     services::{NewGrant, Services, Settings, ToolSelector},
+//!     testing::{InMemoryStore, InMemoryUpstream},
+//!     upstream::DiscoveredTool,
+//! };
+//!
+//! // Every port in memory; the upstream lists one tool and echoes calls back.
+//! let search = DiscoveredTool::new("search", "Search the web", serde_json::json!({"type": "object"}));
+//! let store = Arc::new(InMemoryStore::new());
+//! let ports = store.ports(Arc::new(InMemoryUpstream::echo(vec![search])), Arc::new(SystemClock));
+//! let services = Services::new(&ports, &Settings::default());
+//!
+//! let admin = Principal { id: "root".into(), tenant: "acme".into(), role: Role::Admin, groups: vec![] };
+//! let alice = Principal { id: "alice".into(), tenant: "acme".into(), role: Role::User, groups: vec![] };
+//!
+//! // Register a server: it starts (auto_start) and its tools are discovered.
+//! let input = NewToolServer {
+//!     name: "web".into(),
+//!     display_name: "Web".into(),
+//!     transport_type: Some(TransportType::Http),
+//!     base_url: Some("https://web.example/mcp".into()),
+//!     ..Default::default()
+//! };
+//! let server = services.servers.create(&admin, input).await.unwrap();
+//! assert_eq!(server.tools.len(), 1);
+//!
+//! // Alice may not call it yet; a grant on the server lets her.
+//! let tool = ToolSelector::Name { server: Some("web"), tool: "search" };
+//! let check = services.access.check(&admin, "alice", "search", Some("web")).await.unwrap();
+//! assert!(!check.allowed(), "a user Toolhub never saw is not allowed");
+//! services.users.ensure(&alice).await.unwrap();
+//! let grant = NewGrant {
+//!     subject: Subject::User("alice".into()),
+//!     target: Target::Server(server.server.id.clone()),
+//!     access_level: AccessLevel::Execute,
+//!     conditions: Conditions { rate_limit_per_hour: Some(100), ..Default::default() },
+//!     expires_at: None,
+//! };
+//! services.access.grant(&admin, grant).await.unwrap();
+//! let check = services.access.check(&alice, "alice", "search", None).await.unwrap();
+//! assert!(check.allowed());
+//! assert_eq!(check.quota.remaining_hour, Some(100));
+//!
+//! let answer = services.calls.call(&alice, tool, None, None).await.unwrap();
+//! assert!(!answer.is_error);
+//! # });
+//! ```
 
 pub mod access;
 pub mod api_key;

@@ -548,9 +548,10 @@ impl ReadinessProbe for InMemoryStore {
     }
 }
 
-#[async_trait]
-impl CallLogRepository for InMemoryStore {
-    async fn store(&self, records: &[CallRecord]) -> PortResult<()> {
+impl InMemoryStore {
+    /// Stores call records and their usage at once: nothing here waits, so the call log can
+    /// store from its synchronous `record`.
+    fn store_calls(&self, records: &[CallRecord]) {
         let usage = Usage::of(records);
         {
             let mut tools = lock(&self.tools);
@@ -579,6 +580,13 @@ impl CallLogRepository for InMemoryStore {
             }
         }
         lock(&self.calls).extend_from_slice(records);
+    }
+}
+
+#[async_trait]
+impl CallLogRepository for InMemoryStore {
+    async fn store(&self, records: &[CallRecord]) -> PortResult<()> {
+        self.store_calls(records);
         Ok(())
     }
 
@@ -621,9 +629,7 @@ impl CallLogRepository for InMemoryStore {
 #[async_trait]
 impl CallLog for InMemoryStore {
     fn record(&self, record: CallRecord) {
-        // Storing in memory cannot fail and does not wait.
-        let stored = futures::executor::block_on(CallLogRepository::store(self, std::slice::from_ref(&record)));
-        debug_assert!(stored.is_ok());
+        self.store_calls(std::slice::from_ref(&record));
     }
 
     async fn flush(&self) {}

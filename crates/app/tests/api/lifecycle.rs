@@ -195,10 +195,12 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
 
     // Killed by hand: Toolhub restarts it and counts the failure.
     kill_by_hand(first);
+    // Running again, and recorded so (the stored state follows the reconnection a moment later).
     let restarted = support::eventually_some(Duration::from_secs(10), || async {
         let pid = read_pid(&pid_file).filter(|p| *p != first)?;
         let running = app.get(&format!("{path}/health"), &app.admin_key).await.body["is_running"] == true;
-        running.then_some(pid)
+        let recorded = server(&app, &id).await["status"] == "enabled";
+        (running && recorded).then_some(pid)
     })
     .await;
     let second = restarted.expect("restarted after the kill");

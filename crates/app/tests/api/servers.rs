@@ -19,6 +19,7 @@ toolhub_test_support::on_both_databases!(
     tenants_never_see_each_other,
     only_the_operator_decides_which_commands_run_on_the_host,
     readers_do_not_see_configuration,
+    concurrent_unversioned_updates_all_apply,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -418,4 +419,21 @@ async fn readers_do_not_see_configuration(backend: Backend) {
     for hidden in ["blue", "pw", "k3y", "auth.example"] {
         assert!(!text.contains(hidden), "{hidden} in {text}");
     }
+}
+
+/// Without `version` a caller asked for no locking: twenty concurrent updates of different
+/// fields all apply, none answers 409.
+async fn concurrent_unversioned_updates_all_apply(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_server("busy").await["id"].as_str().unwrap().to_owned();
+    let path = format!("{SERVERS}/{id}");
+    let updates = (0..20).map(|n| {
+        let body =
+            if n % 2 == 0 { json!({"description": format!("d{n}")}) } else { json!({"tags": [format!("t{n}")]}) };
+        let (app, path) = (&app, &path);
+        async move { app.put(path, &app.admin_key, body).await.status }
+    });
+    let statuses = futures::future::join_all(updates).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(app.get(&path, &app.admin_key).await.body["version"], 21);
 }

@@ -33,8 +33,9 @@ pub struct ServerService {
     commands: CommandPolicy,
 }
 
-/// Concurrent unconditional updates retry this often before giving up with a conflict.
-const UPDATE_ATTEMPTS: usize = 5;
+/// Concurrent unconditional updates (no `version`) retry this often: the caller asked for no
+/// locking, so each is applied on top of whatever the others wrote.
+const UPDATE_ATTEMPTS: usize = 100;
 
 impl ServerService {
     /// The registry over `catalogue`, authorizing through `access` and running servers through
@@ -88,7 +89,11 @@ impl ServerService {
     }
 
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
-        for _ in 0..UPDATE_ATTEMPTS {
+        for attempt in 0..UPDATE_ATTEMPTS {
+            if attempt > 0 {
+                // Lost a race with another writer: let it finish before reading again.
+                yield_now().await;
+            }
             let mut server = self.access.managed_server(actor, id).await?;
             let read_version = server.version;
             if let Some(expected) = patch.expected_version
@@ -147,4 +152,19 @@ impl ServerService {
             })
             .collect())
     }
+}
+
+/// Yields to the executor once (the domain depends on no runtime).
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }

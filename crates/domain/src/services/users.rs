@@ -50,6 +50,23 @@ impl UserService {
         Ok(())
     }
 
+    /// Records a principal as a user of its tenant unless it is one already (an embedder's
+    /// principals, authenticated by its own means); returns the stored user.
+    pub async fn ensure(&self, principal: &Principal) -> DomainResult<User> {
+        let now = self.clock.now();
+        let user = User {
+            tenant: principal.tenant.clone(),
+            id: principal.id.clone(),
+            role: principal.role,
+            groups: principal.groups.clone(),
+            display_name: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.users.insert_if_absent(&user).await
+    }
+
     pub async fn list_users(&self, actor: &Principal) -> DomainResult<Vec<User>> {
         actor.require_admin("list users")?;
         self.users.list(&actor.tenant).await
