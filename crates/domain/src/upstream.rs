@@ -137,8 +137,11 @@ pub trait UpstreamConnector: Send + Sync {
 #[async_trait]
 pub trait UpstreamObserver: Send + Sync {
     /// The connection failed (the process exited, the server stopped answering) after running
-    /// for `ran_for`. Returns whether to reconnect (after a backoff).
-    async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> bool;
+    /// for `ran_for`. Returns the consecutive failures so far when the connector should
+    /// reconnect (it waits longer the more there are), or None to give up. A run too short to
+    /// count as stable continues the series, so a server that crashes soon after each start
+    /// backs off further each time.
+    async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> Option<u32>;
 
     /// A reconnection succeeded.
     async fn reconnected(&self, server: &ServerRef, tools: Vec<DiscoveredTool>);

@@ -302,13 +302,10 @@ impl Supervisor {
             session.close().await;
             tracing::warn!(server = %self.server.name, %reason, "upstream session ended");
 
-            let mut attempt = 0;
             loop {
-                if !self.observer.failed(&server, reason, ran_for).await {
-                    return;
-                }
-                let wait = self.shared.settings.backoff(attempt);
-                attempt += 1;
+                // The wait grows with the failures in a row, which a short run does not reset.
+                let Some(failures) = self.observer.failed(&server, reason, ran_for).await else { return };
+                let wait = self.shared.settings.backoff(failures.saturating_sub(1));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = self.stop.changed() => return,

@@ -339,6 +339,15 @@ async fn auto_start_servers_start_on_create_and_builtins_run() {
     assert_eq!(tools.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["calculator", "get_time"]);
     let health = app.get(&format!("{SERVERS}/{}/health", builtin["id"].as_str().unwrap()), &app.admin_key).await.body;
     assert_eq!((health["is_running"].as_bool(), health["tools_count"].as_i64()), (Some(true), Some(2)));
+    // It is always there and running, as the docs say.
+    let path = format!("{SERVERS}/{}", builtin["id"].as_str().unwrap());
+    for reply in [
+        app.post(&format!("{path}/stop"), &app.admin_key, json!({})).await,
+        app.post(&format!("{path}/disable"), &app.admin_key, json!({})).await,
+        app.delete(&path, &app.admin_key).await,
+    ] {
+        assert_eq!((reply.status, reply.code()), (StatusCode::CONFLICT, "CONFLICT"), "{}", reply.body);
+    }
     app.stop().await;
 }
 

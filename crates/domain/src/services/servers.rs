@@ -119,6 +119,7 @@ impl ServerService {
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         let mut server = self.access.managed_server(actor, id).await?;
+        super::lifecycle::runtime::refuse_builtin(&server, "be deleted")?;
         self.lifecycle.disconnect(&mut server).await?;
         let tool_ids: Vec<String> = self
             .tools

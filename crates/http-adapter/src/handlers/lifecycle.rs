@@ -17,10 +17,10 @@ use crate::{
 
 crate::problems! {
     StartToolServerErrors = [ServerNotFound] + PROTECTED;
-    StopToolServerErrors = [ServerNotFound] + PROTECTED;
+    StopToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
     RestartToolServerErrors = [ServerNotFound] + PROTECTED;
     EnableToolServerErrors = [ServerNotFound] + PROTECTED;
-    DisableToolServerErrors = [ServerNotFound] + PROTECTED;
+    DisableToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
     CheckServerHealthErrors = [ServerNotFound] + PROTECTED;
     TestServerConnectivityErrors = [ServerNotFound] + PROTECTED;
     RefreshServerToolsErrors = [ServerNotFound, Conflict] + UPSTREAM + PROTECTED;

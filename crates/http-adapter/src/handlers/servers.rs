@@ -15,7 +15,7 @@ crate::problems! {
     ListToolServersErrors = [ValidationFailed] + PROTECTED;
     GetToolServerErrors = [ServerNotFound] + PROTECTED;
     UpdateToolServerErrors = [ServerNotFound, VersionMismatch, Conflict] + BODY + PROTECTED;
-    DeleteToolServerErrors = [ServerNotFound] + PROTECTED;
+    DeleteToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
 }
 
 /// Create Tool Server

@@ -49,9 +49,10 @@ fn names(tools: &[DiscoveredTool]) -> Vec<String> {
 
 #[async_trait]
 impl UpstreamObserver for Recorder {
-    async fn failed(&self, _server: &ServerRef, error: String, _ran_for: Duration) -> bool {
+    async fn failed(&self, _server: &ServerRef, error: String, _ran_for: Duration) -> Option<u32> {
         self.events.lock().unwrap().push(Event::Failed(error));
-        self.retries_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        let retry = self.retries_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        retry.then_some(1)
     }
 
     async fn reconnected(&self, _server: &ServerRef, tools: Vec<DiscoveredTool>) {

@@ -46,6 +46,14 @@ crate::wire_enum! {
     }
 }
 
+/// The built-in server is always there and running (its tools run inside Toolhub).
+pub(crate) fn refuse_builtin(server: &ToolServer, action: &str) -> DomainResult<()> {
+    if server.is_builtin {
+        return Err(DomainError::Conflict(format!("the built-in server is always running; it cannot {action}")));
+    }
+    Ok(())
+}
+
 impl LifecycleService {
     /// Connects (or spawns) the server and discovers its tools; a failure leaves it in `error`.
     pub async fn connect(&self, server: &mut ToolServer) -> DomainResult<Outcome> {
@@ -96,6 +104,7 @@ impl LifecycleService {
 
     pub async fn stop(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let mut server = self.access.managed_server(actor, id).await?;
+        refuse_builtin(&server, "be stopped")?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server stopped successfully"))
     }
@@ -114,6 +123,7 @@ impl LifecycleService {
 
     pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let mut server = self.access.managed_server(actor, id).await?;
+        refuse_builtin(&server, "be disabled")?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server disabled successfully"))
     }

@@ -14,9 +14,9 @@ use crate::{
 
 #[async_trait]
 impl UpstreamObserver for LifecycleService {
-    async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> bool {
+    async fn failed(&self, server: &ServerRef, error: String, ran_for: Duration) -> Option<u32> {
         self.uptime.down(&server.id, self.clock.now());
-        let Some(mut stored) = self.load_ref(server).await else { return false };
+        let mut stored = self.load_ref(server).await?;
         let mut state = stored.runtime();
         state.consecutive_failures = if ran_for >= self.stable_after { 1 } else { state.consecutive_failures + 1 };
         let give_up = state.consecutive_failures >= stored.max_failures;
@@ -27,10 +27,11 @@ impl UpstreamObserver for LifecycleService {
         } else {
             error
         });
+        let failures = state.consecutive_failures.max(1) as u32;
         if let Err(e) = self.set_runtime(&mut stored, state).await {
             log_failure(&e);
         }
-        !give_up
+        (!give_up).then_some(failures)
     }
 
     async fn reconnected(&self, server: &ServerRef, tools: Vec<DiscoveredTool>) {
