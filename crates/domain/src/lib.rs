@@ -85,6 +85,22 @@ pub mod wire;
 pub mod testing;
 
 pub use error::{DomainError, ErrorCode, ResourceKind};
+
+// The crates whose types appear in this crate's API, at the versions it was built with.
+pub use async_trait;
+pub use chrono;
+pub use serde_json;
+
+/// The names an embedder uses most, in one import: `use toolhub_domain::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        DomainError, ErrorCode, Principal, Role, Timestamp,
+        access::{AccessIndex, AccessLevel, Conditions, Decision, Grant, RoleRule, Subject, Target, ToolRef},
+        error::DomainResult,
+        ports::{Clock, SystemClock},
+        services::{Ports, Services, Settings},
+    };
+}
 pub use patch::Patch;
 pub use principal::{DEFAULT_TENANT, Principal, Role};
 

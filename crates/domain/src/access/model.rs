@@ -159,6 +159,33 @@ pub struct Grant {
     pub last_used: Option<Timestamp>,
 }
 
+impl Grant {
+    /// A grant made now by `granted_by`, with no conditions, no expiry and no usage yet.
+    pub fn new(
+        tenant: impl Into<String>,
+        subject: Subject,
+        target: Target,
+        access_level: AccessLevel,
+        granted_by: impl Into<String>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: crate::new_id(),
+            tenant: tenant.into(),
+            subject,
+            target,
+            access_level,
+            conditions: Conditions::default(),
+            expires_at: None,
+            granted_by: granted_by.into(),
+            granted_at: now,
+            updated_at: now,
+            usage_count: 0,
+            last_used: None,
+        }
+    }
+}
+
 /// A role rule: a role's access to the tools whose names match glob patterns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleRule {
@@ -175,6 +202,30 @@ pub struct RoleRule {
 }
 
 impl RoleRule {
+    /// A rule made now by `created_by`, with no conditions; `None` patterns match everything.
+    pub fn new(
+        tenant: impl Into<String>,
+        role: Role,
+        tool_pattern: Option<String>,
+        server_pattern: Option<String>,
+        access_level: AccessLevel,
+        created_by: impl Into<String>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: crate::new_id(),
+            tenant: tenant.into(),
+            role,
+            tool_pattern,
+            server_pattern,
+            access_level,
+            conditions: Conditions::default(),
+            created_by: created_by.into(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// How specific the rule is, for ranking rules of one role: both patterns set beat one
     /// (a pattern of exactly `*` counts as unset, since it matches everything), then the longer
     /// literal text (characters other than `*`, `?`) wins.
