@@ -180,7 +180,10 @@ impl TenantIndex {
     }
 }
 
+// Empty stand-ins for tenants and targets without grants, made once: a default map builds a
+// hasher seed, which would otherwise cost every decision that misses.
 static NO_GRANTS: std::sync::LazyLock<GrantsOn> = std::sync::LazyLock::new(GrantsOn::default);
+static NO_TENANT: std::sync::LazyLock<TenantIndex> = std::sync::LazyLock::new(TenantIndex::default);
 
 /// Every tenant's grants and rules in memory; patched on each write.
 #[derive(Debug, Default, Clone)]
@@ -298,8 +301,7 @@ impl AccessIndex {
         }
 
         let moment = Moment::of(now);
-        let empty = TenantIndex::default();
-        let index = self.tenants.get(&principal.tenant).unwrap_or(&empty);
+        let index = self.tenants.get(&principal.tenant).unwrap_or(&NO_TENANT);
         let on_tool = index.by_tool.get(tool.tool_id).unwrap_or(&NO_GRANTS);
         let on_server = index.by_server.get(tool.server_id).unwrap_or(&NO_GRANTS);
         let groups = &principal.groups;
