@@ -52,13 +52,15 @@ impl ToolService {
     /// Every tool of the tenant the actor may read, with its server's name.
     pub async fn all_tools(&self, actor: &Principal) -> DomainResult<Vec<(Tool, String)>> {
         let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
-        let servers: HashMap<&str, &ToolServer> = servers.iter().map(|s| (s.id.as_str(), s)).collect();
+        // Whether the actor manages a server is decided once per server, not once per tool.
+        let servers: HashMap<&str, (&ToolServer, bool)> =
+            servers.iter().map(|s| (s.id.as_str(), (s, self.access.may_manage(actor, s)))).collect();
         let tools = self.tools.list_all(&actor.tenant).await?;
         Ok(tools
             .into_iter()
             .filter_map(|t| {
-                let server = servers.get(t.server_id.as_str())?;
-                if self.access.may_manage(actor, server) {
+                let &(server, manages) = servers.get(t.server_id.as_str())?;
+                if manages {
                     return Some((t, server.name.clone()));
                 }
                 let readable = self.access.may_use(actor, &t, server, AccessLevel::Read);
