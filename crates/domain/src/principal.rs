@@ -88,6 +88,22 @@ pub struct User {
     pub updated_at: Timestamp,
 }
 
+impl User {
+    /// A user first seen now: enabled, with no groups an administrator gave and no name.
+    pub fn new(tenant: impl Into<String>, id: impl Into<String>, role: Role, now: Timestamp) -> Self {
+        Self {
+            tenant: tenant.into(),
+            id: id.into(),
+            role,
+            groups: Vec::new(),
+            display_name: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,14 +124,8 @@ impl AuthService {
             None => {
                 self.users
                     .insert_if_absent(&User {
-                        tenant: identity.tenant.clone(),
-                        id: identity.id.clone(),
-                        role: identity.role,
-                        groups: Vec::new(),
                         display_name: identity.display_name.clone(),
-                        disabled: false,
-                        created_at: now,
-                        updated_at: now,
+                        ..User::new(&identity.tenant, &identity.id, identity.role, now)
                     })
                     .await?
             }
@@ -176,16 +170,7 @@ impl AuthService {
         self.keys.insert(&key).await?;
         // The key's role becomes its principal's role: issuing keys is an operator's act.
         let now = self.clock.now();
-        let user = User {
-            tenant: key.tenant.clone(),
-            id: key.principal_id.clone(),
-            role: key.role,
-            groups: Vec::new(),
-            display_name: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = User::new(&key.tenant, &key.principal_id, key.role, now);
         let mut stored = self.users.insert_if_absent(&user).await?;
         if stored.role != key.role {
             stored.role = key.role;

@@ -76,7 +76,7 @@ impl ServerService {
     }
 
     pub async fn get(&self, actor: &Principal, id: &str) -> DomainResult<ServerView> {
-        let server = self.load(actor, id).await?;
+        let server = self.access.load_server(actor, id).await?;
         let mut views = self.with_tools(&actor.tenant, vec![server]).await?;
         self.visible(actor, views.remove(0)).ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
     }
@@ -113,7 +113,7 @@ impl ServerService {
                 return self.get(actor, id).await;
             }
         }
-        let current = self.load(actor, id).await?.version;
+        let current = self.access.load_server(actor, id).await?.version;
         Err(DomainError::VersionMismatch { kind: ResourceKind::ToolServer, current })
     }
 
@@ -133,10 +133,6 @@ impl ServerService {
         }
         self.access.forget_server(&actor.tenant, id, &tool_ids).await?;
         Ok(())
-    }
-
-    async fn load(&self, actor: &Principal, id: &str) -> DomainResult<ToolServer> {
-        self.servers.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
     }
 
     async fn with_tools(&self, tenant: &str, servers: Vec<ToolServer>) -> DomainResult<Vec<ServerView>> {

@@ -53,16 +53,9 @@ impl UserService {
     /// Records a principal as a user of its tenant unless it is one already (an embedder's
     /// principals, authenticated by its own means); returns the stored user.
     pub async fn ensure(&self, principal: &Principal) -> DomainResult<User> {
-        let now = self.clock.now();
         let user = User {
-            tenant: principal.tenant.clone(),
-            id: principal.id.clone(),
-            role: principal.role,
             groups: principal.groups.clone(),
-            display_name: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
+            ..User::new(&principal.tenant, &principal.id, principal.role, self.clock.now())
         };
         self.users.insert_if_absent(&user).await
     }

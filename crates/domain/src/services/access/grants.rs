@@ -5,7 +5,6 @@ use crate::{
     DomainError, Patch, Principal, ResourceKind, Timestamp,
     access::{AccessLevel, Conditions, Grant, Subject, Target},
     error::DomainResult,
-    new_id,
     ports::GrantFilter,
     validation::Validator,
 };
@@ -54,20 +53,10 @@ impl AccessService {
         input.conditions.validate(&mut v);
         v.finish()?;
         self.check_target(&actor.tenant, &input.target).await?;
-        let now = self.clock.now();
         let grant = Grant {
-            id: new_id(),
-            tenant: actor.tenant.clone(),
-            subject: input.subject,
-            target: input.target,
-            access_level: input.access_level,
             conditions: input.conditions,
             expires_at: input.expires_at,
-            granted_by: actor.id.clone(),
-            granted_at: now,
-            updated_at: now,
-            usage_count: 0,
-            last_used: None,
+            ..Grant::new(&actor.tenant, input.subject, input.target, input.access_level, &actor.id, self.clock.now())
         };
         match self.grants.insert(&grant).await {
             Err(DomainError::Conflict(_)) => {

@@ -5,7 +5,6 @@ use crate::{
     DomainError, Principal, ResourceKind, Role,
     access::{AccessLevel, Conditions, RoleRule, validate_pattern},
     error::DomainResult,
-    new_id,
     validation::Validator,
 };
 
@@ -45,18 +44,17 @@ impl AccessService {
     pub async fn create_rule(&self, actor: &Principal, input: RuleInput) -> DomainResult<RoleRule> {
         actor.require_admin("create role access rules")?;
         Self::validate_rule(&input)?;
-        let now = self.clock.now();
         let rule = RoleRule {
-            id: new_id(),
-            tenant: actor.tenant.clone(),
-            role: input.role,
-            tool_pattern: input.tool_pattern,
-            server_pattern: input.server_pattern,
-            access_level: input.access_level,
             conditions: input.conditions,
-            created_by: actor.id.clone(),
-            created_at: now,
-            updated_at: now,
+            ..RoleRule::new(
+                &actor.tenant,
+                input.role,
+                input.tool_pattern,
+                input.server_pattern,
+                input.access_level,
+                &actor.id,
+                self.clock.now(),
+            )
         };
         match self.rules.insert(&rule).await {
             Err(DomainError::Conflict(_)) => {
