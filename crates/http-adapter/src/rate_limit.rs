@@ -56,59 +56,27 @@ pub const ADDRESS_FACTOR: u32 = 10;
 /// Callers kept at most before those whose allowance is full again are forgotten.
 const KEEP_CALLERS: usize = 100_000;
 
-pub struct RateLimiter {
+/// A minute and an hour allowance, counted per caller.
+struct Limits {
     per_minute: u32,
     per_hour: u32,
     minute: Limiter,
     hour: Limiter,
-    addresses: Limiter,
-    checks: AtomicU64,
 }
 
-fn quota(per: fn(NonZeroU32) -> Quota, n: u32) -> Quota {
-    per(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
-}
-
-impl RateLimiter {
-    /// Limits per principal per minute and per hour; client addresses get [`ADDRESS_FACTOR`]
-    /// times the minute limit.
-    pub fn new(per_minute: u32, per_hour: u32) -> Self {
+impl Limits {
+    fn new(per_minute: u32, per_hour: u32) -> Self {
         let keyed = |q: Quota| DefaultKeyedRateLimiter::dashmap(q).with_middleware::<StateInformationMiddleware>();
         Self {
             per_minute,
             per_hour,
             minute: keyed(quota(Quota::per_minute, per_minute)),
             hour: keyed(quota(Quota::per_hour, per_hour)),
-            addresses: keyed(quota(Quota::per_minute, per_minute.saturating_mul(ADDRESS_FACTOR))),
-            checks: AtomicU64::new(0),
         }
     }
 
-    /// Counts a request from an address, before anything else is done for it.
-    pub fn check_address(&self, ip: IpAddr) -> RateStatus {
-        let caller = Caller::address(ip);
-        let limit = self.per_minute.saturating_mul(ADDRESS_FACTOR);
-        match self.addresses.check_key(&caller) {
-            Ok(state) => RateStatus {
-                limit_minute: limit,
-                limit_hour: self.per_hour.saturating_mul(ADDRESS_FACTOR),
-                remaining_minute: state.remaining_burst_capacity(),
-                remaining_hour: self.per_hour.saturating_mul(ADDRESS_FACTOR),
-                retry_after: None,
-            },
-            Err(refused) => RateStatus {
-                limit_minute: limit,
-                limit_hour: self.per_hour.saturating_mul(ADDRESS_FACTOR),
-                remaining_minute: 0,
-                remaining_hour: 0,
-                retry_after: Some(seconds(refused.wait_time_from(DefaultClock::default().now()))),
-            },
-        }
-    }
-
-    /// Counts one request of an authenticated principal unless a limit is reached.
-    pub fn check(&self, caller: &Caller) -> RateStatus {
-        self.forget_idle_now_and_then();
+    /// Counts one request of `caller` unless an allowance is used up.
+    fn check(&self, caller: &Caller) -> RateStatus {
         let refused = |wait| RateStatus {
             limit_minute: self.per_minute,
             limit_hour: self.per_hour,
@@ -132,6 +100,39 @@ impl RateLimiter {
             Err(not_until) => refused(not_until.wait_time_from(now)),
         }
     }
+}
+
+pub struct RateLimiter {
+    principals: Limits,
+    addresses: Limits,
+    checks: AtomicU64,
+}
+
+fn quota(per: fn(NonZeroU32) -> Quota, n: u32) -> Quota {
+    per(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+impl RateLimiter {
+    /// Limits per principal per minute and per hour; client addresses get [`ADDRESS_FACTOR`]
+    /// times both.
+    pub fn new(per_minute: u32, per_hour: u32) -> Self {
+        Self {
+            principals: Limits::new(per_minute, per_hour),
+            addresses: Limits::new(per_minute.saturating_mul(ADDRESS_FACTOR), per_hour.saturating_mul(ADDRESS_FACTOR)),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a request from an address, before anything else is done for it.
+    pub fn check_address(&self, ip: IpAddr) -> RateStatus {
+        self.forget_idle_now_and_then();
+        self.addresses.check(&Caller::address(ip))
+    }
+
+    /// Counts one request of an authenticated principal unless a limit is reached.
+    pub fn check(&self, caller: &Caller) -> RateStatus {
+        self.principals.check(caller)
+    }
 
     /// Keeps the maps bounded: now and then, callers whose allowance is whole again are
     /// forgotten (they would start from the same state anyway).
@@ -139,17 +140,13 @@ impl RateLimiter {
         if !self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(4096) {
             return;
         }
-        for limiter in [&self.minute, &self.hour, &self.addresses] {
+        let (p, a) = (&self.principals, &self.addresses);
+        for limiter in [&p.minute, &p.hour, &a.minute, &a.hour] {
             if limiter.len() > KEEP_CALLERS {
                 limiter.retain_recent();
                 limiter.shrink_to_fit();
             }
         }
-    }
-
-    /// Callers currently tracked (for tests and diagnostics).
-    pub fn tracked(&self) -> usize {
-        self.minute.len() + self.addresses.len()
     }
 }
 
