@@ -319,7 +319,7 @@ impl AccessIndex {
             let mut outside = 0;
             let mut best: Option<(&Arc<RoleRule>, (u8, usize))> = None;
             for rule in rules.iter().filter(|r| r.matches(tool)) {
-                if !rule.conditions.applies_at(&moment) {
+                if !rule.conditions.window().contains(&moment) {
                     outside += 1;
                     continue;
                 }

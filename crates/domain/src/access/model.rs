@@ -90,7 +90,7 @@ impl Conditions {
 
     /// Whether `now` (UTC) is inside the hours and days.
     pub fn in_window(&self, now: Timestamp) -> bool {
-        self.applies_at(&Moment::of(now))
+        self.window().contains(&Moment::of(now))
     }
 
     /// The hours and days as bit masks, for checking many moments (or many grants) fast.
@@ -100,13 +100,6 @@ impl Conditions {
             _ => all,
         };
         Window { hours: mask(&self.allowed_hours, u32::MAX), days: mask(&self.allowed_days, u32::MAX) as u8 }
-    }
-
-    /// Whether the moment is inside the hours and days.
-    pub fn applies_at(&self, moment: &Moment) -> bool {
-        let fits =
-            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
-        fits(&self.allowed_hours, moment.hour) && fits(&self.allowed_days, moment.day)
     }
 }
 
@@ -277,6 +270,9 @@ mod tests {
 
     #[test]
     fn the_window_masks_agree_with_the_lists() {
+        // The lists' meaning, written out: empty or unset means any.
+        let fits =
+            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
         let start = chrono::DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
         let cases = [
             Conditions::default(),
@@ -290,7 +286,7 @@ mod tests {
                 let moment = Moment::of(start + chrono::Duration::hours(hour));
                 assert_eq!(
                     conditions.window().contains(&moment),
-                    conditions.applies_at(&moment),
+                    fits(&conditions.allowed_hours, moment.hour) && fits(&conditions.allowed_days, moment.day),
                     "{conditions:?} {moment:?}"
                 );
             }
