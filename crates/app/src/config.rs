@@ -137,6 +137,14 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TOOLHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// `Host` values the MCP gateway accepts (comma separated, `name` or `name:port`); empty:
+    /// loopback names only. Set it to the names clients use when Toolhub is not on loopback.
+    #[arg(long, env = "TOOLHUB_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser `Origin`s the MCP gateway accepts (comma separated, with scheme, `:*` for any
+    /// port); empty: loopback origins only. Requests without `Origin` are not browsers'.
+    #[arg(long, env = "TOOLHUB_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 impl Default for ServeArgs {
@@ -152,6 +160,8 @@ impl Default for ServeArgs {
             call_retention_days: 30,
             access_reload_secs: 30,
             log_format: LogFormat::Text,
+            mcp_allowed_hosts: Vec::new(),
+            mcp_allowed_origins: Vec::new(),
         }
     }
 }

@@ -199,6 +199,13 @@ impl Application {
             jwt,
             limiter: Arc::new(RateLimiter::new(serve.rate_limit_per_minute, serve.rate_limit_per_hour)),
             readiness: store,
+            gateway: toolhub_http::mcp_gateway::Gateway::new(
+                services.clone(),
+                &toolhub_http::mcp_gateway::GatewaySettings {
+                    allowed_hosts: serve.mcp_allowed_hosts.clone(),
+                    allowed_origins: serve.mcp_allowed_origins.clone(),
+                },
+            ),
         });
 
         let document = toolhub_http::ApiDocument::new();

@@ -56,6 +56,8 @@ error_codes! {
         "An API key that does not exist in the tenant (or is not the caller's)."),
     NotFound = ("NOT_FOUND", 404, "Not Found",
         "A path that names no endpoint."),
+    MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405, "Method Not Allowed",
+        "The path exists, but not with this method; `Allow` lists the methods it has."),
     Conflict = ("CONFLICT", 409, "Conflict",
         "The write would duplicate an existing resource, or the resource's state forbids it."),
     VersionMismatch = ("VERSION_MISMATCH", 409, "Version Mismatch",

@@ -79,6 +79,11 @@ impl JwtVerifier {
         Ok((!keys.is_empty()).then_some(Self { keys, settings }))
     }
 
+    /// The issuer tokens must name, if one is required.
+    pub fn issuer(&self) -> Option<&str> {
+        self.settings.issuer.as_deref()
+    }
+
     pub fn verify(&self, token: &str) -> Result<Identity, DomainError> {
         let invalid = |why: &str| DomainError::Unauthenticated(format!("invalid token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;

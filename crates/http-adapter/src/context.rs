@@ -31,7 +31,8 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 /// Paths anyone may read without a token.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/docs") || path.starts_with("/docs/")
+    matches!(path, "/healthz" | "/readyz" | "/openapi.json" | "/docs" | "/.well-known/oauth-protected-resource")
+        || path.starts_with("/docs/")
 }
 
 /// Keeps a caller-chosen correlation id when it is short and plain, else issues one.
@@ -88,7 +89,17 @@ pub async fn pipeline(
                     }
                     next.call(req).await?.map_into_boxed_body()
                 }
-                Err(error) => req.error_response(error).map_into_boxed_body(),
+                Err(error) => {
+                    // An MCP client learns from the challenge where to get a token (RFC 9728).
+                    let challenge = (error.code == toolhub_domain::ErrorCode::Unauthenticated
+                        && req.path().starts_with("/mcp"))
+                    .then(|| crate::mcp_gateway::challenge(&crate::mcp_gateway::base_url(&req.connection_info())));
+                    let mut response = req.error_response(error).map_into_boxed_body();
+                    if let Some(challenge) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                        response.headers_mut().insert(actix_web::http::header::WWW_AUTHENTICATE, challenge);
+                    }
+                    response
+                }
             };
             decorate(response.headers_mut(), &correlation, &rate);
             let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());

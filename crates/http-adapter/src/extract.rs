@@ -43,23 +43,40 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if bytes.trim_ascii_start().first() != Some(&b'{') {
                 return Err(ApiError::new(ErrorCode::MalformedRequest, "the body must be a JSON object"));
             }
-            let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-            let value = serde_path_to_error::deserialize(&mut *deserializer).map(Json).map_err(|e| {
-                let field = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.is_data() {
-                    let message = strip_position(&inner);
-                    ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
-                } else {
-                    ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {inner}"))
-                }
-            })?;
             // Nothing may follow the object (`{...} }}}not json` is not a body).
-            deserializer.end().map_err(|_| {
-                ApiError::new(ErrorCode::MalformedRequest, "malformed JSON: text after the JSON object")
+            let mut body: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {e}")))?;
+            integers_as_integers(&mut body, 0);
+            let value = serde_path_to_error::deserialize(body).map(Json).map_err(|e| {
+                let field = e.path().to_string();
+                let message = strip_position(e.inner());
+                ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
             })?;
             Ok(value)
         })
+    }
+}
+
+/// JSON Schema counts `2.0` as an integer, and so do clients generated from the document:
+/// whole numbers written with a fraction are read as integers. A call's `arguments` are the
+/// tool's, and pass untouched.
+fn integers_as_integers(value: &mut serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| integers_as_integers(v, depth + 1)),
+        Value::Object(fields) => fields
+            .iter_mut()
+            .filter(|(name, _)| !(depth == 0 && name.as_str() == "arguments"))
+            .for_each(|(_, v)| integers_as_integers(v, depth + 1)),
+        _ => {}
     }
 }
 

@@ -7,10 +7,12 @@ pub mod dto;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod mcp_gateway;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
+pub mod spec_rules;
 
 use std::sync::Arc;
 
@@ -38,6 +40,8 @@ pub struct AppState {
     pub jwt: Option<Arc<JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
     pub readiness: Arc<dyn ReadinessProbe>,
+    /// The MCP gateway (`/mcp`), shared by every worker.
+    pub gateway: mcp_gateway::Gateway,
 }
 
 /// Registers every API operation (and so every entry of the OpenAPI document).
@@ -105,7 +109,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+pub fn openapi() -> serde_json::Value {
     let (_, api) = App::new().into_utoipa_app().openapi(openapi::ApiDoc::openapi()).configure(routes).split_for_parts();
     // Modifiers run on the derived document only; run them again over the collected paths.
     let mut api = api;
@@ -114,17 +118,47 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     }
     // The limits are written from the domain's constants (attributes take only literals).
     limits::apply(&mut api);
-    api
+    let mut document = serde_json::to_value(api).expect("the OpenAPI document serializes");
+    spec_rules::apply(&mut document);
+    document
 }
 
-/// The OpenAPI document as served at `/openapi.json`: serialized once, shared by every worker.
+/// The OpenAPI document as served at `/openapi.json`: serialized once, shared by every worker,
+/// with the methods of each documented path (to tell a wrong method from a wrong path).
 #[derive(Clone)]
-pub struct ApiDocument(web::Bytes);
+pub struct ApiDocument {
+    json: web::Bytes,
+    paths: Arc<Vec<(Vec<String>, Vec<String>)>>,
+}
 
 impl ApiDocument {
     /// The document of [`openapi`], serialized.
     pub fn new() -> Self {
-        Self(serde_json::to_vec(&openapi()).expect("the OpenAPI document serializes").into())
+        let document = openapi();
+        let paths = document["paths"].as_object().map(|paths| {
+            paths
+                .iter()
+                .map(|(path, operations)| {
+                    let segments = path.split('/').map(str::to_owned).collect();
+                    let methods = operations.as_object().map(|o| o.keys().map(|m| m.to_uppercase()).collect());
+                    (segments, methods.unwrap_or_default())
+                })
+                .collect()
+        });
+        Self {
+            json: serde_json::to_vec(&document).expect("the OpenAPI document serializes").into(),
+            paths: Arc::new(paths.unwrap_or_default()),
+        }
+    }
+
+    /// The methods of the documented path `path` matches (`{name}` segments match any).
+    fn methods_of(&self, path: &str) -> Option<&[String]> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let matches = |template: &[String]| {
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+        };
+        self.paths.iter().find(|(template, _)| matches(template)).map(|(_, methods)| methods.as_slice())
     }
 }
 
@@ -147,6 +181,8 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let paths = document.clone();
+    let gateway = state.gateway.clone();
     App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
@@ -156,19 +192,40 @@ pub fn app(
         .route(
             "/openapi.json",
             web::get().to(move || {
-                let body = document.0.clone();
+                let body = document.json.clone();
                 async move { HttpResponse::Ok().content_type("application/json").body(body) }
             }),
         )
+        .app_data(web::Data::new(gateway))
+        .route("/mcp", web::route().to(mcp_gateway::endpoint))
+        .route("/mcp/servers/{server_name}", web::route().to(mcp_gateway::endpoint))
+        .route("/.well-known/oauth-protected-resource", web::get().to(protected_resource))
         .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))
-        .default_service(web::to(not_found))
+        .default_service(web::to(move |request: actix_web::HttpRequest| {
+            let allowed = paths.methods_of(request.path()).map(|m| m.join(", "));
+            async move { unrouted(allowed) }
+        }))
         .wrap(from_fn(context::pipeline))
+}
+
+/// The MCP gateway's protected resource metadata (RFC 9728).
+async fn protected_resource(request: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = mcp_gateway::base_url(&request.connection_info());
+    let issuer = state.jwt.as_deref().and_then(JwtVerifier::issuer);
+    HttpResponse::Ok().json(mcp_gateway::resource_metadata(&base, issuer))
 }
 
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(toolhub_domain::ErrorCode::NotFound, "no such endpoint"))
+/// A request no route took: a documented path with another method (405 with `Allow`), or a
+/// path that names nothing (404).
+fn unrouted(allowed: Option<String>) -> Result<HttpResponse, ApiError> {
+    use toolhub_domain::ErrorCode;
+    match allowed {
+        Some(allowed) => Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("this path accepts {allowed}"))
+            .with_header("Allow", allowed)),
+        None => Err(ApiError::new(ErrorCode::NotFound, "no such endpoint")),
+    }
 }

@@ -25,8 +25,12 @@ pub enum Limit {
     AtLeast(i64),
     /// A list of `min` to `max` items.
     Items { min: usize, max: usize },
-    /// A list whose strings have at most `max` characters.
-    ItemText { max: usize },
+    /// An identifier: 1 to `max` characters, none of them a control character.
+    Identifier { max: usize },
+    /// A list of texts (the domain's text check) of `min` to `max` characters.
+    ItemText { min: usize, max: usize },
+    /// A list of strings of at most `max` characters, not otherwise checked.
+    ItemLength { max: usize },
     /// A list whose integers are `min` to `max`.
     ItemRange { min: i64, max: i64 },
     /// A map of at most `entries` entries whose values have at most `value_max` characters.
@@ -41,6 +45,12 @@ impl Limit {
             (Self::Text { min, max }, Schema::Object(p)) => {
                 p.min_length = (min > 0).then_some(min);
                 p.max_length = Some(max);
+                p.pattern = Some(text_pattern(min > 0).to_owned());
+            }
+            (Self::Identifier { max }, Schema::Object(p)) => {
+                p.min_length = Some(1);
+                p.max_length = Some(max);
+                p.pattern = Some("^[^\\u0000-\\u001f\\u007f-\\u009f]+$".to_owned());
             }
             (Self::Range { min, max }, Schema::Object(p)) => {
                 p.minimum = Some(Number::Int(min as isize));
@@ -52,7 +62,16 @@ impl Limit {
                 p.min_items = (min > 0).then_some(min);
                 p.max_items = Some(max);
             }
-            (Self::ItemText { max }, Schema::Array(p)) => {
+            (Self::ItemText { min, max }, Schema::Array(p)) => {
+                if let ArrayItems::RefOrSchema(items) = &mut p.items
+                    && let RefOr::T(Schema::Object(items)) = items.as_mut()
+                {
+                    items.min_length = (min > 0).then_some(min);
+                    items.max_length = Some(max);
+                    items.pattern = Some(text_pattern(min > 0).to_owned());
+                }
+            }
+            (Self::ItemLength { max }, Schema::Array(p)) => {
                 if let ArrayItems::RefOrSchema(items) = &mut p.items
                     && let RefOr::T(Schema::Object(items)) = items.as_mut()
                 {
@@ -80,6 +99,16 @@ impl Limit {
     }
 }
 
+/// What the domain's text check accepts: no control characters but newline and tab, and
+/// (when the text is required) not only white space.
+fn text_pattern(required: bool) -> &'static str {
+    if required {
+        "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
+    } else {
+        "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
+    }
+}
+
 use Limit::*;
 
 const NAME: Limit = Text { min: 1, max: servers::NAME_MAX };
@@ -90,17 +119,17 @@ const TIMEOUT: Limit = Range { min: servers::TIMEOUT_MIN, max: servers::TIMEOUT_
 const MAX_FAILURES: Limit = Range { min: servers::MAX_FAILURES_MIN, max: servers::MAX_FAILURES_MAX };
 const COMMAND: Limit = Text { min: 1, max: servers::COMMAND_MAX };
 const ARGS: Limit = Items { min: 0, max: servers::ARGS_MAX };
-const ARG: Limit = ItemText { max: servers::ARG_MAX };
+const ARG: Limit = ItemLength { max: servers::ARG_MAX };
 const MAP: Limit = Map { entries: servers::MAP_ENTRIES_MAX, value_max: servers::MAP_VALUE_MAX };
 const CATEGORY: Limit = Text { min: 1, max: servers::CATEGORY_MAX };
 const TAGS: Limit = Items { min: 0, max: servers::TAGS_MAX };
-const TAG: Limit = ItemText { max: servers::TAG_MAX };
+const TAG: Limit = ItemText { min: 1, max: servers::TAG_MAX };
 const OAUTH_FIELD: Limit = Text { min: 1, max: servers::OAUTH_FIELD_MAX };
 const RATE_LIMIT: Limit = AtLeast(access::RATE_LIMIT_MIN as i64);
 const HOURS: Limit = ItemRange { min: 0, max: access::HOUR_MAX as i64 };
 const DAYS: Limit = ItemRange { min: 0, max: access::DAY_MAX as i64 };
 const PATTERN: Limit = Text { min: 1, max: access::PATTERN_MAX };
-const SUBJECT_ID: Limit = Text { min: 1, max: access::SUBJECT_ID_MAX };
+const SUBJECT_ID: Limit = Identifier { max: access::SUBJECT_ID_MAX };
 
 /// Every limited field of a request body: (schema, property, limit).
 pub const LIMITS: &[(&str, &str, Limit)] = &[
@@ -166,7 +195,7 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("RoleToolAccessCreate", "allowed_days", DAYS),
     ("RoleToolAccessCreate", "allowed_days", Items { min: 0, max: access::DAYS_MAX_ITEMS }),
     ("UserUpdate", "groups", Items { min: 0, max: users::GROUPS_MAX }),
-    ("UserUpdate", "groups", ItemText { max: users::GROUP_MAX }),
+    ("UserUpdate", "groups", ItemText { min: 1, max: users::GROUP_MAX }),
     ("UserUpdate", "display_name", Text { min: 1, max: users::DISPLAY_NAME_MAX }),
     ("ApiKeyCreate", "principal_id", Text { min: 1, max: keys::PRINCIPAL_MAX }),
     ("ApiKeyCreate", "name", Text { min: 1, max: keys::NAME_MAX }),

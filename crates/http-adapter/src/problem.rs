@@ -67,6 +67,12 @@ impl ApiError {
         Self { code, detail: detail.into(), errors: Vec::new(), retry_after: None, resource: None, headers: Vec::new() }
     }
 
+    /// The same problem with one more response header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
     pub fn validation(errors: Vec<FieldError>) -> Self {
         DomainError::Validation(errors).into()
     }

@@ -92,16 +92,35 @@ struct Shared {
 pub struct UpstreamManager {
     shared: Arc<Shared>,
     running: Mutex<HashMap<String, Running>>,
+    /// Where sessions and supervisors run: the runtime that built the manager (the
+    /// application's main one). A server started from a request would otherwise live on that
+    /// HTTP worker's runtime, and die with it at shutdown before its calls drained, leaving its
+    /// process group behind.
+    runtime: tokio::runtime::Handle,
 }
 
 impl UpstreamManager {
+    /// Must be called inside the Tokio runtime that is to run the upstream sessions.
     pub fn new(settings: Settings) -> Self {
         // reqwest is built without a default TLS provider (ring is used instead of aws-lc).
         let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }),
             running: Mutex::new(HashMap::new()),
+            runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// Connects on the manager's runtime, so the session's tasks live there.
+    async fn connect(
+        &self,
+        server: &ToolServer,
+    ) -> Result<(Session, Vec<DiscoveredTool>, Option<Timestamp>), UpstreamError> {
+        let (shared, server) = (self.shared.clone(), server.clone());
+        self.runtime
+            .spawn(async move { shared.connect(&server).await })
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("the connection task failed: {e}")))?
     }
 
     fn take(&self, server_id: &str) -> Option<Running> {
@@ -164,7 +183,7 @@ impl UpstreamConnector for UpstreamManager {
             }
             return Ok(builtin::tools());
         }
-        let (session, tools, refresh_at) = self.shared.connect(server).await?;
+        let (session, tools, refresh_at) = self.connect(server).await?;
         let (stop, stop_rx) = watch::channel(false);
         let slot = Arc::new(RwLock::new(Some(session.peer.clone())));
         let group = Arc::new(std::sync::atomic::AtomicI32::new(session.process_group.unwrap_or(0)));
@@ -176,7 +195,7 @@ impl UpstreamConnector for UpstreamManager {
             observer,
             stop: stop_rx,
         };
-        let supervisor = tokio::spawn(supervisor.run(session, refresh_at));
+        let supervisor = self.runtime.spawn(supervisor.run(session, refresh_at));
         if let Ok(mut map) = self.running.lock() {
             map.insert(server.id.clone(), Running::Mcp(Supervised { slot, stop, supervisor, group }));
         }
@@ -238,7 +257,7 @@ impl UpstreamConnector for UpstreamManager {
         if server.is_builtin {
             return Ok(builtin::tools());
         }
-        let (session, tools, _) = self.shared.connect(server).await?;
+        let (session, tools, _) = self.connect(server).await?;
         session.close().await;
         Ok(tools)
     }

@@ -165,13 +165,55 @@ pub async fn open(
     let cancel = service.cancellation_token();
     let (done, ended) = oneshot::channel();
     tokio::spawn(async move {
-        let reason = match service.waiting().await {
-            Ok(reason) => format!("the connection closed ({reason:?})"),
-            Err(e) => format!("the session task failed: {e}"),
+        let closed = async {
+            match service.waiting().await {
+                Ok(reason) => format!("the connection closed ({reason:?})"),
+                Err(e) => format!("the session task failed: {e}"),
+            }
+        };
+        // The direct child's exit ends the server even while a grandchild (`npm exec`'s node)
+        // keeps the pipes open: its group is killed, which closes them.
+        let exited = async {
+            match process_group {
+                Some(pid) => {
+                    exit_of(pid).await;
+                    signal_group(pid, libc::SIGKILL);
+                    format!("the server's process (pid {pid}) exited")
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let reason = tokio::select! {
+            reason = closed => reason,
+            reason = exited => reason,
         };
         let _ = done.send(reason);
     });
     Ok(Session { peer, cancel, ended, tools_changed, process_group, stderr_tail })
+}
+
+/// Resolves when the process exits (without reaping it: its `Child` does). Never resolves
+/// where pidfds are missing (Linux before 5.3); the closed pipes then tell instead.
+async fn exit_of(pid: i32) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let Ok(fd) = i32::try_from(fd) else { return std::future::pending().await };
+    if fd < 0 {
+        tracing::warn!(pid, error = %std::io::Error::last_os_error(), "cannot watch the server's process");
+        return std::future::pending().await;
+    }
+    // SAFETY: the descriptor was just opened and is owned by nothing else; the AsyncFd owns it
+    // from here and nothing closes or replaces it while registered.
+    let registered = unsafe {
+        let fd = OwnedFd::from_raw_fd(fd);
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    };
+    match registered {
+        // A pidfd becomes readable when its process exits.
+        Ok(fd) => drop(fd.readable().await),
+        Err(_) => std::future::pending().await,
+    }
 }
 
 /// The child's own directory under `children` (created private to Toolhub's user): its working

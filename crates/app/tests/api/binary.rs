@@ -151,6 +151,63 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
     assert!(toolhub_test_support::live_in_group(new_pid).is_empty());
 }
 
+/// SIGTERM waits for a call in flight to a server started through the API, then ends that
+/// server's whole process group (a child it started included).
+#[tokio::test]
+async fn sigterm_drains_calls_then_ends_every_process_of_api_started_servers() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let running = start(dir.path());
+    let (base, key) = (running.base.clone(), running.admin_key.clone().unwrap());
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+    });
+    let created: Value = client
+        .post(format!("{base}/api/v1/toolservers/servers"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tools: Value = client
+        .get(format!("{base}/api/v1/toolservers/servers/{}/tools", created["id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tool = |name: &str| {
+        let id = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
+        format!("{base}/api/v1/toolservers/tools/{}/call", id.as_str().unwrap())
+    };
+    let call = |url: String, arguments: Value| {
+        let (client, key) = (client.clone(), key.clone());
+        async move {
+            let reply = client.post(url).bearer_auth(key).json(&json!({"arguments": arguments})).send().await.unwrap();
+            (reply.status(), reply.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, spawned) = call(tool("spawn_child"), json!({})).await;
+    let sleeper: i32 = spawned["content"][0]["text"].as_str().unwrap().parse().unwrap();
+    assert!(toolhub_test_support::pid_alive(sleeper));
+
+    let in_flight = tokio::spawn(call(tool("slow"), json!({"ms": 2500})));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = stop(running);
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let (code, answer) = in_flight.await.unwrap();
+    assert_eq!(code, StatusCode::OK, "the call in flight was answered: {answer}");
+    assert_eq!(answer["content"][0]["text"], "done", "{answer}");
+    assert!(!toolhub_test_support::pid_alive(sleeper), "the server's own child ended with it");
+}
+
 /// SIGTERM under load: every call that was answered is in the call log after the restart.
 #[tokio::test]
 async fn no_call_record_is_lost_on_sigterm_under_load() {

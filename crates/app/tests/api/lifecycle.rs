@@ -14,6 +14,7 @@ toolhub_test_support::on_both_databases!(
     start_discover_page_and_stop,
     admin_choices_survive_refresh_and_list_changes,
     crash_restarts_then_crash_loop_ends_in_error,
+    a_dead_direct_child_ends_the_server_while_a_grandchild_holds_its_pipes,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -225,6 +226,74 @@ async fn crash_restarts_then_crash_loop_ends_in_error(backend: Backend) {
     let gone = support::eventually(Duration::from_secs(5), || support::live_in_group(second).is_empty()).await;
     assert!(gone, "shutdown ends every process: {:?}", support::live_in_group(second));
     assert!(support::own_children_running("toolhub-fixture-mcp").is_empty());
+}
+
+/// As `npm exec` runs node: the direct child is a shell that waits for the server it started,
+/// which inherits the pipes. When the shell dies, the server is restarted, the orphan killed
+/// with its group, and no zombie is left.
+async fn a_dead_direct_child_ends_the_server_while_a_grandchild_holds_its_pipes(backend: Backend) {
+    let app = spawn_app_with(backend, |serve| serve.upstream.restart_backoff_ms = 50).await;
+    let fixture = support::fixture_bin().display().to_string();
+    let body = json!({
+        "name": "wrapped", "display_name": "wrapped", "transport_type": "stdio", "auto_start": false,
+        // `; true` keeps the shell from exec-ing the fixture: the fixture is its child.
+        "command": "sh", "args": ["-c", format!("'{fixture}'; true")],
+        "env": {"FIXTURE_PID_FILE": "pid"},
+    });
+    let reply = app.post(SERVERS, &app.admin_key, body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    app.post(&format!("{SERVERS}/{id}/start"), &app.admin_key, json!({})).await;
+    let pid_file = app.child_file(&id, "pid");
+    let fixture_pid = read_pid(&pid_file).expect("the fixture started");
+    let shell = support::processes().into_iter().find(|p| p.pid == fixture_pid).unwrap().group;
+    assert_ne!(shell, fixture_pid, "the fixture runs under the shell");
+
+    support::kill_process(shell);
+    let restarted = support::eventually_some(Duration::from_secs(10), || async {
+        let pid = read_pid(&pid_file).filter(|p| *p != fixture_pid)?;
+        let running = app.get(&format!("{SERVERS}/{id}/health"), &app.admin_key).await.body["is_running"] == true;
+        running.then_some(pid)
+    })
+    .await;
+    assert!(restarted.is_some(), "the server was restarted after its direct child died");
+    assert!(support::live_in_group(shell).is_empty(), "the orphaned fixture was killed with its group");
+    let reaped = support::eventually(Duration::from_secs(5), || {
+        !support::own_zombies().iter().any(|z| z.pid == shell || z.pid == fixture_pid)
+    })
+    .await;
+    assert!(reaped, "the dead shell was reaped: {:?}", support::own_zombies());
+    assert_eq!(server(&app, &id).await["consecutive_failures"], 1);
+    app.stop().await;
+}
+
+/// Lifecycle operations on one server run one at a time: a refresh racing a disable either
+/// refreshes the running server or says it is not running (409), never a closed transport.
+#[tokio::test]
+async fn refresh_racing_disable_sees_running_or_stopped() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = fixture_server(&app, "racing", json!({}), 3).await;
+    for _ in 0..5 {
+        let enabled = app.post(&format!("{SERVERS}/{id}/enable"), &app.admin_key, json!({})).await;
+        assert_eq!(enabled.body["success"], true, "{}", enabled.body);
+        let (refresh, disable) = (format!("{SERVERS}/{id}/refresh-tools"), format!("{SERVERS}/{id}/disable"));
+        let (refreshed, disabled) = tokio::join!(
+            async {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                app.post(&refresh, &app.admin_key, json!({})).await
+            },
+            app.post(&disable, &app.admin_key, json!({})),
+        );
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+        assert!(
+            refreshed.status == StatusCode::OK
+                || (refreshed.status == StatusCode::CONFLICT && refreshed.code() == "CONFLICT"),
+            "{} {}",
+            refreshed.status,
+            refreshed.body
+        );
+    }
+    app.stop().await;
 }
 
 fn kill_by_hand(pid: i32) {

@@ -8,5 +8,6 @@ mod calls;
 mod harness;
 mod lifecycle;
 mod matrix;
+mod mcp_gateway;
 mod platform;
 mod servers;

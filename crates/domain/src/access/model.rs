@@ -35,7 +35,8 @@ impl FromStr for Subject {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let valid = |v: &str| !v.is_empty() && v.len() <= limits::SUBJECT_ID_MAX && !v.chars().any(char::is_control);
+        let valid =
+            |v: &str| !v.is_empty() && v.chars().count() <= limits::SUBJECT_ID_MAX && !v.chars().any(char::is_control);
         match s.split_once(':') {
             _ if s == "*" => Ok(Self::Public),
             Some(("user", id)) if valid(id) => Ok(Self::User(id.to_owned())),

@@ -108,6 +108,7 @@ impl ServerService {
             if self.servers.update(&server, read_version).await? {
                 // A running server picks up its new configuration by reconnecting.
                 if self.lifecycle.is_running(id) {
+                    let (mut server, _turn) = self.lifecycle.managed_in_turn(actor, id).await?;
                     self.lifecycle.connect(&mut server).await?;
                 }
                 return self.get(actor, id).await;
@@ -118,7 +119,7 @@ impl ServerService {
     }
 
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.lifecycle.managed_in_turn(actor, id).await?;
         super::lifecycle::runtime::refuse_builtin(&server, "be deleted")?;
         self.lifecycle.disconnect(&mut server).await?;
         let tool_ids: Vec<String> = self
@@ -132,6 +133,7 @@ impl ServerService {
             return Err(DomainError::not_found(ResourceKind::ToolServer, id));
         }
         self.access.forget_server(&actor.tenant, id, &tool_ids).await?;
+        self.lifecycle.forget(id);
         Ok(())
     }
 

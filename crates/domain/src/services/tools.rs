@@ -69,6 +69,29 @@ impl ToolService {
             .collect())
     }
 
+    /// The tools the actor may call now, by server (servers in creation order, tools in their
+    /// server's order): execute level, the tool enabled and available on a running server,
+    /// inside its grant's windows and before its expiry. What an MCP gateway session lists.
+    pub async fn callable_tools(&self, actor: &Principal) -> DomainResult<Vec<(ToolServer, Vec<Tool>)>> {
+        let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
+        let by_id: HashMap<&str, &ToolServer> = servers.iter().map(|s| (s.id.as_str(), s)).collect();
+        let mut by_server: HashMap<&str, Vec<Tool>> = HashMap::new();
+        for tool in self.tools.list_all(&actor.tenant).await? {
+            if let Some(server) = by_id.get(tool.server_id.as_str())
+                && self.access.may_use(actor, &tool, server, AccessLevel::Execute)
+            {
+                by_server.entry(server.id.as_str()).or_default().push(tool);
+            }
+        }
+        let mut callable: Vec<(ToolServer, Vec<Tool>)> = Vec::new();
+        for server in &servers {
+            if let Some(tools) = by_server.remove(server.id.as_str()) {
+                callable.push((server.clone(), tools));
+            }
+        }
+        Ok(callable)
+    }
+
     /// Enables or disables a tool of a server the actor manages.
     pub async fn set_tool_enabled(&self, actor: &Principal, tool_id: &str, enabled: bool) -> DomainResult<Outcome> {
         let tool = self

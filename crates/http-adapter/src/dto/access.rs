@@ -1,5 +1,6 @@
 //! Permission, grant, role rule, access check and user bodies.
 
+use crate::dto::common::UtcTime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use toolhub_domain::{
@@ -14,19 +15,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ToolAccessLevel, UserRole};
 
-/// The target named by exactly one of `tool_id` and `server_id` (or by neither, when `optional`).
-fn target_of(tool_id: Option<String>, server_id: Option<String>, optional: bool) -> Result<Option<Target>, FieldError> {
+/// The target named by exactly one of `tool_id` and `server_id`.
+fn target_of(tool_id: Option<String>, server_id: Option<String>) -> Result<Target, FieldError> {
     match (tool_id, server_id) {
-        (Some(tool), None) => Ok(Some(Target::Tool(tool))),
-        (None, Some(server)) => Ok(Some(Target::Server(server))),
-        (None, None) if optional => Ok(None),
-        _ if optional => Err(FieldError::new("tool_id", "give at most one of tool_id and server_id")),
+        (Some(tool), None) => Ok(Target::Tool(tool)),
+        (None, Some(server)) => Ok(Target::Server(server)),
         _ => Err(FieldError::new("tool_id", "give exactly one of tool_id and server_id")),
     }
 }
 
 /// Grants a user access to one tool or one whole server (exactly one of `tool_id`, `server_id`).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToolPermissionCreate {
     pub user_id: String,
     pub tool_id: Option<String>,
@@ -38,7 +38,8 @@ pub struct ToolPermissionCreate {
     pub allowed_hours: Option<Vec<u8>>,
     /// Weekdays (0 = Monday to 6) in which the grant applies; empty or null means always.
     pub allowed_days: Option<Vec<u8>>,
-    pub expires_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<UtcTime>,
 }
 
 impl ToolPermissionCreate {
@@ -68,6 +69,7 @@ impl ToolPermissionCreate {
 /// Grants a user (`user:<id>`), a group (`group:<name>`) or everyone (`*`) access to one tool or
 /// one server.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GrantCreate {
     /// `user:<id>`, `group:<name>` or `*`.
     #[schema(example = "group:engineering")]
@@ -81,15 +83,16 @@ pub struct GrantCreate {
     pub allowed_hours: Option<Vec<u8>>,
     /// Weekdays (0 = Monday to 6) in which the grant applies; empty or null means always.
     pub allowed_days: Option<Vec<u8>>,
-    pub expires_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<UtcTime>,
 }
 
 impl GrantCreate {
     pub fn into_domain(self) -> Result<NewGrant, Vec<FieldError>> {
         let subject = self.subject.parse::<Subject>().map_err(|e| FieldError::new("subject", e));
-        let target = target_of(self.tool_id, self.server_id, false);
+        let target = target_of(self.tool_id, self.server_id);
         match (subject, target) {
-            (Ok(subject), Ok(Some(target))) => Ok(NewGrant {
+            (Ok(subject), Ok(target)) => Ok(NewGrant {
                 subject,
                 target,
                 access_level: self.access_level.into(),
@@ -99,7 +102,7 @@ impl GrantCreate {
                     allowed_hours: self.allowed_hours,
                     allowed_days: self.allowed_days,
                 },
-                expires_at: self.expires_at,
+                expires_at: self.expires_at.map(Into::into),
             }),
             (subject, target) => Err(subject.err().into_iter().chain(target.err()).collect()),
         }
@@ -108,6 +111,7 @@ impl GrantCreate {
 
 /// Changes a permission or grant: fields present are applied, `null` clears a limit or window.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToolPermissionUpdate {
     pub access_level: Option<ToolAccessLevel>,
     #[serde(default)]
@@ -124,7 +128,7 @@ pub struct ToolPermissionUpdate {
     pub allowed_days: Patch<Vec<u8>>,
     #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub expires_at: Patch<DateTime<Utc>>,
+    pub expires_at: Patch<UtcTime>,
 }
 
 impl From<ToolPermissionUpdate> for GrantPatch {
@@ -135,7 +139,7 @@ impl From<ToolPermissionUpdate> for GrantPatch {
             rate_limit_per_day: u.rate_limit_per_day,
             allowed_hours: u.allowed_hours,
             allowed_days: u.allowed_days,
-            expires_at: u.expires_at,
+            expires_at: u.expires_at.map(Into::into),
         }
     }
 }
@@ -252,19 +256,23 @@ pub struct GrantsQuery {
 }
 
 impl GrantsQuery {
-    pub fn into_domain(self) -> Result<GrantFilter, Vec<FieldError>> {
-        let subject = self.subject.map(|s| s.parse::<Subject>()).transpose().map_err(|e| FieldError::new("subject", e));
-        let target = target_of(self.tool_id, self.server_id, true);
-        match (subject, target) {
-            (Ok(subject), Ok(target)) => Ok(GrantFilter { subject, target }),
-            (subject, target) => Err(subject.err().into_iter().chain(target.err()).collect()),
-        }
+    /// The filter; `None` when nothing can match: a grant has one target, so none has both
+    /// the tool and the server asked for.
+    pub fn into_domain(self) -> Result<Option<GrantFilter>, Vec<FieldError>> {
+        let subject =
+            self.subject.map(|s| s.parse::<Subject>()).transpose().map_err(|e| vec![FieldError::new("subject", e)])?;
+        let target = match (self.tool_id, self.server_id) {
+            (Some(_), Some(_)) => return Ok(None),
+            (tool_id, server_id) => target_of(tool_id, server_id).ok(),
+        };
+        Ok(Some(GrantFilter { subject, target }))
     }
 }
 
 /// A rule giving a role access to the tools and servers whose names match glob patterns
 /// (`*`, `?`; other characters literal; both patterns must match when both are set).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RoleToolAccessCreate {
     pub role: UserRole,
     pub tool_pattern: Option<String>,
@@ -339,6 +347,7 @@ pub struct RoleRulesQuery {
 
 /// Asks what a call by a user to a tool would get (by tool name; `server_name` disambiguates).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserToolAccessCheck {
     pub user_id: String,
     pub tool_name: String,
@@ -418,6 +427,7 @@ impl From<User> for UserResponse {
 
 /// Changes a user: role, groups (replacing them), display name, disabled.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserUpdate {
     pub role: Option<UserRole>,
     pub groups: Option<Vec<String>>,

@@ -1,5 +1,6 @@
 //! Tool call bodies and the call log.
 
+use crate::dto::common::UtcTime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -8,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The arguments of a call by tool id.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToolCallRequest {
     /// Arguments matching the tool's input schema.
     #[serde(default)]
@@ -17,6 +19,7 @@ pub struct ToolCallRequest {
 
 /// A call by server and tool name.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NamedToolCallRequest {
     pub server_name: String,
     pub tool_name: String,
@@ -37,8 +40,10 @@ pub struct CallsQuery {
     pub user: Option<String>,
     /// `success`, `tool_error`, `failed` or `rejected`.
     pub status: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub since: Option<UtcTime>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub until: Option<UtcTime>,
     #[param(minimum = 1, maximum = 1000, default = 50)]
     pub limit: Option<i64>,
     #[param(minimum = 0, default = 0)]
@@ -52,8 +57,8 @@ impl CallsQuery {
             server: self.server.clone(),
             user: self.user.clone(),
             status: self.status.as_deref().map(str::parse::<CallStatus>).transpose()?,
-            since: self.since,
-            until: self.until,
+            since: self.since.map(Into::into),
+            until: self.until.map(Into::into),
         })
     }
 }

@@ -75,3 +75,39 @@ mod tests {
         }
     }
 }
+
+/// A point in time as clients send it: RFC 3339 (`2026-01-31T12:00:00Z`, any offset), or
+/// without an offset (`2026-01-31T12:00:00`, `T` or a space between date and time), read as
+/// UTC: the seed's Python clients send naive UTC datetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime(pub chrono::DateTime<chrono::Utc>);
+
+impl UtcTime {
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Some(Self(time.to_utc()));
+        }
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+            .iter()
+            .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+            .map(|naive| Self(naive.and_utc()))
+    }
+}
+
+impl From<UtcTime> for chrono::DateTime<chrono::Utc> {
+    fn from(time: UtcTime) -> Self {
+        time.0
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "'{}' is not a date-time such as 2026-01-31T12:00:00Z (without an offset, UTC is assumed)",
+                crate::problem::echo(&text)
+            ))
+        })
+    }
+}

@@ -1,5 +1,6 @@
 //! API key bodies: never the secret, but once, when a key is issued or rotated.
 
+use crate::dto::common::UtcTime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use toolhub_domain::{api_key::ApiKey, secret::Secret};
@@ -49,7 +50,8 @@ pub struct ApiKeyCreate {
     pub role: UserRole,
     /// A label to tell keys apart.
     pub name: String,
-    pub expires_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<UtcTime>,
 }
 
 /// A key just issued: `key` is its secret, shown only in this answer.

@@ -127,6 +127,7 @@ pub fn tool_summary_json(tool: Tool, server_name: String) -> Value {
 
 /// One operation on several servers.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkToolServerOperation {
     pub server_ids: Vec<String>,
     pub operation: super::BulkOperation,

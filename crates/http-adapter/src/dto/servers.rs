@@ -48,6 +48,7 @@ fn default_max_failures() -> i32 {
 /// OAuth 2 client-credentials settings. `client_secret` is write-only: responses show `********`,
 /// and sending `********` back on update keeps the stored secret.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OAuthConfigSchema {
     #[validate(length(min = 1, max = bound::OAUTH_FIELD))]
     pub client_id: String,
@@ -68,6 +69,7 @@ impl From<OAuthConfigSchema> for OAuthInput {
 /// Registers a tool server. Remote transports (`http`, `sse`, `websocket`) need `base_url`;
 /// `stdio` needs `command` (with optional `args` and `env`).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToolServerCreate {
     /// Unique name within the tenant.
     #[validate(length(min = 1, max = bound::NAME))]
@@ -162,6 +164,7 @@ impl ToolServerCreate {
 /// The name cannot change. With `version`, the update applies only if the server is still at
 /// that version (409 `VERSION_MISMATCH` otherwise).
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToolServerUpdate {
     #[serde(default)]
     #[schema(value_type = Option<String>)]

@@ -3,7 +3,10 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde_json::json;
-use toolhub_domain::services::{GrantPatch, RuleInput};
+use toolhub_domain::{
+    ports::GrantFilter,
+    services::{GrantPatch, RuleInput},
+};
 
 use crate::{
     AppState,
@@ -257,7 +260,9 @@ pub async fn list_grants(
     query: web::Query<GrantsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = query.into_inner().into_domain().map_err(ApiError::validation)?;
-    let grants = state.services.access.list_grants(&caller, &filter).await?;
+    // Even a filter nothing can match is checked against the caller's right to list.
+    let grants = state.services.access.list_grants(&caller, filter.as_ref().unwrap_or(&GrantFilter::default())).await?;
+    let grants = if filter.is_some() { grants } else { Vec::new() };
     Ok(HttpResponse::Ok().json(grants.into_iter().map(GrantResponse::from).collect::<Vec<_>>()))
 }
 

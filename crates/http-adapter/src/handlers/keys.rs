@@ -48,7 +48,11 @@ pub async fn create_api_key(
     body: Json<ApiKeyCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let issued = state.services.auth.issue_key(&caller, b.principal_id, b.role.into(), b.name, b.expires_at).await?;
+    let issued = state
+        .services
+        .auth
+        .issue_key(&caller, b.principal_id, b.role.into(), b.name, b.expires_at.map(Into::into))
+        .await?;
     Ok(HttpResponse::Created().json(ApiKeyIssued::from(issued)))
 }
 

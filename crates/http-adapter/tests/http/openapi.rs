@@ -130,7 +130,8 @@ fn every_operation_documents_auth_rate_limit_and_headers() {
 }
 
 /// Every problem response names its codes, each code's status is the response's, and every
-/// code of the catalogue is documented somewhere (but `NOT_FOUND`, which no operation answers).
+/// code of the catalogue is documented somewhere (but `NOT_FOUND` and `METHOD_NOT_ALLOWED`,
+/// answered for paths and methods no operation has).
 #[test]
 fn problem_responses_come_from_the_error_catalogue() {
     let spec = spec();
@@ -151,8 +152,10 @@ fn problem_responses_come_from_the_error_catalogue() {
             }
         }
     }
-    let undocumented: Vec<_> =
-        ErrorCode::ALL.iter().filter(|c| !documented.contains(c) && **c != ErrorCode::NotFound).collect();
+    let undocumented: Vec<_> = ErrorCode::ALL
+        .iter()
+        .filter(|c| !documented.contains(c) && ![ErrorCode::NotFound, ErrorCode::MethodNotAllowed].contains(c))
+        .collect();
     assert!(undocumented.is_empty(), "codes no operation documents: {undocumented:?}");
 }
 

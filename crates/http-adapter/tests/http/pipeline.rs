@@ -34,7 +34,9 @@ impl Pipeline {
         let mut ports = store.ports(Arc::new(InMemoryUpstream::echo(Vec::new())), Arc::new(SystemClock));
         ports.metrics = metrics.clone();
         let services = Services::new(&ports, &Settings::default());
+        let gateway = toolhub_http::mcp_gateway::Gateway::new(services.clone(), &Default::default());
         let state = Data::new(AppState {
+            gateway,
             services,
             metrics,
             jwt: None,
@@ -221,4 +223,53 @@ async fn addresses_are_limited_before_authentication() {
     let (status, headers, body) = p.send(get(SERVERS, "th_guessing")).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("TOO_MANY_REQUESTS")));
     assert!(headers.get("retry-after").is_some());
+}
+
+/// What the document states, the server holds to: unknown fields are refused and named, a
+/// whole number written `30.0` is an integer, a datetime without an offset is UTC, and a
+/// documented path with a method it lacks answers 405 with `Allow`.
+#[actix_web::test]
+async fn bodies_are_read_as_the_document_states() {
+    let p = Pipeline::new(100);
+    let admin = p.key("root", Role::Admin, "default").await;
+    let post = |path: &str, body: serde_json::Value| {
+        test::TestRequest::post().uri(path).insert_header(("authorization", format!("Bearer {admin}"))).set_json(body)
+    };
+    let server = json!({"name": "x", "display_name": "X", "base_url": "https://x.example", "auto_start": false});
+    let mut extra = server.clone();
+    extra["colour"] = json!("blue");
+    let (status, _, problem) = p.send(post(SERVERS, extra)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("colour"), "{problem}");
+
+    let mut whole = server.clone();
+    whole["timeout"] = json!(45.0);
+    let (status, _, created) = p.send(post(SERVERS, whole)).await;
+    assert_eq!((status, &created["timeout"]), (StatusCode::CREATED, &json!(45)), "{created}");
+    let mut fraction = server.clone();
+    fraction["name"] = json!("y");
+    fraction["timeout"] = json!(45.5);
+    assert_eq!(p.send(post(SERVERS, fraction)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let key = json!({"principal_id": "bot", "role": "user", "name": "bot", "expires_at": "2099-01-31T12:00:00"});
+    let (status, _, issued) = p.send(post("/api/v1/keys", key)).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_eq!(issued["expires_at"], "2099-01-31T12:00:00Z", "{issued}");
+    let key = json!({"principal_id": "bot", "role": "user", "name": "bot", "expires_at": "tomorrow"});
+    let (status, _, problem) = p.send(post("/api/v1/keys", key)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("UTC is assumed"), "{problem}");
+
+    let trace = test::TestRequest::default()
+        .method(actix_web::http::Method::TRACE)
+        .uri(SERVERS)
+        .insert_header(("authorization", format!("Bearer {admin}")));
+    let (status, headers, problem) = p.send(trace).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED")));
+    assert_eq!(headers.get("allow").unwrap(), "GET, POST");
+    let delete = test::TestRequest::delete()
+        .uri("/api/v1/toolservers/servers/some-id/start")
+        .insert_header(("authorization", format!("Bearer {admin}")));
+    let (status, _, _) = p.send(delete).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "a path template matches any id");
 }

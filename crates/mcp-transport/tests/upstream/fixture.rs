@@ -75,7 +75,7 @@ async fn a_crashed_server_is_reported_and_restarted() {
             .await;
     assert!(restarted, "{:?}", recorder.events());
     assert!(
-        matches!(&recorder.events()[0], Event::Failed(reason) if reason.contains("closed")),
+        matches!(&recorder.events()[0], Event::Failed(reason) if reason.contains("closed") || reason.contains("exited")),
         "{:?}",
         recorder.events()
     );

@@ -8,11 +8,7 @@ impl LifecycleService {
     /// a `list_changed`) run one at a time, each against what the last one wrote; if another
     /// replica inserted a tool of the same name meanwhile, the merge is redone once against it.
     pub(super) async fn sync_tools(&self, server: &ToolServer, found: &[DiscoveredTool], by: &str) -> DomainResult<()> {
-        let turn = {
-            let mut turns = self.discoveries.lock().unwrap_or_else(|p| p.into_inner());
-            turns.entry(server.id.clone()).or_default().clone()
-        };
-        let _one_at_a_time = turn.lock().await;
+        let _one_at_a_time = self.discoveries.take(&server.id).await;
         let mut retried = false;
         loop {
             let existing = self.tools.list_for_servers(&server.tenant, std::slice::from_ref(&server.id)).await?;

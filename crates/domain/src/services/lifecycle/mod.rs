@@ -56,7 +56,10 @@ pub struct LifecycleService {
     metrics: Arc<dyn Metrics>,
     uptime: Arc<UptimeLog>,
     /// One discovery at a time per server (see [`Self::sync_tools`]).
-    discoveries: Mutex<HashMap<String, Arc<futures::lock::Mutex<()>>>>,
+    discoveries: Turns,
+    /// One operation (start, stop, refresh, delete, ...) at a time per server, so a refresh
+    /// never meets a session that a stop is closing, and sees the stop's result instead.
+    operations: Turns,
     me: Weak<LifecycleService>,
 }
 
@@ -79,7 +82,8 @@ impl LifecycleService {
             access,
             metrics: ports.metrics.clone(),
             uptime,
-            discoveries: Default::default(),
+            discoveries: Turns::default(),
+            operations: Turns::default(),
             me: me.clone(),
         })
     }
@@ -97,6 +101,27 @@ impl LifecycleService {
 
     async fn load_ref(&self, server: &ServerRef) -> Option<ToolServer> {
         self.servers.get(&server.tenant, &server.id).await.ok().flatten()
+    }
+}
+
+/// A lock per server id, taken in turn. An entry is made only for a server that exists and is
+/// dropped with it ([`Turns::forget`]), so clients cannot grow the map.
+#[derive(Default)]
+struct Turns(Mutex<HashMap<String, Arc<futures::lock::Mutex<()>>>>);
+
+type Turn = futures::lock::OwnedMutexGuard<()>;
+
+impl Turns {
+    async fn take(&self, server_id: &str) -> Turn {
+        let turn = {
+            let mut turns = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            turns.entry(server_id.to_owned()).or_default().clone()
+        };
+        turn.lock_owned().await
+    }
+
+    fn forget(&self, server_id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(server_id);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Starting and stopping servers, on request, in bulk, at start-up and at shutdown.
 
-use super::{LifecycleService, Outcome, timeout_of};
+use super::{LifecycleService, Outcome, Turn, timeout_of};
 use crate::{
     DomainError, Principal, builtin,
     error::DomainResult,
@@ -55,6 +55,21 @@ pub(crate) fn refuse_builtin(server: &ToolServer, action: &str) -> DomainResult<
 }
 
 impl LifecycleService {
+    /// The server, if `actor` manages it, once no other operation on it is under way; the turn
+    /// is held until dropped. The server is read again after the wait, as the operation before
+    /// left it.
+    pub(crate) async fn managed_in_turn(&self, actor: &Principal, id: &str) -> DomainResult<(ToolServer, Turn)> {
+        // Checked before waiting: only servers that exist get a turn.
+        self.access.managed_server(actor, id).await?;
+        let turn = self.operations.take(id).await;
+        Ok((self.access.managed_server(actor, id).await?, turn))
+    }
+
+    /// Forgets a deleted server's turn.
+    pub(crate) fn forget(&self, server_id: &str) {
+        self.operations.forget(server_id);
+    }
+
     /// Connects (or spawns) the server and discovers its tools; a failure leaves it in `error`.
     pub async fn connect(&self, server: &mut ToolServer) -> DomainResult<Outcome> {
         let mut state = server.runtime();
@@ -98,31 +113,31 @@ impl LifecycleService {
     }
 
     pub async fn start(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         self.connect(&mut server).await
     }
 
     pub async fn stop(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         refuse_builtin(&server, "be stopped")?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server stopped successfully"))
     }
 
     pub async fn restart(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         self.disconnect(&mut server).await?;
         Ok(self.connect(&mut server).await?.on_success("Server restarted successfully"))
     }
 
     /// Enabling a server runs it (`enabled` is the running state).
     pub async fn enable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         Ok(self.connect(&mut server).await?.on_success("Server enabled successfully"))
     }
 
     pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
-        let mut server = self.access.managed_server(actor, id).await?;
+        let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         refuse_builtin(&server, "be disabled")?;
         self.disconnect(&mut server).await?;
         Ok(Outcome::new(true, "Server disabled successfully"))
@@ -160,7 +175,7 @@ impl LifecycleService {
 
     /// Re-lists a running server's tools and stores the result.
     pub async fn refresh_tools(&self, actor: &Principal, id: &str) -> DomainResult<usize> {
-        let server = self.access.managed_server(actor, id).await?;
+        let (server, _turn) = self.managed_in_turn(actor, id).await?;
         if !self.upstream.is_running(id) {
             return Err(DomainError::Conflict("the server is not running; start it first".into()));
         }

@@ -1,0 +1,132 @@
+//! The MCP gateway (`/mcp`), through rmcp's own Streamable HTTP client: what each principal
+//! sees and may call, the scoped endpoint, refusals as tool errors, and the 401 challenge.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use rmcp::{
+    RoleClient, ServiceExt,
+    model::CallToolRequestParams,
+    service::RunningService,
+    transport::{StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig},
+};
+use serde_json::{Value, json};
+use toolhub_domain::Role;
+
+use crate::harness::{Backend, TestApp, spawn_app};
+
+toolhub_test_support::on_both_databases!(each_principal_sees_and_calls_what_its_grants_allow);
+
+const SERVERS: &str = "/api/v1/toolservers/servers";
+
+async fn connect(app: &TestApp, path: &str, key: &str) -> RunningService<RoleClient, ()> {
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}{path}", app.base)).auth_header(key);
+    let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+    ().serve(transport).await.expect("the MCP handshake succeeds")
+}
+
+async fn names(client: &RunningService<RoleClient, ()>) -> BTreeSet<String> {
+    client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into_owned()).collect()
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, name: &str, arguments: Value) -> Result<Value, String> {
+    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments.as_object().unwrap().clone());
+    match client.call_tool(params).await {
+        Ok(result) => Ok(serde_json::to_value(result).unwrap()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+async fn each_principal_sees_and_calls_what_its_grants_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+    });
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let tools = app.get(&format!("{SERVERS}/{}/tools", created.body["id"].as_str().unwrap()), &app.admin_key).await;
+    let tool_id =
+        |name: &str| tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
+    let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
+    for (tool, level) in [("echo", "execute"), ("fail", "execute"), ("add", "read")] {
+        let grant = json!({"subject": "user:alice", "tool_id": tool_id(tool), "access_level": level});
+        assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+    }
+    let quota =
+        json!({"subject": "user:bob", "tool_id": tool_id("echo"), "access_level": "execute", "rate_limit_per_hour": 1});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, quota).await.status, StatusCode::CREATED);
+
+    // Each sees exactly the tools it may execute, named <server>__<tool>.
+    let as_alice = connect(&app, "/mcp", &alice).await;
+    assert_eq!(names(&as_alice).await, BTreeSet::from(["fixture__echo".to_owned(), "fixture__fail".to_owned()]));
+    let as_bob = connect(&app, "/mcp", &bob).await;
+    assert_eq!(names(&as_bob).await, BTreeSet::from(["fixture__echo".to_owned()]));
+
+    let echoed = call(&as_alice, "fixture__echo", json!({"message": "hi"})).await.unwrap();
+    assert_eq!(echoed["content"][0]["text"], "hi", "{echoed}");
+    let failed = call(&as_alice, "fixture__fail", json!({"message": "boom"})).await.unwrap();
+    assert_eq!((failed["isError"].as_bool(), &failed["content"][0]["text"]), (Some(true), &json!("boom")));
+    // Readable but not executable: the refusal is the model's to read, with its code.
+    let refused = call(&as_alice, "fixture__add", json!({"a": 1, "b": 2})).await.unwrap();
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(refused["content"][0]["text"].as_str().unwrap().starts_with("ACCESS_DENIED:"), "{refused}");
+    // Invisible or unknown: a protocol error (invalid params).
+    let unknown = call(&as_bob, "fixture__add", json!({"a": 1, "b": 2})).await.unwrap_err();
+    assert!(unknown.contains("unknown tool"), "{unknown}");
+    // The quota of Bob's grant: the second call is refused as a tool error.
+    assert!(call(&as_bob, "fixture__echo", json!({"message": "1"})).await.unwrap()["isError"] != true);
+    let limited = call(&as_bob, "fixture__echo", json!({"message": "2"})).await.unwrap();
+    assert!(limited["content"][0]["text"].as_str().unwrap().starts_with("RATE_LIMITED:"), "{limited}");
+
+    // The call went the REST path's way: it is in the call log.
+    let log = app.get("/api/v1/toolservers/calls?user=alice", &app.admin_key).await;
+    assert!(log.body["total"].as_u64().unwrap() >= 3, "{}", log.body);
+
+    // One server's endpoint: its tools under their own names.
+    let scoped = connect(&app, "/mcp/servers/fixture", &alice).await;
+    assert_eq!(names(&scoped).await, BTreeSet::from(["echo".to_owned(), "fail".to_owned()]));
+    let echoed = call(&scoped, "echo", json!({"message": "scoped"})).await.unwrap();
+    assert_eq!(echoed["content"][0]["text"], "scoped");
+    for client in [as_alice, as_bob, scoped] {
+        client.cancel().await.unwrap();
+    }
+    app.stop().await;
+}
+
+/// Without a token: 401 with the challenge that names the protected resource metadata, which
+/// is public and names the resource.
+#[tokio::test]
+async fn unauthenticated_clients_learn_where_to_authenticate() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let reply = app
+        .client
+        .post(format!("{}/mcp", app.base))
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    let challenge = reply.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let metadata_url = format!("{}/.well-known/oauth-protected-resource", app.base);
+    assert_eq!(challenge, format!("Bearer resource_metadata=\"{metadata_url}\""));
+    let metadata: Value = app.client.get(&metadata_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["resource"], format!("{}/mcp", app.base));
+
+    // A browser page of another origin cannot drive the gateway (DNS rebinding).
+    let foreign = app
+        .client
+        .post(format!("{}/mcp", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("origin", "http://evil.example")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}

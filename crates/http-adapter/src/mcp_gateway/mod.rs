@@ -1,0 +1,112 @@
+//! The MCP gateway: Toolhub as an MCP server (Streamable HTTP) in front of every server it runs.
+//! A driving adapter beside the REST handlers: the same authentication, tenancy and request
+//! limit (the pipeline runs first), the same domain services (listing by the access engine,
+//! calls through [`toolhub_domain::services::CallService`]).
+//!
+//! rmcp's Streamable HTTP service does the protocol (sessions, SSE, every protocol version it
+//! negotiates); this module bridges actix requests to it, carrying the caller in the request's
+//! extensions, where [`session::GatewaySession`] reads it at every request.
+
+pub mod session;
+
+use std::convert::Infallible;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures::StreamExt;
+use http_body_util::{BodyExt, Full};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use toolhub_domain::{Principal, services::Services};
+use tower_service::Service;
+
+pub use session::{GatewaySession, SEPARATOR, Scope, qualified_name};
+
+/// Where the gateway may be reached from (DNS-rebinding protection).
+#[derive(Debug, Clone, Default)]
+pub struct GatewaySettings {
+    /// `Host` values accepted; empty: loopback names only (`localhost`, `127.0.0.1`, `::1`).
+    pub allowed_hosts: Vec<String>,
+    /// Browser `Origin`s accepted; empty: requests with an `Origin` must come from loopback.
+    pub allowed_origins: Vec<String>,
+}
+
+/// The gateway's MCP service, shared by every HTTP worker (sessions live in it).
+#[derive(Clone)]
+pub struct Gateway {
+    service: StreamableHttpService<GatewaySession, LocalSessionManager>,
+}
+
+impl Gateway {
+    pub fn new(services: Services, settings: &GatewaySettings) -> Self {
+        let mut config = StreamableHttpServerConfig::default().with_max_request_body_bytes(crate::MAX_BODY_BYTES);
+        if !settings.allowed_hosts.is_empty() {
+            config = config.with_allowed_hosts(settings.allowed_hosts.clone());
+        }
+        config = if settings.allowed_origins.is_empty() {
+            config.with_allowed_origins(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"])
+        } else {
+            config.with_allowed_origins(settings.allowed_origins.clone())
+        };
+        let service = StreamableHttpService::new(
+            move || Ok(GatewaySession { services: services.clone() }),
+            LocalSessionManager::default().into(),
+            config,
+        );
+        Self { service }
+    }
+}
+
+/// `/mcp` and `/mcp/servers/{server_name}`: every method goes to rmcp's service.
+pub async fn endpoint(request: HttpRequest, body: web::Bytes, gateway: web::Data<Gateway>) -> HttpResponse {
+    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+        // The pipeline authenticates every non-public path; this is a wiring mistake.
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut forwarded = http::Request::builder().method(request.method().as_str()).uri(request.uri().to_string());
+    for (name, value) in request.headers() {
+        forwarded = forwarded.header(name.as_str(), value.as_bytes());
+    }
+    let Ok(mut forwarded) = forwarded.body(Full::new(body)) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    forwarded.extensions_mut().insert(principal);
+    let Ok(answer) = gateway.service.clone().call(forwarded).await;
+    let (parts, body) = answer.into_parts();
+    let mut response = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(parts.status.as_u16())
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    for (name, value) in &parts.headers {
+        response.append_header((name.as_str(), value.as_bytes()));
+    }
+    // SSE answers stream as rmcp writes them; JSON answers are one frame.
+    let frames = body.into_data_stream().map(|frame| frame.map_err(|never: Infallible| match never {}));
+    response.streaming(
+        frames.map(|f: Result<web::Bytes, Infallible>| f.map_err(actix_web::error::ErrorInternalServerError)),
+    )
+}
+
+/// The RFC 9728 protected resource metadata of `/mcp`: where MCP clients learn which
+/// authorization server issues tokens Toolhub accepts.
+pub fn resource_metadata(base: &str, issuer: Option<&str>) -> serde_json::Value {
+    let mut metadata = serde_json::json!({
+        "resource": format!("{base}/mcp"),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Toolhub MCP gateway",
+    });
+    if let Some(issuer) = issuer {
+        metadata["authorization_servers"] = serde_json::json!([issuer]);
+    }
+    metadata
+}
+
+/// The `WWW-Authenticate` value of a 401 from the gateway (RFC 9728 section 5.1).
+pub fn challenge(base: &str) -> String {
+    format!("Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\"")
+}
+
+/// The base URL clients reached Toolhub at.
+pub fn base_url(info: &actix_web::dev::ConnectionInfo) -> String {
+    format!("{}://{}", info.scheme(), info.host())
+}

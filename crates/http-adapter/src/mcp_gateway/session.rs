@@ -1,0 +1,243 @@
+//! What one MCP client sees: the tools its principal may call, named uniquely across servers,
+//! and calls that take the same path as the REST call endpoint.
+
+use std::{borrow::Cow, collections::HashSet, sync::Arc};
+
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler,
+    model::{
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
+        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
+    },
+    service::RequestContext,
+};
+use serde_json::Value;
+use toolhub_domain::{
+    Principal,
+    server::ToolServer,
+    services::{Services, ToolSelector},
+    tool::Tool,
+};
+
+/// Between a server's name and its tool's name in the tools of `/mcp`.
+pub const SEPARATOR: &str = "__";
+/// Longest tool name MCP allows.
+const NAME_MAX: usize = 128;
+/// Tools per `tools/list` page.
+pub const PAGE_SIZE: usize = 500;
+
+/// Which tools an endpoint serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `/mcp`: every server's, named `<server>__<tool>`.
+    All,
+    /// `/mcp/servers/{name}`: one server's, under their own names.
+    Server(String),
+}
+
+impl Scope {
+    /// The scope a request path names; `None` for a path of no endpoint.
+    pub fn of_path(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix("/mcp")?;
+        match rest.trim_end_matches('/') {
+            "" => Some(Self::All),
+            other => {
+                let name = other.strip_prefix("/servers/")?;
+                (!name.is_empty() && !name.contains('/')).then(|| Self::Server(name.to_owned()))
+            }
+        }
+    }
+}
+
+/// One MCP session's handler; the principal and scope come with every request.
+#[derive(Clone)]
+pub struct GatewaySession {
+    pub services: Services,
+}
+
+/// A tool as a session lists it.
+pub struct Listed {
+    pub name: String,
+    pub tool: Tool,
+}
+
+/// The name of a tool in `/mcp`: `<server>__<tool>`, each part reduced to MCP's portable
+/// charset (letters, digits, `_`, `-`; anything else becomes `_`), at most 128 characters.
+pub fn qualified_name(server: &str, tool: &str) -> String {
+    let clean = |text: &str| -> String {
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+    };
+    let mut name = format!("{}{SEPARATOR}{}", clean(server), clean(tool));
+    name.truncate(NAME_MAX);
+    name
+}
+
+/// Names every tool of `servers` for `scope`. Two tools whose names reduce to the same text
+/// keep it in server creation order; a later one gets a suffix from a hash of its ids, so
+/// adding a server never renames a tool listed before.
+pub fn name_tools(scope: &Scope, servers: Vec<(ToolServer, Vec<Tool>)>) -> Vec<Listed> {
+    let mut taken = HashSet::new();
+    let mut listed = Vec::new();
+    for (server, tools) in servers {
+        if let Scope::Server(name) = scope
+            && *name != server.name
+        {
+            continue;
+        }
+        for tool in tools {
+            let mut name = match scope {
+                Scope::All => qualified_name(&server.name, &tool.name),
+                Scope::Server(_) => tool.name.clone(),
+            };
+            if taken.contains(&name) {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::hash::DefaultHasher::new();
+                (&tool.server_id, &tool.name).hash(&mut hasher);
+                let suffix = format!("_{:08x}", hasher.finish() as u32);
+                name.truncate(NAME_MAX - suffix.len());
+                name.push_str(&suffix);
+            }
+            taken.insert(name.clone());
+            listed.push(Listed { name, tool });
+        }
+    }
+    listed
+}
+
+fn to_mcp(listed: &Listed) -> McpTool {
+    let schema = |value: &Option<Value>| match value {
+        Some(Value::Object(map)) => Some(Arc::new(map.clone())),
+        _ => None,
+    };
+    let input = schema(&listed.tool.args_schema)
+        .unwrap_or_else(|| Arc::new(JsonObject::from_iter([("type".to_owned(), Value::from("object"))])));
+    let mut tool = McpTool::new(listed.name.clone(), listed.tool.description.clone().unwrap_or_default(), input);
+    tool = tool.with_title(listed.tool.display_name.clone());
+    if let Some(output) = schema(&listed.tool.output_schema) {
+        tool = tool.with_raw_output_schema(output);
+    }
+    if let Some(annotations) =
+        listed.tool.annotations.clone().and_then(|a| serde_json::from_value::<ToolAnnotations>(a).ok())
+    {
+        tool = tool.with_annotations(annotations);
+    }
+    tool
+}
+
+/// The principal and scope of a request, as the HTTP bridge left them in its parts.
+fn caller(context: &RequestContext<RoleServer>) -> Result<(Principal, Scope), ErrorData> {
+    let parts = context.extensions.get::<http::request::Parts>();
+    let principal = parts.and_then(|p| p.extensions.get::<Principal>()).cloned();
+    let scope = parts.and_then(|p| Scope::of_path(p.uri.path()));
+    match (principal, scope) {
+        (Some(principal), Some(scope)) => Ok((principal, scope)),
+        _ => Err(ErrorData::internal_error("the request reached the gateway without its caller", None)),
+    }
+}
+
+impl GatewaySession {
+    async fn listing(&self, principal: &Principal, scope: &Scope) -> Result<Vec<Listed>, ErrorData> {
+        let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
+        Ok(name_tools(scope, servers))
+    }
+
+    /// The id of the tool a name means for the caller: one it may at least read (a refusal
+    /// to call it is then the call's answer), or none.
+    async fn resolve(&self, principal: &Principal, scope: &Scope, name: &str) -> Result<Option<String>, ErrorData> {
+        let readable = |server: Option<&str>, tool: &str| {
+            let services = self.services.clone();
+            let (server, tool, principal) = (server.map(str::to_owned), tool.to_owned(), principal.clone());
+            async move {
+                let selector = ToolSelector::Name { server: server.as_deref(), tool: &tool };
+                let target = services.catalogue.call_target(&principal.tenant, selector).await.ok()?;
+                let level = toolhub_domain::access::AccessLevel::Read;
+                services.access.may_use(&principal, &target.tool, &target.server, level).then(|| target.tool.id.clone())
+            }
+        };
+        match scope {
+            Scope::Server(server) => Ok(readable(Some(server), name).await),
+            Scope::All => {
+                for (at, _) in name.match_indices(SEPARATOR) {
+                    let (server, tool) = (&name[..at], &name[at + SEPARATOR.len()..]);
+                    if let Some(id) = readable(Some(server), tool).await {
+                        return Ok(Some(id));
+                    }
+                }
+                // A name that was reduced or given a suffix: find it in the listing.
+                let listed = self.listing(principal, scope).await?;
+                Ok(listed.into_iter().find(|l| l.name == name).map(|l| l.tool.id))
+            }
+        }
+    }
+}
+
+fn internal(error: toolhub_domain::DomainError) -> ErrorData {
+    tracing::error!(%error, "the MCP gateway failed");
+    ErrorData::internal_error("Toolhub failed; the error is logged", None)
+}
+
+impl ServerHandler for GatewaySession {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("toolhub", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Toolhub: the tools you may call, from every server Toolhub runs for you. Names are \
+                 <server>__<tool>.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let (principal, scope) = caller(&context)?;
+        let listed = self.listing(&principal, &scope).await?;
+        let start = match request.and_then(|r| r.cursor) {
+            Some(cursor) => cursor
+                .parse::<usize>()
+                .ok()
+                .filter(|s| *s <= listed.len())
+                .ok_or_else(|| ErrorData::invalid_params("unknown cursor", None))?,
+            None => 0,
+        };
+        let page: Vec<McpTool> = listed.iter().skip(start).take(PAGE_SIZE).map(to_mcp).collect();
+        let next = start + page.len();
+        let mut result = ListToolsResult::with_all_items(page);
+        result.next_cursor = (next < listed.len()).then(|| next.to_string());
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let (principal, scope) = caller(&context)?;
+        let Some(tool_id) = self.resolve(&principal, &scope, &request.name).await? else {
+            return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
+        };
+        let call = self.services.calls.call(&principal, ToolSelector::Id(&tool_id), request.arguments, None);
+        // The client's `notifications/cancelled` cancels the request: the upstream call with it.
+        let outcome = tokio::select! {
+            outcome = call => outcome,
+            _ = context.ct.cancelled() => {
+                return Err(ErrorData::internal_error("cancelled by the client", None));
+            }
+        };
+        let result = match outcome {
+            Ok(outcome) => match serde_json::from_value::<CallToolResult>(outcome.result) {
+                Ok(result) => result,
+                Err(_) => {
+                    CallToolResult::error(vec![ContentBlock::text("the upstream's result was not an MCP result")])
+                }
+            },
+            // A refusal or failure is the model's to read: a tool error naming the stable code.
+            Err(error) => {
+                let text = format!("{}: {}", error.code().as_str(), error.client_message());
+                CallToolResult::error(vec![ContentBlock::text(Cow::<str>::Owned(text).into_owned())])
+            }
+        };
+        Ok(result.into())
+    }
+}

@@ -1,0 +1,88 @@
+//! Rules the handlers enforce that utoipa's attributes cannot state, written into the
+//! serialized OpenAPI document so that generated clients and fuzzers send what Toolhub
+//! accepts: which of two fields must be given, what a field requires of another, the formats
+//! of subjects and URLs, and the values of a query filter.
+
+use serde_json::{Value, json};
+use toolhub_domain::{access::limits as access, calls::CallStatus};
+
+/// A string without control characters (what the domain's text checks refuse).
+const NO_CONTROL: &str = "[^\\u0000-\\u001f\\u007f-\\u009f]";
+
+/// Writes every rule into `doc` (an OpenAPI 3.1 document as JSON).
+pub fn apply(doc: &mut Value) {
+    // Grants name exactly one target: a non-null tool_id or a non-null server_id.
+    for schema in ["GrantCreate", "ToolPermissionCreate"] {
+        let exactly_one = json!([
+            {"required": ["tool_id"], "properties": {"tool_id": {"type": "string"}, "server_id": {"type": "null"}}},
+            {"required": ["server_id"], "properties": {"server_id": {"type": "string"}, "tool_id": {"type": "null"}}},
+        ]);
+        component(doc, schema)["oneOf"] = exactly_one;
+    }
+    // A stdio server needs a command; every other transport (http by default) a base_url.
+    component(doc, "ToolServerCreate")["anyOf"] = json!([
+        {
+            "required": ["transport_type", "command"],
+            "properties": {"transport_type": {"const": "stdio"}, "command": {"type": "string"}},
+        },
+        {
+            "required": ["base_url"],
+            "properties": {"transport_type": {"enum": ["http", "sse", "websocket"]}, "base_url": {"type": "string"}},
+        },
+    ]);
+    // The names of environment variables and headers, as the domain checks them.
+    for schema in ["ToolServerCreate", "ToolServerUpdate"] {
+        let properties = &mut component(doc, schema)["properties"];
+        properties["env"]["propertyNames"] = json!({"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"});
+        properties["headers"]["propertyNames"] = json!({"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"});
+    }
+    let subject = subject_schema();
+    component(doc, "GrantCreate")["properties"]["subject"]["pattern"] = subject["pattern"].clone();
+    component(doc, "GrantCreate")["properties"]["subject"]["maxLength"] = subject["maxLength"].clone();
+    for (schema, field) in
+        [("ToolServerCreate", "base_url"), ("ToolServerUpdate", "base_url"), ("OAuthConfigSchema", "token_url")]
+    {
+        let property = &mut component(doc, schema)["properties"][field];
+        if !property.is_null() {
+            property["format"] = json!("uri");
+            property["pattern"] = json!(URL_PATTERN);
+        }
+    }
+    query(doc, "/api/v1/grants", "subject", subject);
+    let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
+    query(doc, "/api/v1/toolservers/calls", "status", json!({"type": "string", "enum": statuses}));
+}
+
+/// An absolute http(s) URL with a host (the domain's URL check, narrowed to what a pattern
+/// can say: a dotted IPv4 address or a name whose last label starts with a letter, a port up to
+/// 65535, printable ASCII after it). ws/wss URLs of websocket servers are accepted too, but not
+/// advertised.
+const URL_PATTERN: &str = concat!(
+    "^[Hh][Tt][Tt][Pp][Ss]?://",
+    "(((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    "|([A-Za-z0-9][A-Za-z0-9-]{0,62}\\.)*[A-Za-z][A-Za-z0-9-]{0,62})",
+    "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
+    "([/?#][!-~]*)?$",
+);
+
+fn subject_schema() -> Value {
+    let max = access::SUBJECT_ID_MAX;
+    json!({
+        "type": "string",
+        "pattern": format!("^(\\*|user:{NO_CONTROL}{{1,{max}}}|group:{NO_CONTROL}{{1,{max}}})$"),
+        "maxLength": max + "group:".len(),
+    })
+}
+
+fn component<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
+    let schema = &mut doc["components"]["schemas"][name];
+    assert!(schema.is_object(), "no schema {name} in the document");
+    schema
+}
+
+/// Replaces the schema of a query parameter of the GET operation at `path`.
+fn query(doc: &mut Value, path: &str, name: &str, schema: Value) {
+    let parameters = doc["paths"][path]["get"]["parameters"].as_array_mut();
+    let parameter = parameters.and_then(|p| p.iter_mut().find(|p| p["name"] == name && p["in"] == "query"));
+    parameter.unwrap_or_else(|| panic!("no query parameter {name} of GET {path}"))["schema"] = schema;
+}
