@@ -1,13 +1,20 @@
 //! The MCP gateway (`/mcp`), through rmcp's own Streamable HTTP client: what each principal
 //! sees and may call, the scoped endpoint, refusals as tool errors, and the 401 challenge.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use reqwest::StatusCode;
 use rmcp::{
-    RoleClient, ServiceExt,
+    ClientHandler, RoleClient, ServiceExt,
     model::CallToolRequestParams,
-    service::RunningService,
+    service::{NotificationContext, RunningService},
     transport::{StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig},
 };
 use serde_json::{Value, json};
@@ -15,7 +22,10 @@ use toolhub_domain::Role;
 
 use crate::harness::{Backend, TestApp, spawn_app};
 
-toolhub_test_support::on_both_databases!(each_principal_sees_and_calls_what_its_grants_allow);
+toolhub_test_support::on_both_databases!(
+    each_principal_sees_and_calls_what_its_grants_allow,
+    list_changed_reaches_the_sessions_whose_tools_changed,
+);
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
 
@@ -128,5 +138,65 @@ async fn unauthenticated_clients_learn_where_to_authenticate() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+/// Counts the `notifications/tools/list_changed` a client receives.
+#[derive(Clone, Default)]
+struct Listener(Arc<AtomicUsize>);
+
+impl ClientHandler for Listener {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn listen(app: &TestApp, key: &str) -> (RunningService<RoleClient, Listener>, Listener) {
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", app.base)).auth_header(key);
+    let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+    let listener = Listener::default();
+    (listener.clone().serve(transport).await.expect("the MCP handshake succeeds"), listener)
+}
+
+/// A grant, a tool disabled, a server stopped: each session whose set changed hears of it; a
+/// session whose set did not change hears nothing.
+async fn list_changed_reaches_the_sessions_whose_tools_changed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+    });
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    let server_id = created.body["id"].as_str().unwrap().to_owned();
+    let tools = app.get(&format!("{SERVERS}/{server_id}/tools"), &app.admin_key).await;
+    let echo = tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap()["id"].clone();
+    let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
+    let (as_alice, heard_by_alice) = listen(&app, &alice).await;
+    let (as_bob, heard_by_bob) = listen(&app, &bob).await;
+    assert!(as_alice.list_all_tools().await.unwrap().is_empty());
+    let heard = |listener: &Listener, count: usize| {
+        let listener = listener.clone();
+        toolhub_test_support::eventually(Duration::from_secs(5), move || listener.0.load(Ordering::SeqCst) >= count)
+    };
+
+    let grant = json!({"subject": "user:alice", "tool_id": echo, "access_level": "execute"});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+    assert!(heard(&heard_by_alice, 1).await, "a grant reaches the session it changes");
+    let names: Vec<String> = as_alice.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into()).collect();
+    assert_eq!(names, ["fixture__echo"]);
+
+    app.post(&format!("/api/v1/toolservers/tools/{}/disable", echo.as_str().unwrap()), &app.admin_key, json!({})).await;
+    assert!(heard(&heard_by_alice, 2).await, "disabling the tool does too");
+    assert!(as_alice.list_all_tools().await.unwrap().is_empty());
+    app.post(&format!("/api/v1/toolservers/tools/{}/enable", echo.as_str().unwrap()), &app.admin_key, json!({})).await;
+    assert!(heard(&heard_by_alice, 3).await);
+    app.post(&format!("{SERVERS}/{server_id}/stop"), &app.admin_key, json!({})).await;
+    assert!(heard(&heard_by_alice, 4).await, "stopping the server does too");
+
+    // Bob could call nothing before and after every change: he heard nothing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(heard_by_bob.0.load(Ordering::SeqCst), 0);
+    as_alice.cancel().await.unwrap();
+    as_bob.cancel().await.unwrap();
     app.stop().await;
 }

@@ -69,12 +69,43 @@ pub struct CatalogueCache {
     tools: Arc<dyn ToolRepository>,
     clock: Arc<dyn Clock>,
     cache: std::sync::Mutex<Cache>,
+    changes: Changes,
+}
+
+/// Tells listeners (the MCP gateway's sessions) that what principals may use may have changed:
+/// a server or tool was written, or a grant or rule. Coarse and coalescing: a listener that
+/// wakes recomputes what it shows and compares.
+#[derive(Debug, Clone, Default)]
+pub struct Changes(Arc<std::sync::Mutex<Vec<futures::channel::mpsc::Sender<()>>>>);
+
+impl Changes {
+    pub fn notify(&self) {
+        let mut listeners = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // A full channel already holds a wake; a closed one's listener is gone.
+        listeners.retain_mut(|listener| match listener.try_send(()) {
+            Ok(()) => true,
+            Err(e) => e.is_full(),
+        });
+    }
+
+    /// A stream that yields after each later [`Self::notify`] (several coalesce into one).
+    pub fn subscribe(&self) -> futures::channel::mpsc::Receiver<()> {
+        let (sender, receiver) = futures::channel::mpsc::channel(0);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
+        receiver
+    }
 }
 
 impl CatalogueCache {
     /// The cache over these repositories.
     pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers, tools, clock, cache: Default::default() }
+        Self { servers, tools, clock, cache: Default::default(), changes: Changes::default() }
+    }
+
+    /// Where writes to servers and tools (and, through the access service, to grants and
+    /// rules) are announced.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// The tool a call names and its server, from the copy when it is recent enough.
@@ -133,6 +164,8 @@ impl CatalogueCache {
         let mut cache = self.lock();
         cache.generation += 1;
         cache.targets.clear();
+        drop(cache);
+        self.changes.notify();
         result
     }
 }

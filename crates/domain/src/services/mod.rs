@@ -27,7 +27,7 @@ mod wiring;
 pub use access::{AccessReport, AccessService, GrantPatch, NewGrant, RuleInput};
 pub use auth::{AuthService, CredentialSource, Identity, NewApiKey};
 pub use calls::{CallOutcome, CallService};
-pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, ToolSelector};
+pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, Changes, ToolSelector};
 pub use lifecycle::{BulkOperation, LifecycleService, Outcome};
 pub use servers::{ServerService, ServerView};
 pub use stats::{ServerStats, StatsService, UptimeLog};

@@ -3,13 +3,16 @@
 
 use std::{borrow::Cow, collections::HashSet, sync::Arc};
 
+use futures::StreamExt;
+
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
+    model::Extensions,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
         ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
     },
-    service::RequestContext,
+    service::{NotificationContext, RequestContext},
 };
 use serde_json::Value;
 use toolhub_domain::{
@@ -25,6 +28,10 @@ pub const SEPARATOR: &str = "__";
 const NAME_MAX: usize = 128;
 /// Tools per `tools/list` page.
 pub const PAGE_SIZE: usize = 500;
+/// How often a session's tools are looked at again without a write (windows, expiries).
+const WINDOW_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a session waits after a write before it looks (writes come in bursts).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Which tools an endpoint serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +132,8 @@ fn to_mcp(listed: &Listed) -> McpTool {
 }
 
 /// The principal and scope of a request, as the HTTP bridge left them in its parts.
-fn caller(context: &RequestContext<RoleServer>) -> Result<(Principal, Scope), ErrorData> {
-    let parts = context.extensions.get::<http::request::Parts>();
+fn caller(extensions: &Extensions) -> Result<(Principal, Scope), ErrorData> {
+    let parts = extensions.get::<http::request::Parts>();
     let principal = parts.and_then(|p| p.extensions.get::<Principal>()).cloned();
     let scope = parts.and_then(|p| Scope::of_path(p.uri.path()));
     match (principal, scope) {
@@ -178,7 +185,7 @@ fn internal(error: toolhub_domain::DomainError) -> ErrorData {
 
 impl ServerHandler for GatewaySession {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
             .with_server_info(Implementation::new("toolhub", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Toolhub: the tools you may call, from every server Toolhub runs for you. Names are \
@@ -186,12 +193,50 @@ impl ServerHandler for GatewaySession {
             )
     }
 
+    /// Watches what the session's principal may call, and tells the client when it changed:
+    /// on every write to servers, tools, grants and rules (debounced), and each minute for
+    /// time windows and expiries. Ends with the session.
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let Ok((principal, scope)) = caller(&context.extensions) else { return };
+        let (session, peer) = (self.clone(), context.peer);
+        let mut changes = self.services.catalogue.changes().subscribe();
+        tokio::spawn(async move {
+            let fingerprint = |listed: Result<Vec<Listed>, ErrorData>| {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::hash::DefaultHasher::new();
+                for listed in listed.unwrap_or_default() {
+                    (listed.name, listed.tool.updated_at).hash(&mut hasher);
+                }
+                hasher.finish()
+            };
+            let mut shown = fingerprint(session.listing(&principal, &scope).await);
+            loop {
+                tokio::select! {
+                    change = changes.next() => if change.is_none() { return },
+                    _ = tokio::time::sleep(WINDOW_CHECK) => {}
+                }
+                // Let a burst of writes (a start and its discovery) settle into one notice.
+                tokio::time::sleep(SETTLE).await;
+                if peer.is_transport_closed() {
+                    return;
+                }
+                let now = fingerprint(session.listing(&principal, &scope).await);
+                if now != shown {
+                    shown = now;
+                    if peer.notify_tool_list_changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let (principal, scope) = caller(&context)?;
+        let (principal, scope) = caller(&context.extensions)?;
         let listed = self.listing(&principal, &scope).await?;
         let start = match request.and_then(|r| r.cursor) {
             Some(cursor) => cursor
@@ -213,7 +258,7 @@ impl ServerHandler for GatewaySession {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let (principal, scope) = caller(&context)?;
+        let (principal, scope) = caller(&context.extensions)?;
         let Some(tool_id) = self.resolve(&principal, &scope, &request.name).await? else {
             return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
         };

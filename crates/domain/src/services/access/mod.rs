@@ -72,6 +72,8 @@ impl AccessService {
             // A write patched the index while we read: our copy may lack it, read again.
             if self.generation.load(SeqCst) == before {
                 *current = index;
+                drop(current);
+                self.catalogue.changes().notify();
                 return Ok(count);
             }
         }
@@ -81,6 +83,8 @@ impl AccessService {
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
         change(&mut index);
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        drop(index);
+        self.catalogue.changes().notify();
     }
 
     /// Decides from the index, now.
