@@ -1,5 +1,7 @@
 # Sourced by scripts/test.sh: installs the published MCP servers the tests run as upstreams
-# (npm @modelcontextprotocol/server-everything, PyPI mcp-server-time) into target/test-deps,
+# (npm @modelcontextprotocol/server-everything, PyPI mcp-server-time) and the third-party MCP
+# clients they test the gateway with (npm @modelcontextprotocol/inspector; PyPI mcp, which
+# mcp-server-time brings) into target/test-deps,
 # once, and exports TOOLHUB_TEST_DEPS.
 
 deps="$(pwd)/target/test-deps"
@@ -7,6 +9,10 @@ mkdir -p "$deps"
 if [ ! -x "$deps/node_modules/.bin/mcp-server-everything" ]; then
   echo "installing @modelcontextprotocol/server-everything into $deps" >&2
   (cd "$deps" && npm install --silent --no-audit --no-fund @modelcontextprotocol/server-everything@2026.8.31 >&2)
+fi
+if [ ! -x "$deps/node_modules/.bin/mcp-inspector" ]; then
+  echo "installing @modelcontextprotocol/inspector into $deps" >&2
+  (cd "$deps" && npm install --silent --no-audit --no-fund @modelcontextprotocol/inspector@0.21.1 >&2)
 fi
 if [ ! -x "$deps/venv/bin/python" ] || ! "$deps/venv/bin/python" -c 'import mcp_server_time' 2>/dev/null; then
   echo "installing mcp-server-time into $deps/venv" >&2

@@ -52,6 +52,11 @@ pub fn time_server_python() -> PathBuf {
     required(deps_dir().join("venv/bin/python"), "mcp-server-time")
 }
 
+/// npm `@modelcontextprotocol/inspector` (its `--cli` mode).
+pub fn inspector_bin() -> PathBuf {
+    required(deps_dir().join("node_modules/.bin/mcp-inspector"), "@modelcontextprotocol/inspector")
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")

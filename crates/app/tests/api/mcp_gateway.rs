@@ -25,6 +25,7 @@ use crate::harness::{Backend, TestApp, spawn_app};
 toolhub_test_support::on_both_databases!(
     each_principal_sees_and_calls_what_its_grants_allow,
     list_changed_reaches_the_sessions_whose_tools_changed,
+    third_party_clients_see_and_call_what_each_principal_may,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -198,5 +199,71 @@ async fn list_changed_reaches_the_sessions_whose_tools_changed(backend: Backend)
     assert_eq!(heard_by_bob.0.load(Ordering::SeqCst), 0);
     as_alice.cancel().await.unwrap();
     as_bob.cancel().await.unwrap();
+    app.stop().await;
+}
+
+/// Runs a client nobody here wrote; returns what it printed on stdout.
+async fn run_client(program: &std::path::Path, args: &[&str]) -> String {
+    let output = tokio::process::Command::new(program).args(args).output().await.expect("the client runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{program:?} failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+/// The official Python SDK (PyPI `mcp`) and the MCP Inspector CLI (npm), as two principals
+/// with different grants: each sees and calls its own set.
+async fn third_party_clients_see_and_call_what_each_principal_may(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+    });
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    let tools = app.get(&format!("{SERVERS}/{}/tools", created.body["id"].as_str().unwrap()), &app.admin_key).await;
+    let tool_id =
+        |name: &str| tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
+    let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
+    for (subject, tool) in [("user:alice", "echo"), ("user:bob", "add")] {
+        let grant = json!({"subject": subject, "tool_id": tool_id(tool), "access_level": "execute"});
+        assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+    }
+    let url = format!("{}/mcp", app.base);
+    let python = toolhub_test_support::time_server_python();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/python_sdk.py");
+
+    let seen: Value = serde_json::from_str(
+        &run_client(&python, &[script, &url, &alice, "fixture__echo", r#"{"message": "from python"}"#]).await,
+    )
+    .unwrap();
+    assert_eq!(seen["tools"], json!(["fixture__echo"]), "{seen}");
+    assert_eq!(seen["call"]["content"][0]["text"], "from python", "{seen}");
+    let seen: Value =
+        serde_json::from_str(&run_client(&python, &[script, &url, &bob, "fixture__add", r#"{"a": 2, "b": 40}"#]).await)
+            .unwrap();
+    assert_eq!(seen["tools"], json!(["fixture__add"]), "{seen}");
+    assert_eq!(seen["call"]["content"][0]["text"], "42", "{seen}");
+
+    let inspector = toolhub_test_support::inspector_bin();
+    let auth = |key: &str| format!("Authorization: Bearer {key}");
+    let base_args = |key: &str| {
+        vec!["--cli".to_owned(), url.clone(), "--transport".into(), "http".into(), "--header".into(), auth(key)]
+    };
+    for (key, expected) in [(&alice, "fixture__echo"), (&bob, "fixture__add")] {
+        let mut args = base_args(key);
+        args.extend(["--method".into(), "tools/list".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let listed: Value = serde_json::from_str(&run_client(&inspector, &args).await).unwrap();
+        let names: Vec<&str> =
+            listed["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(names, [expected]);
+    }
+    let mut args = base_args(&alice);
+    args.extend(
+        ["--method", "tools/call", "--tool-name", "fixture__echo", "--tool-arg", "message=from inspector"]
+            .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let called: Value = serde_json::from_str(&run_client(&inspector, &args).await).unwrap();
+    assert_eq!(called["content"][0]["text"], "from inspector", "{called}");
     app.stop().await;
 }

@@ -73,10 +73,13 @@ pub async fn endpoint(request: HttpRequest, body: web::Bytes, gateway: web::Data
     forwarded.extensions_mut().insert(principal);
     let Ok(answer) = gateway.service.clone().call(forwarded).await;
     let (parts, body) = answer.into_parts();
-    let mut response = HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(parts.status.as_u16())
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
-    );
+    let status = match parts.status.as_u16() {
+        // ending a session: rmcp says 202, the official Python SDK expects 200 or 204.
+        202 if request.method() == actix_web::http::Method::DELETE => 204,
+        status => status,
+    };
+    let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    let mut response = HttpResponse::build(status);
     for (name, value) in &parts.headers {
         response.append_header((name.as_str(), value.as_bytes()));
     }
