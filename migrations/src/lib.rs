@@ -6,6 +6,7 @@ mod m20261123_000001_initial;
 mod m20261124_000002_access;
 mod m20261124_000003_calls;
 mod m20261130_000004_call_filters;
+mod m20261130_000005_mcp_sessions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_access::Migration),
             Box::new(m20261124_000003_calls::Migration),
             Box::new(m20261130_000004_call_filters::Migration),
+            Box::new(m20261130_000005_mcp_sessions::Migration),
         ]
     }
 }

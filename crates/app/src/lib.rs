@@ -125,6 +125,8 @@ pub struct Application {
     server: actix_web::dev::Server,
     services: Services,
     retention: chrono::Duration,
+    /// The MCP gateway's stored sessions, pruned with the call log.
+    sessions: Arc<dyn toolhub_domain::ports::SessionRepository>,
     access_reload: Duration,
     /// The administrator key created on first start, to be shown once.
     pub bootstrap_admin_key: Option<Secret>,
@@ -169,6 +171,7 @@ impl Application {
             api_keys: store.clone(),
             call_records: store.clone(),
             call_log: BatchingCallLog::start(store.clone()),
+            sessions: store.clone(),
             upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,
@@ -201,6 +204,7 @@ impl Application {
             readiness: store,
             gateway: toolhub_http::mcp_gateway::Gateway::new(
                 services.clone(),
+                &ports,
                 &toolhub_http::mcp_gateway::GatewaySettings {
                     allowed_hosts: serve.mcp_allowed_hosts.clone(),
                     allowed_origins: serve.mcp_allowed_origins.clone(),
@@ -224,12 +228,14 @@ impl Application {
             retention: chrono::Duration::days(serve.call_retention_days.into()),
             access_reload: Duration::from_secs(serve.access_reload_secs.max(1)),
             bootstrap_admin_key,
+            sessions: ports.sessions.clone(),
         })
     }
 
-    /// Prunes the call log of records past the retention, hourly.
-    fn prune_calls_periodically(&self) {
-        let (calls, retention) = (self.services.calls.clone(), self.retention);
+    /// Prunes the call log of records past the retention, and the MCP gateway's sessions past
+    /// theirs, hourly.
+    fn prune_periodically(&self) {
+        let (calls, retention, sessions) = (self.services.calls.clone(), self.retention, self.sessions.clone());
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -238,6 +244,11 @@ impl Application {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "pruned the call log"),
                     Err(error) => tracing::warn!(%error, "cannot prune the call log"),
+                }
+                let before =
+                    chrono::Utc::now() - chrono::Duration::hours(toolhub_http::mcp_gateway::SESSION_RETENTION_HOURS);
+                if let Err(error) = sessions.prune(before).await {
+                    tracing::warn!(%error, "cannot prune the MCP sessions");
                 }
             }
         });
@@ -280,7 +291,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.resume_upstreams();
         self.reload_access_periodically();
-        self.prune_calls_periodically();
+        self.prune_periodically();
         let served = self.server.await;
         // In-flight calls have finished: write their records, then end the upstreams.
         self.services.calls.flush().await;
@@ -292,7 +303,7 @@ impl Application {
     pub fn spawn(self) -> RunningApp {
         self.resume_upstreams();
         self.reload_access_periodically();
-        self.prune_calls_periodically();
+        self.prune_periodically();
         let handle = self.server.handle();
         tokio::spawn(self.server);
         RunningApp { handle, lifecycle: self.services.lifecycle, calls: self.services.calls }

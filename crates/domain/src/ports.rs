@@ -128,6 +128,18 @@ pub trait CallLog: Send + Sync {
     async fn flush(&self);
 }
 
+/// The MCP gateway's sessions as their clients opened them (what each `initialize` said), so
+/// a session outlives a restart of Toolhub and is known to every replica sharing the database.
+/// The state is opaque here: the gateway writes and reads it.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    async fn save(&self, id: &str, state: &serde_json::Value, at: Timestamp) -> PortResult<()>;
+    async fn load(&self, id: &str) -> PortResult<Option<serde_json::Value>>;
+    async fn delete(&self, id: &str) -> PortResult<()>;
+    /// Forgets the sessions saved before `before`; returns how many.
+    async fn prune(&self, before: Timestamp) -> PortResult<u64>;
+}
+
 #[async_trait]
 pub trait CallLogRepository: Send + Sync {
     /// Stores the records and adds them to the usage counters of their tools and grants.

@@ -19,8 +19,8 @@ use crate::{
     calls::{CallFilter, CallRecord, ToolCounters, Usage},
     ports::{
         ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantFilter, GrantRepository, NoMetrics, PortResult,
-        ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SystemClock, ToolRepository,
-        UserRepository,
+        ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SessionRepository, SystemClock,
+        ToolRepository, UserRepository,
     },
     principal::User,
     secret::Secret,
@@ -44,6 +44,7 @@ pub struct InMemoryStore {
     grants: Mutex<BTreeMap<String, Grant>>,
     rules: Mutex<BTreeMap<String, RoleRule>>,
     calls: Mutex<Vec<CallRecord>>,
+    sessions: Mutex<BTreeMap<String, (serde_json::Value, Timestamp)>>,
 }
 
 impl InMemoryStore {
@@ -189,6 +190,30 @@ impl InMemoryStore {
         let mut tools: Vec<Tool> = lock(&self.tools).values().filter(|t| keep(t)).cloned().collect();
         tools.sort_by(|a, b| (&a.server_id, a.sort_order, &a.name).cmp(&(&b.server_id, b.sort_order, &b.name)));
         tools
+    }
+}
+
+#[async_trait]
+impl SessionRepository for InMemoryStore {
+    async fn save(&self, id: &str, state: &serde_json::Value, at: Timestamp) -> PortResult<()> {
+        lock(&self.sessions).insert(id.to_owned(), (state.clone(), at));
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> PortResult<Option<serde_json::Value>> {
+        Ok(lock(&self.sessions).get(id).map(|(state, _)| state.clone()))
+    }
+
+    async fn delete(&self, id: &str) -> PortResult<()> {
+        lock(&self.sessions).remove(id);
+        Ok(())
+    }
+
+    async fn prune(&self, before: Timestamp) -> PortResult<u64> {
+        let mut sessions = lock(&self.sessions);
+        let count = sessions.len();
+        sessions.retain(|_, (_, at)| *at >= before);
+        Ok((count - sessions.len()) as u64)
     }
 }
 
@@ -647,6 +672,7 @@ impl InMemoryStore {
             api_keys: self.clone(),
             call_records: self.clone(),
             call_log: self.clone(),
+            sessions: self.clone(),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,

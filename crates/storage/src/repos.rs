@@ -8,7 +8,7 @@ use sea_orm::{
 use toolhub_domain::{
     Timestamp,
     api_key::ApiKey,
-    ports::{ApiKeyRepository, PortResult, ServerRepository, ToolRepository, UserRepository},
+    ports::{ApiKeyRepository, PortResult, ServerRepository, SessionRepository, ToolRepository, UserRepository},
     principal::User,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
@@ -17,7 +17,7 @@ use toolhub_domain::{
 
 use crate::{
     Store, db_error,
-    entities::{api_keys, tool_servers, tools, users},
+    entities::{api_keys, mcp_sessions, tool_servers, tools, users},
     mapping,
 };
 
@@ -327,5 +327,41 @@ impl ApiKeyRepository for Store {
             sea_orm::DbErr::RecordNotUpdated => Ok(()),
             other => Err(db_error(other)),
         })
+    }
+}
+
+#[async_trait]
+impl SessionRepository for Store {
+    async fn save(&self, id: &str, state: &serde_json::Value, at: Timestamp) -> PortResult<()> {
+        let row = mcp_sessions::ActiveModel { id: Set(id.to_owned()), state: Set(state.clone()), created_at: Set(at) };
+        mcp_sessions::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(mcp_sessions::Column::Id)
+                    .update_columns([mcp_sessions::Column::State, mcp_sessions::Column::CreatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &str) -> PortResult<Option<serde_json::Value>> {
+        let row = mcp_sessions::Entity::find_by_id(id.to_owned()).one(&self.db).await.map_err(db_error)?;
+        Ok(row.map(|r| r.state))
+    }
+
+    async fn delete(&self, id: &str) -> PortResult<()> {
+        mcp_sessions::Entity::delete_by_id(id.to_owned()).exec(&self.db).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: Timestamp) -> PortResult<u64> {
+        let deleted = mcp_sessions::Entity::delete_many()
+            .filter(mcp_sessions::Column::CreatedAt.lt(before))
+            .exec(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(deleted.rows_affected)
     }
 }

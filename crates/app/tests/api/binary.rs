@@ -40,10 +40,15 @@ fn children_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
 
 /// As [`start`], with more environment.
 fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Running {
+    start_at(data_dir, env, "127.0.0.1:0")
+}
+
+/// As [`start_with`], listening on `bind`.
+fn start_at(data_dir: &std::path::Path, env: &[(&str, &str)], bind: &str) -> Running {
     let mut child = Command::new(BIN)
         .envs(env.iter().copied())
         .env("TOOLHUB_CHILDREN_DIR", children_dir(data_dir))
-        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--bind", bind, "--workers", "2"])
         .args(["--rate-limit-per-minute", "1000000", "--rate-limit-per-hour", "10000000"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -402,4 +407,41 @@ async fn the_default_command_reads_serve_flags_and_environment() {
     let reply = reqwest::Client::new().get(servers).bearer_auth(&key).send().await.unwrap();
     assert_eq!(reply.headers()["x-ratelimit-limit-minute"], "7", "the environment was read");
     assert!(stop(running).success());
+}
+
+/// An MCP session opened before a restart keeps working after it: the same session id lists
+/// the same tools (it is kept in the database, not in the process); an unknown id is a 404.
+#[tokio::test]
+async fn an_mcp_session_survives_a_restart() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    // No pooled connection outlives the first Toolhub: the session alone must carry over.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(0).build().unwrap();
+    let bind = format!("127.0.0.1:{}", toolhub_test_support::free_port());
+    let first = start_at(dir.path(), &[], &bind);
+    let key = first.admin_key.clone().unwrap();
+    let url = format!("{}/mcp", first.base);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "restart-test", "version": "1"}}});
+    let (status, session, _) = crate::harness::mcp_post(&client, &url, &key, None, initialize).await;
+    assert_eq!(status, StatusCode::OK);
+    let session = session.expect("a session id");
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        crate::harness::mcp_post(&client, &url, &key, Some(&session), initialized).await.0,
+        StatusCode::ACCEPTED
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (_, _, before) = crate::harness::mcp_post(&client, &url, &key, Some(&session), list.clone()).await;
+    let before = before.expect("tools/list answered");
+    assert!(before["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{before}");
+    assert!(stop(first).success());
+
+    let second = start_at(dir.path(), &[], &bind);
+    let (status, _, after) = crate::harness::mcp_post(&client, &url, &key, Some(&session), list.clone()).await;
+    assert_eq!(status, StatusCode::OK, "the session is known after the restart");
+    assert_eq!(after.unwrap()["result"]["tools"], before["result"]["tools"]);
+    let (status, _, _) = crate::harness::mcp_post(&client, &url, &key, Some("no-such-session"), list).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(stop(second).success());
 }

@@ -189,3 +189,31 @@ pub fn jwt(mut claims: Value, secret: &str) -> String {
     )
     .unwrap()
 }
+
+/// One MCP message posted to the gateway; returns the status, the session id header and the
+/// JSON-RPC answer (from a JSON body or the SSE event that carries it).
+pub async fn mcp_post(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    session: Option<&str>,
+    message: Value,
+) -> (StatusCode, Option<String>, Option<Value>) {
+    let mut request = client
+        .post(url)
+        .bearer_auth(key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .json(&message);
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    let reply = request.send().await.unwrap();
+    let status = reply.status();
+    let session = reply.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned());
+    let body = reply.text().await.unwrap();
+    let answer = serde_json::from_str(&body).ok().or_else(|| {
+        body.lines().filter_map(|l| l.strip_prefix("data:")).find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+    });
+    (status, session, answer)
+}

@@ -91,8 +91,12 @@ async fn each_principal_sees_and_calls_what_its_grants_allow(backend: Backend) {
     assert!(limited["content"][0]["text"].as_str().unwrap().starts_with("RATE_LIMITED:"), "{limited}");
 
     // The call went the REST path's way: it is in the call log.
-    let log = app.get("/api/v1/toolservers/calls?user=alice", &app.admin_key).await;
-    assert!(log.body["total"].as_u64().unwrap() >= 3, "{}", log.body);
+    let logged = toolhub_test_support::eventually_async(Duration::from_secs(5), || async {
+        let log = app.get("/api/v1/toolservers/calls?user=alice", &app.admin_key).await;
+        log.body["total"].as_u64().unwrap() >= 3
+    })
+    .await;
+    assert!(logged, "alice's three calls are in the call log");
 
     // One server's endpoint: its tools under their own names.
     let scoped = connect(&app, "/mcp/servers/fixture", &alice).await;
@@ -265,5 +269,28 @@ async fn third_party_clients_see_and_call_what_each_principal_may(backend: Backe
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let called: Value = serde_json::from_str(&run_client(&inspector, &args).await).unwrap();
     assert_eq!(called["content"][0]["text"], "from inspector", "{called}");
+    app.stop().await;
+}
+
+/// A session id is no credential: another principal presenting it is refused, and the owner
+/// goes on using it.
+#[tokio::test]
+async fn a_session_belongs_to_the_principal_that_opened_it() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (alice, mallory) =
+        (app.key("alice", Role::User, "default").await, app.key("mallory", Role::User, "default").await);
+    let url = format!("{}/mcp", app.base);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let (_, session, _) = crate::harness::mcp_post(&app.client, &url, &alice, None, initialize).await;
+    let session = session.unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    crate::harness::mcp_post(&app.client, &url, &alice, Some(&session), initialized).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (_, _, stolen) = crate::harness::mcp_post(&app.client, &url, &mallory, Some(&session), list.clone()).await;
+    let stolen = stolen.unwrap();
+    assert!(stolen["error"]["message"].as_str().unwrap().contains("another principal"), "{stolen}");
+    let (_, _, own) = crate::harness::mcp_post(&app.client, &url, &alice, Some(&session), list).await;
+    assert!(own.unwrap()["result"]["tools"].is_array());
     app.stop().await;
 }

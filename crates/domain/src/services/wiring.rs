@@ -6,7 +6,7 @@ use crate::{
     circuit::CircuitSettings,
     ports::{
         ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantRepository, Metrics, RoleRuleRepository,
-        ServerRepository, ToolRepository, UserRepository,
+        ServerRepository, SessionRepository, ToolRepository, UserRepository,
     },
     server::CommandPolicy,
     services::{
@@ -36,6 +36,8 @@ pub struct Ports {
     pub call_records: Arc<dyn CallLogRepository>,
     /// Where calls are recorded, off the call path.
     pub call_log: Arc<dyn CallLog>,
+    /// The MCP gateway's sessions.
+    pub sessions: Arc<dyn SessionRepository>,
     /// How tool servers are reached.
     pub upstream: Arc<dyn UpstreamConnector>,
     /// Operational counters.

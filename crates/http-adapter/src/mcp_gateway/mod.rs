@@ -9,15 +9,20 @@
 
 pub mod session;
 
-use std::convert::Infallible;
+use std::{convert::Infallible, sync::Arc};
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
+use rmcp::transport::streamable_http_server::session::store::{SessionState, SessionStore, SessionStoreError};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
-use toolhub_domain::{Principal, services::Services};
+use toolhub_domain::{
+    Principal,
+    ports::{Clock, SessionRepository},
+    services::{Ports, Services},
+};
 use tower_service::Service;
 
 pub use session::{GatewaySession, SEPARATOR, Scope, qualified_name};
@@ -38,8 +43,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(services: Services, settings: &GatewaySettings) -> Self {
+    /// The gateway over `services`, keeping sessions in `ports`' session repository (so they
+    /// survive restarts).
+    pub fn new(services: Services, ports: &Ports, settings: &GatewaySettings) -> Self {
         let mut config = StreamableHttpServerConfig::default().with_max_request_body_bytes(crate::MAX_BODY_BYTES);
+        let stored = StoredSessions { sessions: ports.sessions.clone(), clock: ports.clock.clone() };
+        config.session_store = Some(Arc::new(stored));
         if !settings.allowed_hosts.is_empty() {
             config = config.with_allowed_hosts(settings.allowed_hosts.clone());
         }
@@ -49,13 +58,41 @@ impl Gateway {
             config.with_allowed_origins(settings.allowed_origins.clone())
         };
         let service = StreamableHttpService::new(
-            move || Ok(GatewaySession { services: services.clone() }),
+            move || Ok(GatewaySession::new(services.clone())),
             LocalSessionManager::default().into(),
             config,
         );
         Self { service }
     }
 }
+
+/// Sessions kept in the database: a client's session id keeps working after a restart and on
+/// every replica (rmcp replays the stored `initialize` on a session it does not hold).
+struct StoredSessions {
+    sessions: Arc<dyn SessionRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for StoredSessions {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        match self.sessions.load(session_id).await? {
+            Some(state) => Ok(Some(serde_json::from_value(state)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        Ok(self.sessions.save(session_id, &serde_json::to_value(state)?, self.clock.now()).await?)
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        Ok(self.sessions.delete(session_id).await?)
+    }
+}
+
+/// How long a session is kept after it was opened (pruned hourly with the call log).
+pub const SESSION_RETENTION_HOURS: i64 = 24;
 
 /// `/mcp` and `/mcp/servers/{server_name}`: every method goes to rmcp's service.
 pub async fn endpoint(request: HttpRequest, body: web::Bytes, gateway: web::Data<Gateway>) -> HttpResponse {

@@ -59,7 +59,17 @@ impl Scope {
 /// One MCP session's handler; the principal and scope come with every request.
 #[derive(Clone)]
 pub struct GatewaySession {
-    pub services: Services,
+    services: Services,
+    /// The tenant and principal the session belongs to: the first to use it (the client that
+    /// opened it, or after a restart the first to come back). Another principal presenting its
+    /// id is refused.
+    owner: Arc<std::sync::OnceLock<(String, String)>>,
+}
+
+impl GatewaySession {
+    pub fn new(services: Services) -> Self {
+        Self { services, owner: Arc::default() }
+    }
 }
 
 /// A tool as a session lists it.
@@ -131,18 +141,23 @@ fn to_mcp(listed: &Listed) -> McpTool {
     tool
 }
 
-/// The principal and scope of a request, as the HTTP bridge left them in its parts.
-fn caller(extensions: &Extensions) -> Result<(Principal, Scope), ErrorData> {
-    let parts = extensions.get::<http::request::Parts>();
-    let principal = parts.and_then(|p| p.extensions.get::<Principal>()).cloned();
-    let scope = parts.and_then(|p| Scope::of_path(p.uri.path()));
-    match (principal, scope) {
-        (Some(principal), Some(scope)) => Ok((principal, scope)),
-        _ => Err(ErrorData::internal_error("the request reached the gateway without its caller", None)),
-    }
-}
-
 impl GatewaySession {
+    /// The principal and scope of a request, as the HTTP bridge left them in its parts; a
+    /// principal other than the session's owner is refused.
+    fn caller(&self, extensions: &Extensions) -> Result<(Principal, Scope), ErrorData> {
+        let parts = extensions.get::<http::request::Parts>();
+        let principal = parts.and_then(|p| p.extensions.get::<Principal>()).cloned();
+        let scope = parts.and_then(|p| Scope::of_path(p.uri.path()));
+        let (Some(principal), Some(scope)) = (principal, scope) else {
+            return Err(ErrorData::internal_error("the request reached the gateway without its caller", None));
+        };
+        let owner = self.owner.get_or_init(|| (principal.tenant.clone(), principal.id.clone()));
+        if (owner.0.as_str(), owner.1.as_str()) != (principal.tenant.as_str(), principal.id.as_str()) {
+            return Err(ErrorData::invalid_request("this session belongs to another principal", None));
+        }
+        Ok((principal, scope))
+    }
+
     async fn listing(&self, principal: &Principal, scope: &Scope) -> Result<Vec<Listed>, ErrorData> {
         let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
         Ok(name_tools(scope, servers))
@@ -197,7 +212,7 @@ impl ServerHandler for GatewaySession {
     /// on every write to servers, tools, grants and rules (debounced), and each minute for
     /// time windows and expiries. Ends with the session.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        let Ok((principal, scope)) = caller(&context.extensions) else { return };
+        let Ok((principal, scope)) = self.caller(&context.extensions) else { return };
         let (session, peer) = (self.clone(), context.peer);
         let mut changes = self.services.catalogue.changes().subscribe();
         tokio::spawn(async move {
@@ -236,7 +251,7 @@ impl ServerHandler for GatewaySession {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let (principal, scope) = caller(&context.extensions)?;
+        let (principal, scope) = self.caller(&context.extensions)?;
         let listed = self.listing(&principal, &scope).await?;
         let start = match request.and_then(|r| r.cursor) {
             Some(cursor) => cursor
@@ -258,7 +273,7 @@ impl ServerHandler for GatewaySession {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let (principal, scope) = caller(&context.extensions)?;
+        let (principal, scope) = self.caller(&context.extensions)?;
         let Some(tool_id) = self.resolve(&principal, &scope, &request.name).await? else {
             return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
         };

@@ -34,7 +34,7 @@ impl Pipeline {
         let mut ports = store.ports(Arc::new(InMemoryUpstream::echo(Vec::new())), Arc::new(SystemClock));
         ports.metrics = metrics.clone();
         let services = Services::new(&ports, &Settings::default());
-        let gateway = toolhub_http::mcp_gateway::Gateway::new(services.clone(), &Default::default());
+        let gateway = toolhub_http::mcp_gateway::Gateway::new(services.clone(), &ports, &Default::default());
         let state = Data::new(AppState {
             gateway,
             services,

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod call_records;
 pub mod grants;
+pub mod mcp_sessions;
 pub mod role_rules;
 pub mod tool_servers;
 pub mod tools;

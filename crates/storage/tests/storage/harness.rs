@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use toolhub_domain::{
     ports::{
-        ApiKeyRepository, CallLogRepository, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository,
-        UserRepository,
+        ApiKeyRepository, CallLogRepository, GrantRepository, RoleRuleRepository, ServerRepository, SessionRepository,
+        ToolRepository, UserRepository,
     },
     testing::InMemoryStore,
 };
@@ -41,6 +41,7 @@ impl TestDb {
         grants: GrantRepository,
         rules: RoleRuleRepository,
         calls: CallLogRepository,
+        sessions: SessionRepository,
     );
 
     /// The SQL store (for tests of what only a database does).

@@ -7,7 +7,11 @@ use toolhub_domain::{
 
 use crate::harness::{Backend, fresh};
 
-toolhub_test_support::on_every_store!(keys_are_found_by_hash_only, users_are_recorded_once);
+toolhub_test_support::on_every_store!(
+    keys_are_found_by_hash_only,
+    users_are_recorded_once,
+    mcp_sessions_are_kept_and_pruned
+);
 
 fn key(tenant: &str, principal: &str) -> (ApiKey, String) {
     let secret = generate_key();
@@ -64,4 +68,19 @@ async fn users_are_recorded_once(backend: Backend) {
     let kept = t.users().insert_if_absent(&second).await.unwrap();
     assert_eq!((kept.role, kept.groups.len()), (Role::User, 1), "the first record stays");
     assert!(t.users().get("other", "bob").await.unwrap().is_none());
+}
+
+async fn mcp_sessions_are_kept_and_pruned(backend: Backend) {
+    let t = fresh(backend).await;
+    let now = chrono::Utc::now();
+    let state = serde_json::json!({"initialize_params": {"protocolVersion": "2025-06-18"}});
+    t.sessions().save("old", &state, now - chrono::Duration::hours(30)).await.unwrap();
+    t.sessions().save("new", &state, now).await.unwrap();
+    t.sessions().save("new", &state, now).await.unwrap();
+    assert_eq!(t.sessions().load("new").await.unwrap(), Some(state.clone()));
+    assert_eq!(t.sessions().load("missing").await.unwrap(), None);
+    assert_eq!(t.sessions().prune(now - chrono::Duration::hours(24)).await.unwrap(), 1);
+    assert_eq!(t.sessions().load("old").await.unwrap(), None);
+    t.sessions().delete("new").await.unwrap();
+    assert_eq!(t.sessions().load("new").await.unwrap(), None);
 }
