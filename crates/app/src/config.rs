@@ -51,6 +51,33 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Speak MCP on stdin/stdout, relayed to a Toolhub's gateway (for clients that only
+    /// launch stdio servers). The API key comes from `TOOLHUB_KEY`.
+    Connect(ConnectArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ConnectArgs {
+    /// The Toolhub to relay to.
+    #[arg(long, env = "TOOLHUB_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Only this server's tools, under their own names (`/mcp/servers/NAME`).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// The API key (or JWT) to present.
+    #[arg(long, env = "TOOLHUB_KEY", hide_env_values = true)]
+    pub key: String,
+}
+
+impl ConnectArgs {
+    /// The gateway endpoint these arguments name.
+    pub fn endpoint(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        match &self.server {
+            Some(server) => format!("{base}/mcp/servers/{server}"),
+            None => format!("{base}/mcp"),
+        }
+    }
 }
 
 #[derive(Subcommand)]

@@ -3,6 +3,7 @@
 //! end-to-end tests also drive in-process.
 
 pub mod config;
+pub mod connect;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
@@ -132,6 +133,26 @@ pub struct Application {
     pub bootstrap_admin_key: Option<Secret>,
 }
 
+/// How long shutdown waits for requests in flight (tool calls among them).
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Resolves at SIGTERM or SIGINT.
+async fn stop_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            tracing::error!("cannot listen for SIGTERM and SIGINT; stop Toolhub with SIGKILL");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// A server running in the background (see [`Application::spawn`]).
 pub struct RunningApp {
     pub handle: actix_web::dev::ServerHandle,
@@ -215,8 +236,14 @@ impl Application {
         let document = toolhub_http::ApiDocument::new();
         let listener = TcpListener::bind(&serve.bind).with_context(|| format!("cannot listen on {}", serve.bind))?;
         let port = listener.local_addr()?.port();
+        let gateway = state.gateway.clone();
         let mut server = actix_web::HttpServer::new(move || toolhub_http::app(state.clone(), document.clone()))
-            .shutdown_timeout(10)
+            .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+            .shutdown_signal(async move {
+                stop_requested().await;
+                // The gateway's open SSE streams would hold the drain for the whole grace period.
+                gateway.close();
+            })
             .listen(listener)?;
         if let Some(workers) = serve.workers {
             server = server.workers(workers);

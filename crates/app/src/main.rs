@@ -65,6 +65,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", secret.expose());
             Ok(())
         }
+        Command::Connect(args) => {
+            // stdout is the MCP channel: log to stderr only, and only warnings.
+            let filter = tracing_subscriber::EnvFilter::new("warn");
+            tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+            toolhub_mcp::install_tls_provider();
+            toolhub_app::connect::run(&args.endpoint(), &args.key).await
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&toolhub_http::openapi())?);
             Ok(())

@@ -34,6 +34,12 @@ use toolhub_domain::{
 pub use egress::EgressPolicy;
 use session::Session;
 
+/// Installs the process's TLS provider: reqwest is built without a default one (ring is used
+/// instead of aws-lc). Idempotent; every HTTPS client of the process needs it first.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// How supervision retries.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -102,8 +108,7 @@ pub struct UpstreamManager {
 impl UpstreamManager {
     /// Must be called inside the Tokio runtime that is to run the upstream sessions.
     pub fn new(settings: Settings) -> Self {
-        // reqwest is built without a default TLS provider (ring is used instead of aws-lc).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         Self {
             shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }),
             running: Mutex::new(HashMap::new()),

@@ -445,3 +445,29 @@ async fn an_mcp_session_survives_a_restart() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(stop(second).success());
 }
+
+/// `toolhub connect`: a client that only launches stdio servers lists and calls through it
+/// what the key may use.
+#[tokio::test]
+async fn connect_relays_stdio_to_the_gateway() {
+    use rmcp::{ServiceExt, model::CallToolRequestParams, transport::TokioChildProcess};
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path());
+    let key = running.admin_key.clone().unwrap();
+    let mut command = tokio::process::Command::new(BIN);
+    command.args(["connect", "--url", &running.base]).env("TOOLHUB_KEY", &key);
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.expect("the bridge speaks MCP");
+    let names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into()).collect();
+    assert_eq!(names, ["builtin_tools__calculator", "builtin_tools__get_time"]);
+    let arguments = json!({"expression": "6*7"}).as_object().unwrap().clone();
+    let result = client
+        .call_tool(CallToolRequestParams::new("builtin_tools__calculator").with_arguments(arguments))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(&result).unwrap()["content"][0]["text"], "42");
+    let unknown = client.call_tool(CallToolRequestParams::new("nothing__here")).await.unwrap_err();
+    assert!(unknown.to_string().contains("unknown tool"), "{unknown}");
+    client.cancel().await.unwrap();
+    assert!(stop(running).success());
+}

@@ -40,6 +40,9 @@ pub struct GatewaySettings {
 #[derive(Clone)]
 pub struct Gateway {
     service: StreamableHttpService<GatewaySession, LocalSessionManager>,
+    /// Ends every session's streams (at shutdown, so open SSE streams do not hold the drain
+    /// of calls for its whole grace period; clients reconnect to the next Toolhub).
+    close: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl Gateway {
@@ -57,12 +60,18 @@ impl Gateway {
         } else {
             config.with_allowed_origins(settings.allowed_origins.clone())
         };
+        let token = config.cancellation_token.clone();
         let service = StreamableHttpService::new(
             move || Ok(GatewaySession::new(services.clone())),
             LocalSessionManager::default().into(),
             config,
         );
-        Self { service }
+        Self { service, close: Arc::new(move || token.cancel()) }
+    }
+
+    /// Ends every session's streams; sessions stay stored, so clients resume elsewhere.
+    pub fn close(&self) {
+        (self.close)();
     }
 }
 
