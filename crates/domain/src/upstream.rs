@@ -131,6 +131,42 @@ pub trait UpstreamConnector: Send + Sync {
 
     /// Connects once, lists the tools and disconnects, leaving any running connection alone.
     async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError>;
+
+    /// Lists what a running server offers besides tools, as the MCP objects it listed (JSON);
+    /// empty when the server does not offer that kind (or the connector knows no such thing).
+    async fn list_offerings(
+        &self,
+        _server_id: &str,
+        _kind: Offering,
+        _timeout: Duration,
+    ) -> Result<Vec<Value>, UpstreamError> {
+        Ok(Vec::new())
+    }
+
+    /// Reads a resource of a running server (the MCP `resources/read` result, as JSON).
+    async fn read_resource(&self, _server_id: &str, _uri: &str, _timeout: Duration) -> Result<Value, UpstreamError> {
+        Err(UpstreamError::Protocol("the server offers no resources".into()))
+    }
+
+    /// Gets a prompt of a running server (the MCP `prompts/get` result, as JSON).
+    async fn get_prompt(
+        &self,
+        _server_id: &str,
+        _name: &str,
+        _arguments: Option<Map<String, Value>>,
+        _timeout: Duration,
+    ) -> Result<Value, UpstreamError> {
+        Err(UpstreamError::Protocol("the server offers no prompts".into()))
+    }
+}
+
+crate::wire_enum! {
+    /// What a server offers besides tools.
+    Offering {
+        Resources = "resources",
+        ResourceTemplates = "resource_templates",
+        Prompts = "prompts",
+    }
 }
 
 /// What a supervised connection reports, from its background task.

@@ -5,13 +5,13 @@ use std::time::Duration;
 use rmcp::{
     RoleClient,
     model::{
-        CallToolRequestParams, CallToolResult, ClientRequest, ListToolsRequest, PaginatedRequestParams, PingRequest,
-        ServerResult, Tool,
+        CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequestParams, ListToolsRequest,
+        PaginatedRequestParams, PingRequest, ReadResourceRequestParams, ServerResult, Tool,
     },
     service::{Peer, ServiceError},
 };
 use serde_json::{Map, Value, json};
-use toolhub_domain::upstream::{DiscoveredTool, ToolCallOutcome, UpstreamError};
+use toolhub_domain::upstream::{DiscoveredTool, Offering, ToolCallOutcome, UpstreamError};
 
 pub fn discovered(tool: Tool) -> DiscoveredTool {
     DiscoveredTool {
@@ -83,4 +83,46 @@ pub async fn call(
 pub fn outcome(result: &CallToolResult) -> ToolCallOutcome {
     let is_error = result.is_error.unwrap_or(false);
     ToolCallOutcome { result: serde_json::to_value(result).unwrap_or_else(|_| json!({})), is_error }
+}
+
+/// What the server offers of `kind` (every page), as JSON; nothing when its capabilities do
+/// not announce that kind.
+pub async fn offerings(
+    peer: &Peer<RoleClient>,
+    kind: Offering,
+    timeout: Duration,
+) -> Result<Vec<Value>, UpstreamError> {
+    let capabilities = peer.peer_info().map(|info| info.capabilities.clone()).unwrap_or_default();
+    match kind {
+        Offering::Resources if capabilities.resources.is_some() => {
+            let items = within(timeout, peer.list_all_resources()).await?;
+            Ok(items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect())
+        }
+        Offering::ResourceTemplates if capabilities.resources.is_some() => {
+            let items = within(timeout, peer.list_all_resource_templates()).await?;
+            Ok(items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect())
+        }
+        Offering::Prompts if capabilities.prompts.is_some() => {
+            let items = within(timeout, peer.list_all_prompts()).await?;
+            Ok(items.iter().filter_map(|i| serde_json::to_value(i).ok()).collect())
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+pub async fn read_resource(peer: &Peer<RoleClient>, uri: &str, timeout: Duration) -> Result<Value, UpstreamError> {
+    let result = within(timeout, peer.read_resource(ReadResourceRequestParams::new(uri.to_owned()))).await?;
+    serde_json::to_value(result).map_err(|e| UpstreamError::Protocol(e.to_string()))
+}
+
+pub async fn get_prompt(
+    peer: &Peer<RoleClient>,
+    name: &str,
+    arguments: Option<Map<String, Value>>,
+    timeout: Duration,
+) -> Result<Value, UpstreamError> {
+    let mut params = GetPromptRequestParams::new(name.to_owned());
+    params.arguments = arguments;
+    let result = within(timeout, peer.get_prompt(params)).await?;
+    serde_json::to_value(result).map_err(|e| UpstreamError::Protocol(e.to_string()))
 }

@@ -28,7 +28,9 @@ use toolhub_domain::{
     builtin,
     server::ToolServer,
     services::lifecycle::timeout_of,
-    upstream::{DiscoveredTool, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver},
+    upstream::{
+        DiscoveredTool, Offering, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver,
+    },
 };
 
 pub use egress::EgressPolicy;
@@ -255,6 +257,38 @@ impl UpstreamConnector for UpstreamManager {
                 })
             }
             Some(peer) => convert::call(&peer, tool, arguments, timeout).await,
+        }
+    }
+
+    async fn list_offerings(
+        &self,
+        server_id: &str,
+        kind: Offering,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, UpstreamError> {
+        match self.peer(server_id)? {
+            None => Ok(Vec::new()),
+            Some(peer) => convert::offerings(&peer, kind, timeout).await,
+        }
+    }
+
+    async fn read_resource(&self, server_id: &str, uri: &str, timeout: Duration) -> Result<Value, UpstreamError> {
+        match self.peer(server_id)? {
+            None => Err(UpstreamError::Protocol("the built-in server offers no resources".into())),
+            Some(peer) => convert::read_resource(&peer, uri, timeout).await,
+        }
+    }
+
+    async fn get_prompt(
+        &self,
+        server_id: &str,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        timeout: Duration,
+    ) -> Result<Value, UpstreamError> {
+        match self.peer(server_id)? {
+            None => Err(UpstreamError::Protocol("the built-in server offers no prompts".into())),
+            Some(peer) => convert::get_prompt(&peer, name, arguments, timeout).await,
         }
     }
 

@@ -26,6 +26,7 @@ toolhub_test_support::on_both_databases!(
     each_principal_sees_and_calls_what_its_grants_allow,
     list_changed_reaches_the_sessions_whose_tools_changed,
     third_party_clients_see_and_call_what_each_principal_may,
+    resources_and_prompts_of_readable_servers,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -292,5 +293,52 @@ async fn a_session_belongs_to_the_principal_that_opened_it() {
     assert!(stolen["error"]["message"].as_str().unwrap().contains("another principal"), "{stolen}");
     let (_, _, own) = crate::harness::mcp_post(&app.client, &url, &alice, Some(&session), list).await;
     assert!(own.unwrap()["result"]["tools"].is_array());
+    app.stop().await;
+}
+
+/// Resources and prompts of npm server-everything, for a principal with a server-level read
+/// grant: listed under the server's prefix, read and got through the gateway; a principal
+/// with only a tool grant sees none.
+async fn resources_and_prompts_of_readable_servers(backend: Backend) {
+    use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams};
+    let app = spawn_app(backend).await;
+    let body = json!({
+        "name": "everything", "display_name": "Everything", "transport_type": "stdio",
+        "command": toolhub_test_support::everything_bin().display().to_string(), "args": ["stdio"],
+    });
+    let created = app.post(SERVERS, &app.admin_key, body).await;
+    assert_eq!(created.body["status"], "enabled", "{}", created.body);
+    let server_id = created.body["id"].as_str().unwrap().to_owned();
+    let tools = app.get(&format!("{SERVERS}/{server_id}/tools"), &app.admin_key).await;
+    let a_tool = tools.body["tools"][0]["id"].clone();
+    let (reader, tool_user) =
+        (app.key("reader", Role::User, "default").await, app.key("tooler", Role::User, "default").await);
+    let grant = json!({"subject": "user:reader", "server_id": server_id, "access_level": "read"});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+    let grant = json!({"subject": "user:tooler", "tool_id": a_tool, "access_level": "execute"});
+    assert_eq!(app.post("/api/v1/grants", &app.admin_key, grant).await.status, StatusCode::CREATED);
+
+    let as_reader = connect(&app, "/mcp", &reader).await;
+    let prompts = as_reader.list_all_prompts().await.unwrap();
+    assert!(!prompts.is_empty() && prompts.iter().all(|p| p.name.starts_with("everything__")), "{prompts:?}");
+    let simple = prompts
+        .iter()
+        .find(|p| p.arguments.as_ref().is_none_or(|a| a.iter().all(|a| a.required != Some(true))))
+        .expect("a prompt without required arguments");
+    let got = as_reader.get_prompt(GetPromptRequestParams::new(simple.name.clone())).await.unwrap();
+    assert!(!got.messages.is_empty(), "{got:?}");
+    let resources = as_reader.list_all_resources().await.unwrap();
+    assert!(!resources.is_empty() && resources.iter().all(|r| r.name.starts_with("everything__")));
+    let read = as_reader.read_resource(ReadResourceRequestParams::new(resources[0].uri.clone())).await.unwrap();
+    assert!(!read.contents.is_empty(), "{read:?}");
+    // The reader may not execute the tools: it lists none.
+    assert!(as_reader.list_all_tools().await.unwrap().is_empty());
+
+    let as_tool_user = connect(&app, "/mcp", &tool_user).await;
+    assert!(as_tool_user.list_all_prompts().await.unwrap().is_empty(), "a tool grant opens no prompts");
+    assert!(as_tool_user.list_all_resources().await.unwrap().is_empty());
+    assert!(as_tool_user.read_resource(ReadResourceRequestParams::new(resources[0].uri.clone())).await.is_err());
+    as_reader.cancel().await.unwrap();
+    as_tool_user.cancel().await.unwrap();
     app.stop().await;
 }

@@ -10,8 +10,8 @@ use crate::{
     },
     server::CommandPolicy,
     services::{
-        AccessService, AuthService, CallService, CatalogueCache, LifecycleService, ServerService, StatsService,
-        ToolService, UptimeLog, UserService,
+        AccessService, AuthService, CallService, CatalogueCache, LifecycleService, OfferingService, ServerService,
+        StatsService, ToolService, UptimeLog, UserService,
     },
     upstream::UpstreamConnector,
 };
@@ -86,6 +86,8 @@ pub struct Services {
     pub lifecycle: Arc<LifecycleService>,
     /// Tool listings and states.
     pub tools: Arc<ToolService>,
+    /// Resources and prompts of servers.
+    pub offerings: Arc<OfferingService>,
     /// Server stats.
     pub stats: Arc<StatsService>,
     /// The server registry.
@@ -109,6 +111,7 @@ impl Services {
         let lifecycle = LifecycleService::new(ports, catalogue.clone(), access.clone(), uptime.clone(), settings);
         let tools = Arc::new(ToolService::new(catalogue.clone(), access.clone(), clock.clone()));
         let stats = Arc::new(StatsService::new(access.clone(), uptime, clock.clone()));
+        let offerings = Arc::new(OfferingService::new(catalogue.clone(), ports.upstream.clone(), access.clone()));
         let servers = Arc::new(ServerService::new(
             catalogue.clone(),
             access.clone(),
@@ -117,6 +120,6 @@ impl Services {
             settings.commands.clone(),
         ));
         let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
-        Self { catalogue, auth, users, access, lifecycle, tools, stats, servers, calls }
+        Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls }
     }
 }

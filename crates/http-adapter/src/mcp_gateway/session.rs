@@ -9,8 +9,10 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::Extensions,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
-        ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+        GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+        ReadResourceResult, ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
     },
     service::{NotificationContext, RequestContext},
 };
@@ -20,6 +22,7 @@ use toolhub_domain::{
     server::ToolServer,
     services::{Services, ToolSelector},
     tool::Tool,
+    upstream::Offering,
 };
 
 /// Between a server's name and its tool's name in the tools of `/mcp`.
@@ -193,6 +196,64 @@ impl GatewaySession {
     }
 }
 
+impl GatewaySession {
+    /// What the servers of the scope the principal may read offer of `kind`, each item named
+    /// as tools are (`<server>__<name>` on `/mcp`), with its server.
+    async fn offered(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        kind: Offering,
+    ) -> Result<Vec<(ToolServer, Value)>, ErrorData> {
+        Ok(self
+            .offered_named(principal, scope, kind)
+            .await?
+            .into_iter()
+            .map(|(server, _, item)| (server, item))
+            .collect())
+    }
+
+    /// As [`Self::offered`], with each item's name as its server gave it.
+    async fn offered_named(
+        &self,
+        principal: &Principal,
+        scope: &Scope,
+        kind: Offering,
+    ) -> Result<Vec<(ToolServer, String, Value)>, ErrorData> {
+        let listed = self.services.offerings.list(principal, kind).await.map_err(internal)?;
+        let mut named = Vec::new();
+        for (server, items) in listed {
+            if let Scope::Server(name) = scope
+                && *name != server.name
+            {
+                continue;
+            }
+            for mut item in items {
+                let original = item["name"].as_str().unwrap_or_default().to_owned();
+                if *scope == Scope::All {
+                    item["name"] = Value::from(qualified_name(&server.name, &original));
+                }
+                named.push((server.clone(), original, item));
+            }
+        }
+        Ok(named)
+    }
+}
+
+/// MCP objects from their JSON; ones that do not parse are left out.
+fn typed<T: serde::de::DeserializeOwned>(items: impl Iterator<Item = Value>) -> Vec<T> {
+    items.filter_map(|item| serde_json::from_value(item).ok()).collect()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorData> {
+    serde_json::from_value(value).map_err(|e| ErrorData::internal_error(format!("the upstream's answer: {e}"), None))
+}
+
+fn dedup(servers: Vec<ToolServer>) -> Vec<ToolServer> {
+    let mut seen = HashSet::new();
+    servers.into_iter().filter(|s| seen.insert(s.id.clone())).collect()
+}
+
 fn internal(error: toolhub_domain::DomainError) -> ErrorData {
     tracing::error!(%error, "the MCP gateway failed");
     ErrorData::internal_error("Toolhub failed; the error is logged", None)
@@ -200,7 +261,9 @@ fn internal(error: toolhub_domain::DomainError) -> ErrorData {
 
 impl ServerHandler for GatewaySession {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
+        let capabilities =
+            ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts();
+        ServerConfig::new(capabilities.build())
             .with_server_info(Implementation::new("toolhub", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Toolhub: the tools you may call, from every server Toolhub runs for you. Names are \
@@ -266,6 +329,90 @@ impl ServerHandler for GatewaySession {
         let mut result = ListToolsResult::with_all_items(page);
         result.next_cursor = (next < listed.len()).then(|| next.to_string());
         Ok(result)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let items = self.offered(&principal, &scope, Offering::Resources).await?;
+        Ok(ListResourcesResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let items = self.offered(&principal, &scope, Offering::ResourceTemplates).await?;
+        Ok(ListResourceTemplatesResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+    }
+
+    /// A resource is read from the server that lists its URI; failing that, from the first
+    /// server with templates that can read it.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let listed = self.offered(&principal, &scope, Offering::Resources).await?;
+        let owner = listed.into_iter().find(|(_, item)| item["uri"] == request.uri.as_str()).map(|(server, _)| server);
+        let candidates = match owner {
+            Some(server) => vec![server],
+            None => self
+                .offered(&principal, &scope, Offering::ResourceTemplates)
+                .await?
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect(),
+        };
+        let mut last = None;
+        for server in dedup(candidates) {
+            match self.services.offerings.read_resource(&principal, &server, &request.uri).await {
+                Ok(result) => return Ok(from_json::<ReadResourceResult>(result)?.into()),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(match last {
+            Some(error) => {
+                ErrorData::invalid_params(format!("{}: {}", error.code().as_str(), error.client_message()), None)
+            }
+            None => ErrorData::resource_not_found(format!("no server offers {}", request.uri), None),
+        })
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let items = self.offered(&principal, &scope, Offering::Prompts).await?;
+        Ok(ListPromptsResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let listed = self.offered_named(&principal, &scope, Offering::Prompts).await?;
+        let Some((server, original, _)) = listed.into_iter().find(|(_, _, item)| item["name"] == request.name.as_str())
+        else {
+            return Err(ErrorData::invalid_params(format!("unknown prompt: {}", request.name), None));
+        };
+        let result = self.services.offerings.get_prompt(&principal, &server, &original, request.arguments).await;
+        match result {
+            Ok(result) => Ok(from_json::<GetPromptResult>(result)?.into()),
+            Err(error) => {
+                Err(ErrorData::internal_error(format!("{}: {}", error.code().as_str(), error.client_message()), None))
+            }
+        }
     }
 
     async fn call_tool(

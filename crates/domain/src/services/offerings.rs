@@ -1,0 +1,102 @@
+//! What servers offer besides tools (resources, resource templates, prompts), for the
+//! principals who may read the server itself: administrators, and holders of a server-level
+//! `read` (or higher) grant or rule. A tool grant alone does not open a server's resources.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::{
+    DomainError, Principal, ResourceKind,
+    access::{AccessLevel, ToolRef},
+    error::DomainResult,
+    ports::ServerRepository,
+    server::{ServerFilter, ServerStatus, ToolServer},
+    services::{AccessService, CatalogueCache, lifecycle::timeout_of},
+    upstream::{Offering, UpstreamConnector},
+};
+
+/// Lists, reads and gets what the servers a principal may read offer.
+pub struct OfferingService {
+    servers: Arc<dyn ServerRepository>,
+    upstream: Arc<dyn UpstreamConnector>,
+    access: Arc<AccessService>,
+}
+
+impl OfferingService {
+    pub fn new(
+        catalogue: Arc<CatalogueCache>,
+        upstream: Arc<dyn UpstreamConnector>,
+        access: Arc<AccessService>,
+    ) -> Self {
+        Self { servers: catalogue, upstream, access }
+    }
+
+    fn may_read(&self, actor: &Principal, server: &ToolServer) -> bool {
+        actor.is_admin() || self.access.decide(actor, &ToolRef::server(server), AccessLevel::Read).allowed
+    }
+
+    /// The running servers of the actor's tenant it may read, in creation order.
+    pub async fn readable_servers(&self, actor: &Principal) -> DomainResult<Vec<ToolServer>> {
+        let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
+        Ok(servers
+            .into_iter()
+            .filter(|s| s.status == ServerStatus::Enabled && self.upstream.is_running(&s.id))
+            .filter(|s| self.may_read(actor, s))
+            .collect())
+    }
+
+    /// What each readable server offers of `kind`, by server. A server that fails to answer is
+    /// left out (and logged): one broken server does not hide the others'.
+    pub async fn list(&self, actor: &Principal, kind: Offering) -> DomainResult<Vec<(ToolServer, Vec<Value>)>> {
+        let servers = self.readable_servers(actor).await?;
+        let listings = servers.iter().map(|s| self.upstream.list_offerings(&s.id, kind, timeout_of(s)));
+        let listings = futures::future::join_all(listings).await;
+        Ok(servers
+            .into_iter()
+            .zip(listings)
+            .filter_map(|(server, listed)| match listed {
+                Ok(items) if !items.is_empty() => Some((server, items)),
+                Ok(_) => None,
+                Err(error) => {
+                    tracing::warn!(server = %server.name, %error, %kind, "cannot list what the server offers");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// The readable running server of that name.
+    pub async fn readable_server(&self, actor: &Principal, name: &str) -> DomainResult<ToolServer> {
+        let servers = self.readable_servers(actor).await?;
+        servers
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, name))
+    }
+
+    /// Reads a resource of a server the actor may read.
+    pub async fn read_resource(&self, actor: &Principal, server: &ToolServer, uri: &str) -> DomainResult<Value> {
+        self.require(actor, server)?;
+        Ok(self.upstream.read_resource(&server.id, uri, timeout_of(server)).await?)
+    }
+
+    /// Gets a prompt of a server the actor may read.
+    pub async fn get_prompt(
+        &self,
+        actor: &Principal,
+        server: &ToolServer,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> DomainResult<Value> {
+        self.require(actor, server)?;
+        Ok(self.upstream.get_prompt(&server.id, name, arguments, timeout_of(server)).await?)
+    }
+
+    fn require(&self, actor: &Principal, server: &ToolServer) -> DomainResult<()> {
+        if server.tenant != actor.tenant || !self.may_read(actor, server) {
+            return Err(DomainError::not_found(ResourceKind::ToolServer, &server.id));
+        }
+        Ok(())
+    }
+}
