@@ -98,6 +98,9 @@ async fn each_principal_sees_and_calls_what_its_grants_allow(backend: Backend) {
     })
     .await;
     assert!(logged, "alice's three calls are in the call log");
+    let log = app.get("/api/v1/toolservers/calls?user=alice", &app.admin_key).await;
+    let origin = log.body["items"][0]["correlation_id"].as_str().unwrap().to_owned();
+    assert!(origin.starts_with("mcp:") && origin.contains('@'), "the record names the MCP client: {origin}");
 
     // One server's endpoint: its tools under their own names.
     let scoped = connect(&app, "/mcp/servers/fixture", &alice).await;
@@ -144,6 +147,33 @@ async fn unauthenticated_clients_learn_where_to_authenticate() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    // Nor a name that resolves to it without being one of its names (DNS rebinding).
+    let rebound = app
+        .client
+        .post(format!("{}/mcp", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("host", "attacker.example")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+/// With a JWT issuer configured, the metadata names it as the authorization server.
+#[tokio::test]
+async fn the_resource_metadata_names_the_jwt_issuer() {
+    let app = crate::harness::spawn_app_with(Backend::Sqlite, |serve| {
+        serve.jwt.jwt_secret = Some("a-secret-of-at-least-thirty-two-bytes!".into());
+        serve.jwt.jwt_issuer = Some("https://login.example".into());
+        serve.jwt.jwt_audience = Some("toolhub".into());
+    })
+    .await;
+    let url = format!("{}/.well-known/oauth-protected-resource", app.base);
+    let metadata: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["authorization_servers"], json!(["https://login.example"]));
     app.stop().await;
 }
 
@@ -341,4 +371,57 @@ async fn resources_and_prompts_of_readable_servers(backend: Backend) {
     as_reader.cancel().await.unwrap();
     as_tool_user.cancel().await.unwrap();
     app.stop().await;
+}
+
+/// A 2026-07-28 client needs no session: `server/discover`, then each request on its own with
+/// its protocol metadata; nothing is stored.
+#[tokio::test]
+async fn stateless_2026_07_28_clients_need_no_session() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let url = format!("{}/mcp", app.base);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "stateless-test", "version": "1.0.0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let post = |method: &'static str, id: u32| {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {"_meta": meta.clone()}});
+        app.client
+            .post(&url)
+            .bearer_auth(&app.admin_key)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .json(&body)
+            .send()
+    };
+    let discovered = post("server/discover", 1).await.unwrap();
+    assert_eq!(discovered.status(), StatusCode::OK);
+    assert!(discovered.headers().get("mcp-session-id").is_none(), "no session");
+    let discovered = sse_or_json(discovered.text().await.unwrap());
+    assert!(
+        discovered["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")),
+        "{discovered}"
+    );
+    // The built-in server starts in the background with Toolhub.
+    let names = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
+        let listed = post("tools/list", 2).await.unwrap();
+        assert_eq!(listed.status(), StatusCode::OK);
+        let listed = sse_or_json(listed.text().await.unwrap());
+        let names: Vec<String> = listed["result"]["tools"].as_array()?.iter().map(|t| t["name"].to_string()).collect();
+        (!names.is_empty()).then_some(names)
+    })
+    .await;
+    assert_eq!(names.unwrap(), [r#""builtin_tools__calculator""#, r#""builtin_tools__get_time""#]);
+    app.stop().await;
+}
+
+/// A JSON-RPC answer from a JSON body or from the SSE event that carries it.
+fn sse_or_json(body: String) -> Value {
+    serde_json::from_str(&body).ok().unwrap_or_else(|| {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .unwrap_or_else(|| panic!("no JSON-RPC answer in {body}"))
+    })
 }

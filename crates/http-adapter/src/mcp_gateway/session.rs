@@ -240,6 +240,25 @@ impl GatewaySession {
     }
 }
 
+/// Where a call came from, as the call log's correlation id: `mcp:<client>/<version>@<session>`
+/// (the client as its `initialize` named itself), at most 128 characters.
+fn call_origin(context: &RequestContext<RoleServer>) -> String {
+    let client = context.peer.peer_info().map(|info| {
+        let client = &info.client_info;
+        format!("{}/{}", client.name, client.version)
+    });
+    let session = context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("stateless");
+    let mut origin = format!("mcp:{}@{session}", client.as_deref().unwrap_or("unknown"));
+    let cut = origin.char_indices().nth(128).map(|(at, _)| at).unwrap_or(origin.len());
+    origin.truncate(cut);
+    origin
+}
+
 /// MCP objects from their JSON; ones that do not parse are left out.
 fn typed<T: serde::de::DeserializeOwned>(items: impl Iterator<Item = Value>) -> Vec<T> {
     items.filter_map(|item| serde_json::from_value(item).ok()).collect()
@@ -424,7 +443,8 @@ impl ServerHandler for GatewaySession {
         let Some(tool_id) = self.resolve(&principal, &scope, &request.name).await? else {
             return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
         };
-        let call = self.services.calls.call(&principal, ToolSelector::Id(&tool_id), request.arguments, None);
+        let origin = call_origin(&context);
+        let call = self.services.calls.call(&principal, ToolSelector::Id(&tool_id), request.arguments, Some(origin));
         // The client's `notifications/cancelled` cancels the request: the upstream call with it.
         let outcome = tokio::select! {
             outcome = call => outcome,
