@@ -2,7 +2,10 @@
 //! and latency percentiles.
 //!
 //! toolhub-loadgen direct  URL TOOL ARGS_JSON CONNECTIONS SECONDS [RATE]
-//!     MCP Streamable HTTP straight to the upstream (one session per worker)
+//!     MCP Streamable HTTP straight to the upstream (one session per worker); with
+//!     `LOADGEN_TOKEN` set, sent as a bearer token (Toolhub's MCP gateway)
+//! toolhub-loadgen list    URL TOKEN COUNT
+//!     `tools/list` (every page) COUNT times in one MCP session, one after the other
 //! toolhub-loadgen toolhub URL TOKEN ARGS_JSON CONNECTIONS SECONDS [RATE]
 //!     POST URL (a Toolhub `/tools/{id}/call`) with a bearer token
 //!
@@ -63,7 +66,10 @@ impl Caller {
         if load.direct {
             // A kept-alive connection, as Toolhub's own upstream client (rmcp's default opens one
             // per request).
-            let config = StreamableHttpClientTransportConfig::with_uri(load.url.clone());
+            let mut config = StreamableHttpClientTransportConfig::with_uri(load.url.clone());
+            if let Ok(token) = std::env::var("LOADGEN_TOKEN") {
+                config = config.auth_header(token);
+            }
             let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
             Some(Self::Direct(().serve(transport).await.ok()?))
         } else {
@@ -145,9 +151,34 @@ fn report(load: &Load, mut latencies: Vec<Duration>, errors: usize, elapsed: Dur
     );
 }
 
+/// `list URL TOKEN COUNT`: the latency of whole `tools/list` answers.
+async fn list(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (url, token, count) = (&args[2], &args[3], args[4].parse::<usize>()?);
+    let config = StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(token.clone());
+    let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+    let client = ().serve(transport).await?;
+    let mut latencies = Vec::with_capacity(count);
+    let mut tools = 0;
+    for _ in 0..count {
+        let started = Instant::now();
+        tools = client.list_all_tools().await?.len();
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let pct =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1000.0;
+    println!("tools/list of {tools} tools, {count} times: p50 {:.3} ms, p99 {:.3} ms", pct(0.5), pct(0.99));
+    let _ = client.cancel().await;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 5 && args[1] == "list" {
+        return list(&args).await;
+    }
     let load: &'static Load = Box::leak(Box::new(parse()?));
     let ready: &'static tokio::sync::Barrier = Box::leak(Box::new(tokio::sync::Barrier::new(load.connections)));
     let workers: Vec<_> =

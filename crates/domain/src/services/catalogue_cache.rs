@@ -28,6 +28,9 @@ pub const CALL_TARGET_CACHE_SECS: i64 = 5;
 /// Above this many cached targets the copy starts over.
 const CACHE_MAX: usize = 10_000;
 
+/// Above this many tenants' snapshots the copy of them starts over.
+const TENANTS_MAX: usize = 1_000;
+
 /// Which tool a call or check names.
 #[derive(Debug, Clone, Copy)]
 pub enum ToolSelector<'a> {
@@ -60,6 +63,15 @@ struct Cache {
     /// Bumped by every write, so a read that raced a write does not store what it read.
     generation: u64,
     targets: HashMap<(String, String, String), (Timestamp, Arc<CallTarget>)>,
+    tenants: HashMap<String, (Timestamp, Arc<TenantCatalogue>)>,
+}
+
+/// Every server and tool of a tenant at one moment (servers in creation order, tools in their
+/// server's order), for listings that look at all of them (the MCP gateway's `tools/list`).
+#[derive(Debug, Default)]
+pub struct TenantCatalogue {
+    pub servers: Vec<ToolServer>,
+    pub tools: Vec<Tool>,
 }
 
 /// The server and tool repositories, as every service uses them, with a short-lived copy of
@@ -154,6 +166,32 @@ impl CatalogueCache {
         Ok(target)
     }
 
+    /// Every server and tool of the tenant, from the copy when it is recent enough (the same
+    /// [`CALL_TARGET_CACHE_SECS`] as call targets; a write here drops it at once).
+    pub async fn snapshot(&self, tenant: &str) -> DomainResult<Arc<TenantCatalogue>> {
+        let now = self.clock.now();
+        let generation = {
+            let cache = self.lock();
+            if let Some((at, snapshot)) = cache.tenants.get(tenant)
+                && (now - *at).num_seconds() < CALL_TARGET_CACHE_SECS
+            {
+                return Ok(snapshot.clone());
+            }
+            cache.generation
+        };
+        let servers = self.servers.list(tenant, ServerFilter::all()).await?;
+        let tools = self.tools.list_all(tenant).await?;
+        let snapshot = Arc::new(TenantCatalogue { servers, tools });
+        let mut cache = self.lock();
+        if cache.generation == generation {
+            if cache.tenants.len() >= TENANTS_MAX {
+                cache.tenants.clear();
+            }
+            cache.tenants.insert(tenant.to_owned(), (now, snapshot.clone()));
+        }
+        Ok(snapshot)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -164,6 +202,7 @@ impl CatalogueCache {
         let mut cache = self.lock();
         cache.generation += 1;
         cache.targets.clear();
+        cache.tenants.clear();
         drop(cache);
         self.changes.notify();
         result

@@ -15,6 +15,7 @@ use crate::{
 
 /// Lists tools (only what the principal may read) and enables or disables them.
 pub struct ToolService {
+    catalogue: Arc<CatalogueCache>,
     servers: Arc<dyn ServerRepository>,
     tools: Arc<dyn ToolRepository>,
     access: Arc<AccessService>,
@@ -24,7 +25,7 @@ pub struct ToolService {
 impl ToolService {
     /// Tools through `catalogue`, filtered by `access`.
     pub fn new(catalogue: Arc<CatalogueCache>, access: Arc<AccessService>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers: catalogue.clone(), tools: catalogue, access, clock }
+        Self { servers: catalogue.clone(), tools: catalogue.clone(), catalogue, access, clock }
     }
 
     /// One page of a server's tools that the actor may read, and how many there are.
@@ -73,18 +74,18 @@ impl ToolService {
     /// server's order): execute level, the tool enabled and available on a running server,
     /// inside its grant's windows and before its expiry. What an MCP gateway session lists.
     pub async fn callable_tools(&self, actor: &Principal) -> DomainResult<Vec<(ToolServer, Vec<Tool>)>> {
-        let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
-        let by_id: HashMap<&str, &ToolServer> = servers.iter().map(|s| (s.id.as_str(), s)).collect();
+        let catalogue = self.catalogue.snapshot(&actor.tenant).await?;
+        let by_id: HashMap<&str, &ToolServer> = catalogue.servers.iter().map(|s| (s.id.as_str(), s)).collect();
         let mut by_server: HashMap<&str, Vec<Tool>> = HashMap::new();
-        for tool in self.tools.list_all(&actor.tenant).await? {
+        for tool in &catalogue.tools {
             if let Some(server) = by_id.get(tool.server_id.as_str())
-                && self.access.may_use(actor, &tool, server, AccessLevel::Execute)
+                && self.access.may_use(actor, tool, server, AccessLevel::Execute)
             {
-                by_server.entry(server.id.as_str()).or_default().push(tool);
+                by_server.entry(server.id.as_str()).or_default().push(tool.clone());
             }
         }
         let mut callable: Vec<(ToolServer, Vec<Tool>)> = Vec::new();
-        for server in &servers {
+        for server in &catalogue.servers {
             if let Some(tools) = by_server.remove(server.id.as_str()) {
                 callable.push((server.clone(), tools));
             }

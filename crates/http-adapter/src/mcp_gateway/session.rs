@@ -67,12 +67,29 @@ pub struct GatewaySession {
     /// opened it, or after a restart the first to come back). Another principal presenting its
     /// id is refused.
     owner: Arc<std::sync::OnceLock<(String, String)>>,
+    /// The fingerprint of the tools the client was last given (`tools/list`); until it lists,
+    /// there is nothing to tell it about.
+    shown: Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 impl GatewaySession {
     pub fn new(services: Services) -> Self {
-        Self { services, owner: Arc::default() }
+        Self { services, owner: Arc::default(), shown: Arc::default() }
     }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.shown.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What identifies a listing: its names and when each tool last changed.
+fn fingerprint(listed: &[Listed]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    for listed in listed {
+        (&listed.name, listed.tool.updated_at).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// A tool as a session lists it.
@@ -290,23 +307,14 @@ impl ServerHandler for GatewaySession {
             )
     }
 
-    /// Watches what the session's principal may call, and tells the client when it changed:
-    /// on every write to servers, tools, grants and rules (debounced), and each minute for
-    /// time windows and expiries. Ends with the session.
+    /// Watches what the session's principal may call, and tells the client when it changed
+    /// since it last listed: on every write to servers, tools, grants and rules (debounced),
+    /// and each minute for time windows and expiries. Ends with the session.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let Ok((principal, scope)) = self.caller(&context.extensions) else { return };
         let (session, peer) = (self.clone(), context.peer);
         let mut changes = self.services.catalogue.changes().subscribe();
         tokio::spawn(async move {
-            let fingerprint = |listed: Result<Vec<Listed>, ErrorData>| {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::hash::DefaultHasher::new();
-                for listed in listed.unwrap_or_default() {
-                    (listed.name, listed.tool.updated_at).hash(&mut hasher);
-                }
-                hasher.finish()
-            };
-            let mut shown = fingerprint(session.listing(&principal, &scope).await);
             loop {
                 tokio::select! {
                     change = changes.next() => if change.is_none() { return },
@@ -317,9 +325,11 @@ impl ServerHandler for GatewaySession {
                 if peer.is_transport_closed() {
                     return;
                 }
-                let now = fingerprint(session.listing(&principal, &scope).await);
+                let Some(shown) = *session.shown() else { continue };
+                let Ok(listed) = session.listing(&principal, &scope).await else { continue };
+                let now = fingerprint(&listed);
                 if now != shown {
-                    shown = now;
+                    *session.shown() = Some(now);
                     if peer.notify_tool_list_changed().await.is_err() {
                         return;
                     }
@@ -335,6 +345,7 @@ impl ServerHandler for GatewaySession {
     ) -> Result<ListToolsResult, ErrorData> {
         let (principal, scope) = self.caller(&context.extensions)?;
         let listed = self.listing(&principal, &scope).await?;
+        *self.shown() = Some(fingerprint(&listed));
         let start = match request.and_then(|r| r.cursor) {
             Some(cursor) => cursor
                 .parse::<usize>()
