@@ -238,6 +238,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let gateway = state.gateway.clone();
         let mut server = actix_web::HttpServer::new(move || toolhub_http::app(state.clone(), document.clone()))
+            // Streamed answers (the MCP gateway's SSE) are written in pieces: without NODELAY
+            // each waits ~40 ms for the client's delayed ACK.
+            .tcp_nodelay(true)
             .shutdown_timeout(SHUTDOWN_GRACE_SECS)
             .shutdown_signal(async move {
                 stop_requested().await;

@@ -90,6 +90,8 @@ error_codes! {
         "The upstream server is not running, cannot be reached, or its circuit is open."),
     ExecutionError = ("EXECUTION_ERROR", 502, "Execution Error",
         "The upstream server answered the call with a protocol error."),
+    CallCancelled = ("CALL_CANCELLED", 499, "Call Cancelled",
+        "The caller cancelled the call before it ended (MCP clients; recorded in the call log, never answered over REST)."),
     NotReady = ("NOT_READY", 503, "Not Ready",
         "The database is unreachable or migrations are missing."),
     InternalError = ("INTERNAL_ERROR", 500, "Internal Server Error",

@@ -64,6 +64,9 @@ pub enum UpstreamError {
     /// Calls to the server failed too often in a row; they fail fast until a trial call is due.
     #[error("the server failed repeatedly; calls are refused for {retry_after_secs} s before a trial call")]
     CircuitOpen { retry_after_secs: u64 },
+    /// The caller gave up (an MCP client's `notifications/cancelled`); the upstream was told.
+    #[error("the call was cancelled by its caller")]
+    Cancelled,
 }
 
 impl UpstreamError {
@@ -74,6 +77,7 @@ impl UpstreamError {
             Self::NotRunning | Self::Unavailable(_) | Self::CircuitOpen { .. } => ErrorCode::UpstreamUnavailable,
             Self::Protocol(_) => ErrorCode::ExecutionError,
             Self::Refused(_) => ErrorCode::EgressDenied,
+            Self::Cancelled => ErrorCode::CallCancelled,
         }
     }
 

@@ -27,6 +27,7 @@ toolhub_test_support::on_both_databases!(
     list_changed_reaches_the_sessions_whose_tools_changed,
     third_party_clients_see_and_call_what_each_principal_may,
     resources_and_prompts_of_readable_servers,
+    a_cancelled_call_and_a_crash_mid_call,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -424,4 +425,41 @@ fn sse_or_json(body: String) -> Value {
             .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
             .unwrap_or_else(|| panic!("no JSON-RPC answer in {body}"))
     })
+}
+
+/// `notifications/cancelled` ends a hung call, upstream too, and the call log says so; an
+/// upstream that crashes mid-call is a tool error naming the failure, and Toolhub restarts it.
+async fn a_cancelled_call_and_a_crash_mid_call(backend: Backend) {
+    use rmcp::model::{CallToolRequest, ClientRequest};
+    let app = crate::harness::spawn_app_with(backend, |serve| serve.upstream.restart_backoff_ms = 50).await;
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+    });
+    assert_eq!(app.post(SERVERS, &app.admin_key, body).await.status, StatusCode::CREATED);
+    let client = connect(&app, "/mcp", &app.admin_key).await;
+
+    let hang = ClientRequest::CallToolRequest(CallToolRequest::new(CallToolRequestParams::new("fixture__hang")));
+    let handle = client.peer().send_cancellable_request(hang, Default::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    handle.cancel(Some("the user gave up".into())).await.unwrap();
+    let recorded = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
+        let log = app.get("/api/v1/toolservers/calls?tool=hang", &app.admin_key).await;
+        log.body["items"].as_array().and_then(|items| items.first().cloned())
+    })
+    .await
+    .expect("the cancelled call is in the call log");
+    assert_eq!((&recorded["status"], &recorded["error_code"]), (&json!("failed"), &json!("CALL_CANCELLED")));
+
+    let crashed = call(&client, "fixture__crash", json!({"code": 3})).await.unwrap();
+    assert_eq!(crashed["isError"], true, "{crashed}");
+    let text = crashed["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("UPSTREAM_UNAVAILABLE:") || text.starts_with("EXECUTION_ERROR:"), "{text}");
+    let back = toolhub_test_support::eventually_async(Duration::from_secs(10), || async {
+        call(&client, "fixture__echo", json!({"message": "again"})).await.is_ok_and(|r| r["isError"] != true)
+    })
+    .await;
+    assert!(back, "the server was restarted and answers through the same session");
+    client.cancel().await.unwrap();
+    app.stop().await;
 }

@@ -95,6 +95,20 @@ impl CallService {
         arguments: Option<Map<String, Value>>,
         correlation_id: Option<String>,
     ) -> DomainResult<CallOutcome> {
+        self.call_until(actor, selector, arguments, correlation_id, std::future::pending()).await
+    }
+
+    /// As [`Self::call`], giving up when `cancelled` resolves while the upstream works: the
+    /// upstream call is dropped (the connector tells the server) and the call is recorded as
+    /// failed with `CALL_CANCELLED`.
+    pub async fn call_until(
+        &self,
+        actor: &Principal,
+        selector: ToolSelector<'_>,
+        arguments: Option<Map<String, Value>>,
+        correlation_id: Option<String>,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> DomainResult<CallOutcome> {
         let started = Instant::now();
         let args_value = Value::Object(arguments.clone().unwrap_or_default());
         let mut record = CallRecord {
@@ -119,7 +133,7 @@ impl CallService {
             record.server_name = server.unwrap_or_default().to_owned();
             record.tool_name = tool.to_owned();
         }
-        let result = self.run(actor, selector, arguments, &args_value, &mut record).await;
+        let result = self.run(actor, selector, arguments, &args_value, &mut record, cancelled).await;
         record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &result {
             Ok(outcome) => {
@@ -151,6 +165,7 @@ impl CallService {
         arguments: Option<Map<String, Value>>,
         args_value: &Value,
         record: &mut CallRecord,
+        cancelled: impl Future<Output = ()> + Send,
     ) -> DomainResult<CallOutcome> {
         let target = self.catalogue.call_target(&actor.tenant, selector).await?;
         let CallTarget { tool, server, .. } = &*target;
@@ -188,7 +203,11 @@ impl CallService {
             .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
-        let result = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)).await;
+        let call = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server));
+        let result = match futures::future::select(std::pin::pin!(call), std::pin::pin!(cancelled)).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right(((), _)) => Err(UpstreamError::Cancelled),
+        };
         if admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
             self.metrics.circuit_opened(&server.name);
         }

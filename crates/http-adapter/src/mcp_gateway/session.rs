@@ -30,7 +30,7 @@ pub const SEPARATOR: &str = "__";
 /// Longest tool name MCP allows.
 const NAME_MAX: usize = 128;
 /// Tools per `tools/list` page.
-pub const PAGE_SIZE: usize = 500;
+pub const PAGE_SIZE: usize = 1000;
 /// How often a session's tools are looked at again without a write (windows, expiries).
 const WINDOW_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a session waits after a write before it looks (writes come in bursts).
@@ -455,14 +455,11 @@ impl ServerHandler for GatewaySession {
             return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
         };
         let origin = call_origin(&context);
-        let call = self.services.calls.call(&principal, ToolSelector::Id(&tool_id), request.arguments, Some(origin));
-        // The client's `notifications/cancelled` cancels the request: the upstream call with it.
-        let outcome = tokio::select! {
-            outcome = call => outcome,
-            _ = context.ct.cancelled() => {
-                return Err(ErrorData::internal_error("cancelled by the client", None));
-            }
-        };
+        // The client's `notifications/cancelled` ends the call, upstream too; the log says so.
+        let cancelled = context.ct.clone().cancelled_owned();
+        let selector = ToolSelector::Id(&tool_id);
+        let outcome =
+            self.services.calls.call_until(&principal, selector, request.arguments, Some(origin), cancelled).await;
         let result = match outcome {
             Ok(outcome) => match serde_json::from_value::<CallToolResult>(outcome.result) {
                 Ok(result) => result,
