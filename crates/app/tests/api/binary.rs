@@ -12,6 +12,17 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_toolhub");
 
+/// Sends a request and reads its JSON answer.
+trait JsonReply {
+    async fn json_reply(self) -> Value;
+}
+
+impl JsonReply for reqwest::RequestBuilder {
+    async fn json_reply(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 struct Running {
     child: Child,
     base: String,
@@ -102,12 +113,8 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     let listed: Value = client
         .get(format!("{}/api/v1/toolservers/servers?include_builtin=false", second.base))
         .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     assert_eq!(listed[0]["name"], "weather");
     assert!(stop(second).success());
 }
@@ -129,12 +136,8 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
         .post(format!("{}/api/v1/toolservers/servers", first.base))
         .bearer_auth(&key)
         .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     assert_eq!(created["status"], "enabled", "{created}");
     let pid_file = children_dir(dir.path()).join(created["id"].as_str().unwrap()).join("fixture.pid");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
@@ -169,25 +172,13 @@ async fn sigterm_drains_calls_then_ends_every_process_of_api_started_servers() {
         "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
         "command": toolhub_test_support::fixture_bin().display().to_string(),
     });
-    let created: Value = client
-        .post(format!("{base}/api/v1/toolservers/servers"))
-        .bearer_auth(&key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value =
+        client.post(format!("{base}/api/v1/toolservers/servers")).bearer_auth(&key).json(&body).json_reply().await;
     let tools: Value = client
         .get(format!("{base}/api/v1/toolservers/servers/{}/tools", created["id"].as_str().unwrap()))
         .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_reply()
+        .await;
     let tool = |name: &str| {
         let id = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
         format!("{base}/api/v1/toolservers/tools/{}/call", id.as_str().unwrap())
@@ -258,15 +249,8 @@ async fn no_call_record_is_lost_on_sigterm_under_load() {
     assert!(answered > 100, "the load reached Toolhub: {answered} answered");
 
     let second = start(dir.path());
-    let page: Value = client
-        .get(format!("{}/api/v1/toolservers/calls?limit=1", second.base))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value =
+        client.get(format!("{}/api/v1/toolservers/calls?limit=1", second.base)).bearer_auth(&key).json_reply().await;
     let logged = page["total"].as_u64().unwrap();
     assert!(logged >= answered, "{answered} calls were answered, {logged} logged");
     assert!(stop(second).success());
@@ -432,15 +416,18 @@ async fn an_mcp_session_survives_a_restart() {
         StatusCode::ACCEPTED
     );
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let (_, _, before) = crate::harness::mcp_post(&client, &url, &key, Some(&session), list.clone()).await;
-    let before = before.expect("tools/list answered");
-    assert!(before["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{before}");
+    // The tools of the built-in server, once it has started (in the background, with Toolhub).
+    let listed = || async {
+        let (status, _, answer) = crate::harness::mcp_post(&client, &url, &key, Some(&session), list.clone()).await;
+        assert_eq!(status, StatusCode::OK, "the session is known");
+        answer?["result"]["tools"].as_array().filter(|t| !t.is_empty()).cloned()
+    };
+    let before = toolhub_test_support::eventually_some(Duration::from_secs(5), listed).await.expect("tools listed");
     assert!(stop(first).success());
 
     let second = start_at(dir.path(), &[], &bind);
-    let (status, _, after) = crate::harness::mcp_post(&client, &url, &key, Some(&session), list.clone()).await;
-    assert_eq!(status, StatusCode::OK, "the session is known after the restart");
-    assert_eq!(after.unwrap()["result"]["tools"], before["result"]["tools"]);
+    let after = toolhub_test_support::eventually_some(Duration::from_secs(5), listed).await;
+    assert_eq!(after, Some(before), "the same session lists the same tools after the restart");
     let (status, _, _) = crate::harness::mcp_post(&client, &url, &key, Some("no-such-session"), list).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(stop(second).success());
@@ -458,8 +445,13 @@ async fn connect_relays_stdio_to_the_gateway() {
     let mut command = tokio::process::Command::new(BIN);
     command.args(["connect", "--url", &running.base]).env("TOOLHUB_KEY", &key);
     let client = ().serve(TokioChildProcess::new(command).unwrap()).await.expect("the bridge speaks MCP");
-    let names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into()).collect();
-    assert_eq!(names, ["builtin_tools__calculator", "builtin_tools__get_time"]);
+    // The built-in server starts in the background with Toolhub.
+    let names = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
+        let names: Vec<String> = client.list_all_tools().await.ok()?.into_iter().map(|t| t.name.into()).collect();
+        (!names.is_empty()).then_some(names)
+    })
+    .await;
+    assert_eq!(names.unwrap(), ["builtin_tools__calculator", "builtin_tools__get_time"]);
     let arguments = json!({"expression": "6*7"}).as_object().unwrap().clone();
     let result = client
         .call_tool(CallToolRequestParams::new("builtin_tools__calculator").with_arguments(arguments))

@@ -32,6 +32,30 @@ toolhub_test_support::on_both_databases!(
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
 
+/// The fixture registered over stdio as `fixture` (started): its id and its tools' ids by name.
+struct Fixture {
+    id: String,
+    tools: Value,
+}
+
+impl Fixture {
+    async fn register(app: &TestApp) -> Self {
+        let body = json!({
+            "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+            "command": toolhub_test_support::fixture_bin().display().to_string(),
+        });
+        let created = app.post(SERVERS, &app.admin_key, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        let tools = app.get(&format!("{SERVERS}/{id}/tools"), &app.admin_key).await.body;
+        Self { id, tools }
+    }
+
+    fn tool_id(&self, name: &str) -> Value {
+        self.tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone()
+    }
+}
+
 async fn connect(app: &TestApp, path: &str, key: &str) -> RunningService<RoleClient, ()> {
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{}{path}", app.base)).auth_header(key);
     let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
@@ -52,15 +76,8 @@ async fn call(client: &RunningService<RoleClient, ()>, name: &str, arguments: Va
 
 async fn each_principal_sees_and_calls_what_its_grants_allow(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-    });
-    let created = app.post(SERVERS, &app.admin_key, body).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let tools = app.get(&format!("{SERVERS}/{}/tools", created.body["id"].as_str().unwrap()), &app.admin_key).await;
-    let tool_id =
-        |name: &str| tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
+    let fixture = Fixture::register(&app).await;
+    let tool_id = |name: &str| fixture.tool_id(name);
     let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
     for (tool, level) in [("echo", "execute"), ("fail", "execute"), ("add", "read")] {
         let grant = json!({"subject": "user:alice", "tool_id": tool_id(tool), "access_level": level});
@@ -199,14 +216,8 @@ async fn listen(app: &TestApp, key: &str) -> (RunningService<RoleClient, Listene
 /// session whose set did not change hears nothing.
 async fn list_changed_reaches_the_sessions_whose_tools_changed(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-    });
-    let created = app.post(SERVERS, &app.admin_key, body).await;
-    let server_id = created.body["id"].as_str().unwrap().to_owned();
-    let tools = app.get(&format!("{SERVERS}/{server_id}/tools"), &app.admin_key).await;
-    let echo = tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap()["id"].clone();
+    let fixture = Fixture::register(&app).await;
+    let (server_id, echo) = (fixture.id.clone(), fixture.tool_id("echo"));
     let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
     let (as_alice, heard_by_alice) = listen(&app, &alice).await;
     let (as_bob, heard_by_bob) = listen(&app, &bob).await;
@@ -250,14 +261,8 @@ async fn run_client(program: &std::path::Path, args: &[&str]) -> String {
 /// with different grants: each sees and calls its own set.
 async fn third_party_clients_see_and_call_what_each_principal_may(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-    });
-    let created = app.post(SERVERS, &app.admin_key, body).await;
-    let tools = app.get(&format!("{SERVERS}/{}/tools", created.body["id"].as_str().unwrap()), &app.admin_key).await;
-    let tool_id =
-        |name: &str| tools.body["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone();
+    let fixture = Fixture::register(&app).await;
+    let tool_id = |name: &str| fixture.tool_id(name);
     let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
     for (subject, tool) in [("user:alice", "echo"), ("user:bob", "add")] {
         let grant = json!({"subject": subject, "tool_id": tool_id(tool), "access_level": "execute"});
@@ -432,11 +437,7 @@ fn sse_or_json(body: String) -> Value {
 async fn a_cancelled_call_and_a_crash_mid_call(backend: Backend) {
     use rmcp::model::{CallToolRequest, ClientRequest};
     let app = crate::harness::spawn_app_with(backend, |serve| serve.upstream.restart_backoff_ms = 50).await;
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-    });
-    assert_eq!(app.post(SERVERS, &app.admin_key, body).await.status, StatusCode::CREATED);
+    Fixture::register(&app).await;
     let client = connect(&app, "/mcp", &app.admin_key).await;
 
     let hang = ClientRequest::CallToolRequest(CallToolRequest::new(CallToolRequestParams::new("fixture__hang")));

@@ -88,11 +88,18 @@ pub struct CatalogueCache {
 /// a server or tool was written, or a grant or rule. Coarse and coalescing: a listener that
 /// wakes recomputes what it shows and compares.
 #[derive(Debug, Clone, Default)]
-pub struct Changes(Arc<std::sync::Mutex<Vec<futures::channel::mpsc::Sender<()>>>>);
+pub struct Changes(Arc<ChangesInner>);
+
+#[derive(Debug, Default)]
+struct ChangesInner {
+    listeners: std::sync::Mutex<Vec<futures::channel::mpsc::Sender<()>>>,
+    generation: std::sync::atomic::AtomicU64,
+}
 
 impl Changes {
     pub fn notify(&self) {
-        let mut listeners = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        self.0.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut listeners = self.0.listeners.lock().unwrap_or_else(|p| p.into_inner());
         // A full channel already holds a wake; a closed one's listener is gone.
         listeners.retain_mut(|listener| match listener.try_send(()) {
             Ok(()) => true,
@@ -103,8 +110,13 @@ impl Changes {
     /// A stream that yields after each later [`Self::notify`] (several coalesce into one).
     pub fn subscribe(&self) -> futures::channel::mpsc::Receiver<()> {
         let (sender, receiver) = futures::channel::mpsc::channel(0);
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
+        self.0.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
         receiver
+    }
+
+    /// Counts the changes so far: what was computed at one generation holds while it stays.
+    pub fn generation(&self) -> u64 {
+        self.0.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -70,11 +70,18 @@ pub struct GatewaySession {
     /// The fingerprint of the tools the client was last given (`tools/list`); until it lists,
     /// there is nothing to tell it about.
     shown: Arc<std::sync::Mutex<Option<u64>>>,
+    /// The last listing, with when and at which generation of changes it was made.
+    listing: Arc<std::sync::Mutex<Option<KeptListing>>>,
 }
+
+type KeptListing = (std::time::Instant, u64, Scope, Arc<Vec<Listed>>);
+
+/// How long a session's listing is kept without a change on this replica.
+const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl GatewaySession {
     pub fn new(services: Services) -> Self {
-        Self { services, owner: Arc::default(), shown: Arc::default() }
+        Self { services, owner: Arc::default(), shown: Arc::default(), listing: Arc::default() }
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
@@ -92,10 +99,12 @@ fn fingerprint(listed: &[Listed]) -> u64 {
     hasher.finish()
 }
 
-/// A tool as a session lists it.
+/// A tool as a session lists it: its name there, the stored tool, and its MCP form (made once
+/// per listing, not once per `tools/list`).
 pub struct Listed {
     pub name: String,
     pub tool: Tool,
+    pub mcp: McpTool,
 }
 
 /// The name of a tool in `/mcp`: `<server>__<tool>`, each part reduced to MCP's portable
@@ -135,26 +144,27 @@ pub fn name_tools(scope: &Scope, servers: Vec<(ToolServer, Vec<Tool>)>) -> Vec<L
                 name.push_str(&suffix);
             }
             taken.insert(name.clone());
-            listed.push(Listed { name, tool });
+            let mcp = to_mcp(&name, &tool);
+            listed.push(Listed { name, tool, mcp });
         }
     }
     listed
 }
 
-fn to_mcp(listed: &Listed) -> McpTool {
+fn to_mcp(name: &str, stored: &Tool) -> McpTool {
     let schema = |value: &Option<Value>| match value {
         Some(Value::Object(map)) => Some(Arc::new(map.clone())),
         _ => None,
     };
-    let input = schema(&listed.tool.args_schema)
+    let input = schema(&stored.args_schema)
         .unwrap_or_else(|| Arc::new(JsonObject::from_iter([("type".to_owned(), Value::from("object"))])));
-    let mut tool = McpTool::new(listed.name.clone(), listed.tool.description.clone().unwrap_or_default(), input);
-    tool = tool.with_title(listed.tool.display_name.clone());
-    if let Some(output) = schema(&listed.tool.output_schema) {
+    let mut tool = McpTool::new(name.to_owned(), stored.description.clone().unwrap_or_default(), input);
+    tool = tool.with_title(stored.display_name.clone());
+    if let Some(output) = schema(&stored.output_schema) {
         tool = tool.with_raw_output_schema(output);
     }
     if let Some(annotations) =
-        listed.tool.annotations.clone().and_then(|a| serde_json::from_value::<ToolAnnotations>(a).ok())
+        stored.annotations.clone().and_then(|a| serde_json::from_value::<ToolAnnotations>(a).ok())
     {
         tool = tool.with_annotations(annotations);
     }
@@ -178,9 +188,25 @@ impl GatewaySession {
         Ok((principal, scope))
     }
 
-    async fn listing(&self, principal: &Principal, scope: &Scope) -> Result<Vec<Listed>, ErrorData> {
+    /// What the session lists, kept while nothing changed (no write here) for at most
+    /// [`LISTING_TTL`] (other replicas' writes, windows and expiries).
+    async fn listing(&self, principal: &Principal, scope: &Scope) -> Result<Arc<Vec<Listed>>, ErrorData> {
+        let generation = self.services.catalogue.changes().generation();
+        if let Some((at, kept_generation, kept_scope, listed)) = &*self.kept()
+            && *kept_generation == generation
+            && kept_scope == scope
+            && at.elapsed() < LISTING_TTL
+        {
+            return Ok(listed.clone());
+        }
         let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
-        Ok(name_tools(scope, servers))
+        let listed = Arc::new(name_tools(scope, servers));
+        *self.kept() = Some((std::time::Instant::now(), generation, scope.clone(), listed.clone()));
+        Ok(listed)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<KeptListing>> {
+        self.listing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The id of the tool a name means for the caller: one it may at least read (a refusal
@@ -207,7 +233,7 @@ impl GatewaySession {
                 }
                 // A name that was reduced or given a suffix: find it in the listing.
                 let listed = self.listing(principal, scope).await?;
-                Ok(listed.into_iter().find(|l| l.name == name).map(|l| l.tool.id))
+                Ok(listed.iter().find(|l| l.name == name).map(|l| l.tool.id.clone()))
             }
         }
     }
@@ -228,6 +254,18 @@ impl GatewaySession {
             .into_iter()
             .map(|(server, _, item)| (server, item))
             .collect())
+    }
+
+    /// As [`Self::offered`], for the caller of a request, as MCP objects (ones that do not
+    /// parse are left out).
+    async fn offered_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        kind: Offering,
+    ) -> Result<Vec<T>, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let items = self.offered(&principal, &scope, kind).await?;
+        Ok(items.into_iter().filter_map(|(_, item)| serde_json::from_value(item).ok()).collect())
     }
 
     /// As [`Self::offered`], with each item's name as its server gave it.
@@ -274,11 +312,6 @@ fn call_origin(context: &RequestContext<RoleServer>) -> String {
     let cut = origin.char_indices().nth(128).map(|(at, _)| at).unwrap_or(origin.len());
     origin.truncate(cut);
     origin
-}
-
-/// MCP objects from their JSON; ones that do not parse are left out.
-fn typed<T: serde::de::DeserializeOwned>(items: impl Iterator<Item = Value>) -> Vec<T> {
-    items.filter_map(|item| serde_json::from_value(item).ok()).collect()
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorData> {
@@ -354,7 +387,7 @@ impl ServerHandler for GatewaySession {
                 .ok_or_else(|| ErrorData::invalid_params("unknown cursor", None))?,
             None => 0,
         };
-        let page: Vec<McpTool> = listed.iter().skip(start).take(PAGE_SIZE).map(to_mcp).collect();
+        let page: Vec<McpTool> = listed.iter().skip(start).take(PAGE_SIZE).map(|l| l.mcp.clone()).collect();
         let next = start + page.len();
         let mut result = ListToolsResult::with_all_items(page);
         result.next_cursor = (next < listed.len()).then(|| next.to_string());
@@ -366,9 +399,7 @@ impl ServerHandler for GatewaySession {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let (principal, scope) = self.caller(&context.extensions)?;
-        let items = self.offered(&principal, &scope, Offering::Resources).await?;
-        Ok(ListResourcesResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+        Ok(ListResourcesResult::with_all_items(self.offered_typed(&context, Offering::Resources).await?))
     }
 
     async fn list_resource_templates(
@@ -376,9 +407,9 @@ impl ServerHandler for GatewaySession {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let (principal, scope) = self.caller(&context.extensions)?;
-        let items = self.offered(&principal, &scope, Offering::ResourceTemplates).await?;
-        Ok(ListResourceTemplatesResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.offered_typed(&context, Offering::ResourceTemplates).await?,
+        ))
     }
 
     /// A resource is read from the server that lists its URI; failing that, from the first
@@ -420,9 +451,7 @@ impl ServerHandler for GatewaySession {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let (principal, scope) = self.caller(&context.extensions)?;
-        let items = self.offered(&principal, &scope, Offering::Prompts).await?;
-        Ok(ListPromptsResult::with_all_items(typed(items.into_iter().map(|(_, item)| item))))
+        Ok(ListPromptsResult::with_all_items(self.offered_typed(&context, Offering::Prompts).await?))
     }
 
     async fn get_prompt(
