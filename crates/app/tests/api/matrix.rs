@@ -291,3 +291,49 @@ async fn every_operation_has_a_row_and_every_caller_gets_its_outcome() {
     }
     assert!(wrong.is_empty(), "{} unexpected outcomes:\n{}", wrong.len(), wrong.join("\n"));
 }
+
+/// The MCP gateway's row (it is not an operation of the OpenAPI document): every authenticated
+/// caller may open a session, and lists only what it may call in its own tenant: nothing for
+/// the guest, the user and the other tenant's administrator; the built-in tools for the tenant's
+/// administrator and the operator (administrators use every tool of their tenant).
+#[tokio::test]
+async fn the_mcp_gateway_row() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let tokens = [
+        app.key("guest", Role::Guest, "default").await,
+        app.key("user", Role::User, "default").await,
+        app.key("tenant-admin", Role::Admin, "default").await,
+        app.key("globex-admin", Role::Admin, "globex").await,
+        app.admin_key.clone(),
+    ];
+    let expected = [false, false, true, false, true];
+    let url = format!("{}/mcp", app.base);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "matrix", "version": "1"}}});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let mut wrong = Vec::new();
+    for ((caller, token), sees_builtins) in CALLERS.iter().zip(&tokens).zip(expected) {
+        let (status, session, _) = crate::harness::mcp_post(&app.client, &url, token, None, initialize.clone()).await;
+        if status != StatusCode::OK {
+            wrong.push(format!("{caller}: initialize answered {status}"));
+            continue;
+        }
+        let session = session.unwrap();
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        crate::harness::mcp_post(&app.client, &url, token, Some(&session), initialized).await;
+        // The built-in server starts in the background: wait for it where it is expected.
+        let names = toolhub_test_support::eventually_some(std::time::Duration::from_secs(5), || async {
+            let (_, _, answer) = crate::harness::mcp_post(&app.client, &url, token, Some(&session), list.clone()).await;
+            let names: Vec<String> =
+                answer?["result"]["tools"].as_array()?.iter().map(|t| t["name"].to_string()).collect();
+            (names.is_empty() != sees_builtins).then_some(names)
+        })
+        .await;
+        match names {
+            Some(names) if names.iter().all(|n| n.contains("builtin_tools__")) => {}
+            other => wrong.push(format!("{caller}: expected builtins {sees_builtins}, listed {other:?}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    app.stop().await;
+}
