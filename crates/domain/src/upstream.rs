@@ -152,6 +152,12 @@ pub trait UpstreamConnector: Send + Sync {
         Err(UpstreamError::Protocol("the server offers no resources".into()))
     }
 
+    /// Completes an argument of a prompt or resource template of a running server (the MCP
+    /// `completion/complete` params and result, as JSON).
+    async fn complete(&self, _server_id: &str, _params: Value, _timeout: Duration) -> Result<Value, UpstreamError> {
+        Err(UpstreamError::Protocol("the server offers no completions".into()))
+    }
+
     /// Gets a prompt of a running server (the MCP `prompts/get` result, as JSON).
     async fn get_prompt(
         &self,

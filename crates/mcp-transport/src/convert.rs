@@ -5,8 +5,9 @@ use std::time::Duration;
 use rmcp::{
     RoleClient,
     model::{
-        CallToolRequestParams, CallToolResult, ClientRequest, GetPromptRequestParams, ListToolsRequest,
-        PaginatedRequestParams, PingRequest, ReadResourceRequestParams, ServerResult, Tool,
+        CallToolRequestParams, CallToolResult, ClientRequest, CompleteRequest, CompleteRequestParams,
+        GetPromptRequestParams, ListToolsRequest, PaginatedRequestParams, PingRequest, ReadResourceRequestParams,
+        ServerResult, Tool,
     },
     service::{Peer, ServiceError},
 };
@@ -125,4 +126,21 @@ pub async fn get_prompt(
     params.arguments = arguments;
     let result = within(timeout, peer.get_prompt(params)).await?;
     serde_json::to_value(result).map_err(|e| UpstreamError::Protocol(e.to_string()))
+}
+
+/// Completes an argument; an empty completion when the server announces no completions.
+pub async fn complete(peer: &Peer<RoleClient>, params: Value, timeout: Duration) -> Result<Value, UpstreamError> {
+    let supported = peer.peer_info().is_some_and(|info| info.capabilities.completions.is_some());
+    if !supported {
+        return Ok(json!({"completion": {"values": []}}));
+    }
+    let params: CompleteRequestParams =
+        serde_json::from_value(params).map_err(|e| UpstreamError::Protocol(format!("bad completion request: {e}")))?;
+    let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
+    match within(timeout, peer.send_request(request)).await? {
+        ServerResult::CompleteResult(result) => {
+            serde_json::to_value(result).map_err(|e| UpstreamError::Protocol(e.to_string()))
+        }
+        _ => Err(UpstreamError::Protocol("unexpected answer to completion/complete".into())),
+    }
 }

@@ -279,6 +279,13 @@ impl UpstreamConnector for UpstreamManager {
         }
     }
 
+    async fn complete(&self, server_id: &str, params: Value, timeout: Duration) -> Result<Value, UpstreamError> {
+        match self.peer(server_id)? {
+            None => Err(UpstreamError::Protocol("the built-in server offers no completions".into())),
+            Some(peer) => convert::complete(&peer, params, timeout).await,
+        }
+    }
+
     async fn get_prompt(
         &self,
         server_id: &str,

@@ -363,6 +363,12 @@ async fn resources_and_prompts_of_readable_servers(backend: Backend) {
         .expect("a prompt without required arguments");
     let got = as_reader.get_prompt(GetPromptRequestParams::new(simple.name.clone())).await.unwrap();
     assert!(!got.messages.is_empty(), "{got:?}");
+    // Completions go to the prompt's server under its own name; an unknown prompt is an error.
+    let with_arguments = prompts.iter().find(|p| p.arguments.as_ref().is_some_and(|a| !a.is_empty())).unwrap();
+    let argument = with_arguments.arguments.as_ref().unwrap()[0].name.clone();
+    let completed = as_reader.complete_prompt_argument(with_arguments.name.clone(), argument.clone(), "", None).await;
+    assert!(completed.is_ok(), "{completed:?}");
+    assert!(as_reader.complete_prompt_argument("everything__nothing", argument, "", None).await.is_err());
     let resources = as_reader.list_all_resources().await.unwrap();
     assert!(!resources.is_empty() && resources.iter().all(|r| r.name.starts_with("everything__")));
     let read = as_reader.read_resource(ReadResourceRequestParams::new(resources[0].uri.clone())).await.unwrap();

@@ -93,6 +93,13 @@ impl OfferingService {
         Ok(self.upstream.get_prompt(&server.id, name, arguments, timeout_of(server)).await?)
     }
 
+    /// Completes an argument of a prompt or resource template of a server the actor may read
+    /// (`params` as MCP's `completion/complete` has them, naming the server's own prompt).
+    pub async fn complete(&self, actor: &Principal, server: &ToolServer, params: Value) -> DomainResult<Value> {
+        self.require(actor, server)?;
+        Ok(self.upstream.complete(&server.id, params, timeout_of(server)).await?)
+    }
+
     fn require(&self, actor: &Principal, server: &ToolServer) -> DomainResult<()> {
         if server.tenant != actor.tenant || !self.may_read(actor, server) {
             return Err(DomainError::not_found(ResourceKind::ToolServer, &server.id));

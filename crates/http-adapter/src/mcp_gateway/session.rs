@@ -7,12 +7,12 @@ use futures::StreamExt;
 
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
-    model::Extensions,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-        GetPromptResponse, GetPromptResult, Implementation, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
-        ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-        ReadResourceResult, ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+        Extensions, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, JsonObject,
+        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+        ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities,
+        ServerConfig, Tool as McpTool, ToolAnnotations,
     },
     service::{NotificationContext, RequestContext},
 };
@@ -330,8 +330,12 @@ fn internal(error: toolhub_domain::DomainError) -> ErrorData {
 
 impl ServerHandler for GatewaySession {
     fn get_info(&self) -> ServerConfig {
-        let capabilities =
-            ServerCapabilities::builder().enable_tools().enable_tool_list_changed().enable_resources().enable_prompts();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions();
         ServerConfig::new(capabilities.build())
             .with_server_info(Implementation::new("toolhub", env!("CARGO_PKG_VERSION")))
             .with_instructions(
@@ -468,6 +472,47 @@ impl ServerHandler for GatewaySession {
         let result = self.services.offerings.get_prompt(&principal, &server, &original, request.arguments).await;
         match result {
             Ok(result) => Ok(from_json::<GetPromptResult>(result)?.into()),
+            Err(error) => {
+                Err(ErrorData::internal_error(format!("{}: {}", error.code().as_str(), error.client_message()), None))
+            }
+        }
+    }
+
+    /// Completions go to the server of the prompt or resource template named, under the name
+    /// the server gave it.
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let (principal, scope) = self.caller(&context.extensions)?;
+        let mut params = serde_json::to_value(&request).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let owner = match &request.r#ref {
+            Reference::Prompt(prompt) => {
+                let listed = self.offered_named(&principal, &scope, Offering::Prompts).await?;
+                listed.into_iter().find(|(_, _, item)| item["name"] == prompt.name.as_str()).map(
+                    |(server, original, _)| {
+                        params["ref"]["name"] = Value::from(original);
+                        server
+                    },
+                )
+            }
+            Reference::Resource(resource) => {
+                let templates = self.offered(&principal, &scope, Offering::ResourceTemplates).await?;
+                let resources = self.offered(&principal, &scope, Offering::Resources).await?;
+                templates
+                    .into_iter()
+                    .find(|(_, item)| item["uriTemplate"] == resource.uri.as_str())
+                    .or_else(|| resources.into_iter().find(|(_, item)| item["uri"] == resource.uri.as_str()))
+                    .map(|(server, _)| server)
+            }
+            _ => None,
+        };
+        let Some(server) = owner else {
+            return Err(ErrorData::invalid_params("no server offers what the completion names", None));
+        };
+        match self.services.offerings.complete(&principal, &server, params).await {
+            Ok(result) => from_json(result),
             Err(error) => {
                 Err(ErrorData::internal_error(format!("{}: {}", error.code().as_str(), error.client_message()), None))
             }
