@@ -200,12 +200,25 @@ pub fn summarize(result: &Value) -> Option<String> {
 }
 
 /// A tool's input schema, compiled once for many calls.
+#[cfg(feature = "argument-schemas")]
 pub type ArgumentsValidator = jsonschema::Validator;
+
+/// Without the `argument-schemas` feature no schema compiles: arguments reach tools unchecked
+/// (and the crate does without `jsonschema` and its ~100 dependencies).
+#[cfg(not(feature = "argument-schemas"))]
+#[derive(Debug)]
+pub enum ArgumentsValidator {}
 
 /// Compiles a schema; a schema the validator cannot compile is the upstream's problem, not the
 /// caller's, so it checks nothing.
 pub fn compile_schema(schema: Option<&Value>) -> Option<ArgumentsValidator> {
-    jsonschema::validator_for(schema?).ok()
+    #[cfg(feature = "argument-schemas")]
+    return jsonschema::validator_for(schema?).ok();
+    #[cfg(not(feature = "argument-schemas"))]
+    {
+        let _ = schema;
+        None
+    }
 }
 
 /// Checks arguments against a tool's input schema; each failure names its path.
@@ -217,6 +230,13 @@ pub fn check_arguments(schema: Option<&Value>, arguments: &Value) -> Result<(), 
 }
 
 /// Checks arguments with a compiled schema.
+#[cfg(not(feature = "argument-schemas"))]
+pub fn check_with(validator: &ArgumentsValidator, _arguments: &Value) -> Result<(), Vec<FieldError>> {
+    match *validator {}
+}
+
+/// Checks arguments with a compiled schema.
+#[cfg(feature = "argument-schemas")]
 pub fn check_with(validator: &ArgumentsValidator, arguments: &Value) -> Result<(), Vec<FieldError>> {
     let errors: Vec<FieldError> = validator
         .iter_errors(arguments)
