@@ -19,12 +19,15 @@ use crate::{
     upstream::ServerRef,
 };
 
+/// What every port method returns: the value, or a [`DomainError`] (see the module docs).
 pub type PortResult<T> = Result<T, DomainError>;
 
+/// Tool servers, by tenant. Secrets in a server are the adapter's to seal at rest.
 #[async_trait]
 pub trait ServerRepository: Send + Sync {
     /// Conflict when the tenant already has a server of that name.
     async fn insert(&self, server: &ToolServer) -> PortResult<()>;
+    /// The tenant's server of that id, if any (another tenant's is `None`).
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>>;
     /// Ordered by creation time, then id.
     async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>>;
@@ -42,6 +45,7 @@ pub trait ServerRepository: Send + Sync {
     async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>>;
 }
 
+/// The tools servers offer, as discovery stored them, by tenant.
 #[async_trait]
 pub trait ToolRepository: Send + Sync {
     /// Conflict when the server already has a tool of that name.
@@ -54,15 +58,19 @@ pub trait ToolRepository: Send + Sync {
     async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>>;
     /// One page of a server's tools (sort order, then name) and the total count.
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)>;
+    /// The tenant's tool of that id, if any.
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>>;
+    /// Enables or disables a tool (an administrator's choice, kept across discoveries).
     /// Returns false when the tool does not exist.
     async fn set_status(&self, tenant: &str, id: &str, status: ToolStatus, at: Timestamp) -> PortResult<bool>;
     /// Writes a discovery's inserts and updates atomically.
     async fn apply(&self, changes: &Reconciliation) -> PortResult<()>;
 }
 
+/// Principals Toolhub has seen or administrators manage: role, groups, display name.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
+    /// The tenant's user of that id, if any.
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<User>>;
     /// Inserts the user unless one with the same tenant and id exists; returns the stored user.
     async fn insert_if_absent(&self, user: &User) -> PortResult<User>;
@@ -75,17 +83,22 @@ pub trait UserRepository: Send + Sync {
 /// Which grants a listing returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrantFilter {
+    /// Only grants to this subject.
     pub subject: Option<Subject>,
+    /// Only grants on this tool or server.
     pub target: Option<Target>,
 }
 
+/// Grants, by tenant.
 #[async_trait]
 pub trait GrantRepository: Send + Sync {
     /// Conflict when the subject already has a grant on that target.
     async fn insert(&self, grant: &Grant) -> PortResult<()>;
+    /// The tenant's grant of that id, if any.
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Grant>>;
     /// Returns false when the grant is unknown.
     async fn update(&self, grant: &Grant) -> PortResult<bool>;
+    /// Returns false when the grant is unknown.
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
     /// Ordered by grant time, then id.
     async fn list(&self, tenant: &str, filter: &GrantFilter) -> PortResult<Vec<Grant>>;
@@ -95,24 +108,33 @@ pub trait GrantRepository: Send + Sync {
     async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>>;
 }
 
+/// Role rules, by tenant.
 #[async_trait]
 pub trait RoleRuleRepository: Send + Sync {
     /// Conflict when the tenant has a rule with the same role and patterns.
     async fn insert(&self, rule: &RoleRule) -> PortResult<()>;
+    /// The tenant's rule of that id, if any.
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<RoleRule>>;
+    /// Returns false when the rule is unknown.
     async fn update(&self, rule: &RoleRule) -> PortResult<bool>;
+    /// Returns false when the rule is unknown.
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
     /// Ordered by creation time, then id.
     async fn list(&self, tenant: &str, role: Option<Role>) -> PortResult<Vec<RoleRule>>;
+    /// Every tenant's rules (to build the decision index).
     async fn list_all(&self) -> PortResult<Vec<RoleRule>>;
 }
 
+/// API keys, stored by the SHA-256 hash of their secret (never the secret).
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync {
+    /// Conflict when a key has the same id or hash.
     async fn insert(&self, key: &ApiKey) -> PortResult<()>;
+    /// The key whose secret hashes to `key_hash`, revoked or not.
     async fn find_by_hash(&self, key_hash: &str) -> PortResult<Option<ApiKey>>;
     /// Number of keys in all tenants, revoked ones included.
     async fn count(&self) -> PortResult<u64>;
+    /// Notes that the key was used at `at` (best effort; an unknown id is no error).
     async fn touch(&self, id: &str, at: Timestamp) -> PortResult<()>;
     /// The tenant's keys (revoked ones included), by creation time.
     async fn list(&self, tenant: &str) -> PortResult<Vec<ApiKey>>;
@@ -124,7 +146,9 @@ pub trait ApiKeyRepository: Send + Sync {
 /// `flush` writes everything queued (at shutdown).
 #[async_trait]
 pub trait CallLog: Send + Sync {
+    /// Takes a record, without waiting for storage.
     fn record(&self, record: CallRecord);
+    /// Writes every record taken so far.
     async fn flush(&self);
 }
 
@@ -133,13 +157,17 @@ pub trait CallLog: Send + Sync {
 /// The state is opaque here: the gateway writes and reads it.
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
+    /// Stores (or replaces) a session's state, opened at `at`.
     async fn save(&self, id: &str, state: &serde_json::Value, at: Timestamp) -> PortResult<()>;
+    /// A session's state, if it is stored.
     async fn load(&self, id: &str) -> PortResult<Option<serde_json::Value>>;
+    /// Forgets a session (an unknown id is no error).
     async fn delete(&self, id: &str) -> PortResult<()>;
     /// Forgets the sessions saved before `before`; returns how many.
     async fn prune(&self, before: Timestamp) -> PortResult<u64>;
 }
 
+/// Stored call records: the call log's reading side, and where usage counters are added up.
 #[async_trait]
 pub trait CallLogRepository: Send + Sync {
     /// Stores the records and adds them to the usage counters of their tools and grants.
@@ -158,9 +186,13 @@ pub trait CallLogRepository: Send + Sync {
 
 /// Operational counters (Prometheus, or nothing).
 pub trait Metrics: Send + Sync {
+    /// A tool call ended with `status` after `seconds` (`unknown` names for unknown tools).
     fn tool_call(&self, _server: &str, _tool: &str, _status: CallStatus, _seconds: f64) {}
+    /// The engine decided a call.
     fn access_decision(&self, _allowed: bool) {}
+    /// A server was restarted after a failure.
     fn upstream_restart(&self, _server: &str) {}
+    /// A server's circuit opened.
     fn circuit_opened(&self, _server: &str) {}
 }
 
@@ -171,6 +203,7 @@ impl Metrics for NoMetrics {}
 
 /// Seals secrets for storage (AEAD) and opens them again.
 pub trait SecretCipher: Send + Sync {
+    /// The secret sealed, as text to store.
     fn seal(&self, secret: &Secret) -> String;
     /// Fails when the text was not sealed with this key or was tampered with.
     fn open(&self, sealed: &str) -> PortResult<Secret>;
@@ -178,6 +211,7 @@ pub trait SecretCipher: Send + Sync {
 
 /// The current time; a port so tests can stand still or travel.
 pub trait Clock: Send + Sync {
+    /// Now.
     fn now(&self) -> Timestamp;
 }
 
@@ -194,5 +228,6 @@ impl Clock for SystemClock {
 /// Whether the service can take traffic (database reachable, schema up to date).
 #[async_trait]
 pub trait ReadinessProbe: Send + Sync {
+    /// Ok when ready; otherwise why not (shown to operators, never a secret).
     async fn check(&self) -> Result<(), String>;
 }

@@ -11,18 +11,26 @@ use crate::{error::ErrorCode, server::ToolServer};
 /// A tool as the server lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiscoveredTool {
+    /// Its name on the server.
     pub name: String,
+    /// A human-readable title (MCP `title`, or `annotations.title`).
     pub title: Option<String>,
+    /// What it does.
     pub description: Option<String>,
+    /// The JSON Schema of its arguments.
     pub input_schema: Value,
+    /// The JSON Schema of its structured result, if it declares one.
     pub output_schema: Option<Value>,
+    /// MCP tool annotations (read-only, destructive, idempotent hints), as JSON.
     pub annotations: Option<Value>,
 }
 
 /// What a tool call returned: the MCP `CallToolResult` as JSON, and whether it is a tool error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolCallOutcome {
+    /// The `CallToolResult` (`content`, `structuredContent`, `isError`).
     pub result: Value,
+    /// The tool reported an error (`isError`): an answer, not a failure to answer.
     pub is_error: bool,
 }
 
@@ -51,19 +59,27 @@ impl ToolCallOutcome {
 /// Why an upstream server did not answer a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpstreamError {
+    /// No answer within the server's deadline (the request was cancelled upstream).
     #[error("the server did not answer within {0:?}")]
     Timeout(Duration),
+    /// The server is stopped, or reconnecting.
     #[error("the server is not running")]
     NotRunning,
+    /// The server could not be spawned, reached or spoken to; the text says why.
     #[error("the server cannot be reached: {0}")]
     Unavailable(String),
+    /// The server answered with a JSON-RPC error, or not as MCP says.
     #[error("the server answered with an error: {0}")]
     Protocol(String),
+    /// The egress policy refuses the server's address.
     #[error("the egress policy refuses {0}")]
     Refused(String),
     /// Calls to the server failed too often in a row; they fail fast until a trial call is due.
     #[error("the server failed repeatedly; calls are refused for {retry_after_secs} s before a trial call")]
-    CircuitOpen { retry_after_secs: u64 },
+    CircuitOpen {
+        /// Seconds until the trial call.
+        retry_after_secs: u64,
+    },
     /// The caller gave up (an MCP client's `notifications/cancelled`); the upstream was told.
     #[error("the call was cancelled by its caller")]
     Cancelled,
@@ -91,7 +107,9 @@ impl UpstreamError {
 /// Identifies a server in callbacks from background tasks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServerRef {
+    /// The server's tenant.
     pub tenant: String,
+    /// The server's id.
     pub id: String,
 }
 
@@ -119,6 +137,7 @@ pub trait UpstreamConnector: Send + Sync {
     /// Stops every server (at shutdown).
     async fn stop_all(&self);
 
+    /// Whether the server has a live connection (or is built in) now.
     fn is_running(&self, server_id: &str) -> bool;
 
     /// Lists the tools over the live connection.
