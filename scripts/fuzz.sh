@@ -35,7 +35,7 @@ status=0
 for who in admin user; do
   key="$admin"; [ "$who" = user ] && key="$user"
   echo "== schemathesis as the tenant's $who, ${seconds}s" >&2
-  timeout --signal=INT "$((seconds + 15))" "$venv/bin/st" run "$base/openapi.json" \
+  timeout --signal=INT "$((seconds + 15))" "$venv/bin/st" --config-file scripts/schemathesis.toml run "$base/openapi.json" \
     --header "Authorization: Bearer $key" \
     --checks "${FUZZ_CHECKS:-all}" \
     --max-time "$seconds" --request-timeout 10 --generation-database none \

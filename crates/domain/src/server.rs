@@ -359,20 +359,19 @@ impl ToolServer {
             (TransportType::Stdio, _) => {
                 v.check(self.command.is_some(), "command", || "stdio transport requires command".into())
             }
-            (TransportType::Websocket, Some(url)) => v.url("base_url", url, &["ws", "wss", "http", "https"]),
-            (_, Some(url)) => v.url("base_url", url, &["http", "https"]),
+            (_, Some(url)) => v.http_url("base_url", url),
             (t, None) => v.error("base_url", format!("{t} transport requires base_url")),
         }
         if let (TransportType::Stdio, Some(url)) = (self.transport_type, &self.base_url) {
-            v.url("base_url", url, &["http", "https"]);
+            v.http_url("base_url", url);
         }
         if let Some(command) = &self.command {
             v.text("command", command, 1, COMMAND_MAX);
         }
         v.check(self.args.len() <= ARGS_MAX, "args", || format!("at most {ARGS_MAX} arguments"));
         for (i, arg) in self.args.iter().enumerate() {
-            v.check(arg.len() <= ARG_MAX && !arg.contains('\0'), &format!("args[{i}]"), || {
-                format!("must be at most {ARG_MAX} bytes without NUL")
+            v.check(arg.chars().count() <= ARG_MAX && !arg.contains('\0'), &format!("args[{i}]"), || {
+                format!("must be at most {ARG_MAX} characters without NUL")
             });
         }
         check_map(&mut v, "env", &self.env, is_env_name, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
@@ -380,7 +379,7 @@ impl ToolServer {
         if let Some(oauth) = &self.oauth_config {
             v.text("oauth_config.client_id", &oauth.client_id, 1, OAUTH_FIELD_MAX);
             v.text("oauth_config.client_secret", oauth.client_secret.expose(), 1, OAUTH_FIELD_MAX);
-            v.url("oauth_config.token_url", &oauth.token_url, &["http", "https"]);
+            v.http_url("oauth_config.token_url", &oauth.token_url);
             if let Some(scope) = &oauth.scope {
                 v.text("oauth_config.scope", scope, 0, OAUTH_FIELD_MAX);
             }
@@ -418,8 +417,8 @@ fn check_map(v: &mut Validator, field: &str, map: &ConfigMap, name_ok: fn(&str) 
             v.error(format!("{field}.{name}"), format!("must be {what}"));
         }
         let value = value.expose();
-        if value.len() > MAP_VALUE_MAX || value.contains(['\r', '\n', '\0']) {
-            v.error(format!("{field}.{name}"), format!("value must be at most {MAP_VALUE_MAX} bytes on one line"));
+        if value.chars().count() > MAP_VALUE_MAX || value.contains(['\r', '\n', '\0']) {
+            v.error(format!("{field}.{name}"), format!("value must be at most {MAP_VALUE_MAX} characters on one line"));
         }
     }
 }

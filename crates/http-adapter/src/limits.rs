@@ -21,15 +21,13 @@ pub enum Limit {
     Text { min: usize, max: usize },
     /// An integer from `min` to `max`.
     Range { min: i64, max: i64 },
-    /// An integer of at least `min`.
-    AtLeast(i64),
     /// A list of `min` to `max` items.
     Items { min: usize, max: usize },
     /// An identifier: 1 to `max` characters, none of them a control character.
     Identifier { max: usize },
     /// A list of texts (the domain's text check) of `min` to `max` characters.
     ItemText { min: usize, max: usize },
-    /// A list of strings of at most `max` characters, not otherwise checked.
+    /// A list of strings of at most `max` characters without NUL.
     ItemLength { max: usize },
     /// A list whose integers are `min` to `max`.
     ItemRange { min: i64, max: i64 },
@@ -56,7 +54,6 @@ impl Limit {
                 p.minimum = Some(Number::Int(min as isize));
                 p.maximum = Some(Number::Int(max as isize));
             }
-            (Self::AtLeast(min), Schema::Object(p)) => p.minimum = Some(Number::Int(min as isize)),
             (Self::DefaultValue(value), Schema::Object(p)) => p.default = Some(value.into()),
             (Self::Items { min, max }, Schema::Array(p)) => {
                 p.min_items = (min > 0).then_some(min);
@@ -76,6 +73,7 @@ impl Limit {
                     && let RefOr::T(Schema::Object(items)) = items.as_mut()
                 {
                     items.max_length = Some(max);
+                    items.pattern = Some("^[^\\u0000]*$".to_owned());
                 }
             }
             (Self::ItemRange { min, max }, Schema::Array(p)) => {
@@ -91,7 +89,9 @@ impl Limit {
                 if let Some(values) = p.additional_properties.as_deref_mut()
                     && let AdditionalProperties::RefOr(RefOr::T(Schema::Object(values))) = values
                 {
+                    // One line: header and environment values hold no line breaks or NUL.
                     values.max_length = Some(value_max);
+                    values.pattern = Some("^[^\\r\\n\\u0000]*$".to_owned());
                 }
             }
             (limit, _) => panic!("{limit:?} does not fit the schema it is applied to"),
@@ -125,7 +125,7 @@ const CATEGORY: Limit = Text { min: 1, max: servers::CATEGORY_MAX };
 const TAGS: Limit = Items { min: 0, max: servers::TAGS_MAX };
 const TAG: Limit = ItemText { min: 1, max: servers::TAG_MAX };
 const OAUTH_FIELD: Limit = Text { min: 1, max: servers::OAUTH_FIELD_MAX };
-const RATE_LIMIT: Limit = AtLeast(access::RATE_LIMIT_MIN as i64);
+const RATE_LIMIT: Limit = Range { min: access::RATE_LIMIT_MIN as i64, max: access::RATE_LIMIT_MAX as i64 };
 const HOURS: Limit = ItemRange { min: 0, max: access::HOUR_MAX as i64 };
 const DAYS: Limit = ItemRange { min: 0, max: access::DAY_MAX as i64 };
 const PATTERN: Limit = Text { min: 1, max: access::PATTERN_MAX };

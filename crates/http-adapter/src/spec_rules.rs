@@ -30,6 +30,10 @@ pub fn apply(doc: &mut Value) {
             "properties": {"transport_type": {"enum": ["http", "sse", "websocket"]}, "base_url": {"type": "string"}},
         },
     ]);
+    // An update may leave out a required field of a server, but not clear it with null.
+    for field in ["display_name", "transport_type", "timeout", "auto_start", "auto_update", "max_failures"] {
+        not_null(&mut component(doc, "ToolServerUpdate")["properties"][field]);
+    }
     // The names of environment variables and headers, as the domain checks them.
     for schema in ["ToolServerCreate", "ToolServerUpdate"] {
         let properties = &mut component(doc, schema)["properties"];
@@ -53,13 +57,14 @@ pub fn apply(doc: &mut Value) {
     query(doc, "/api/v1/toolservers/calls", "status", json!({"type": "string", "enum": statuses}));
 }
 
-/// An absolute http(s) URL with a host (the domain's URL check, narrowed to what a pattern
-/// can say: a dotted IPv4 address or a name whose last label starts with a letter, a port up to
-/// 65535, printable ASCII after it). ws/wss URLs of websocket servers are accepted too, but not
-/// advertised.
+/// An absolute http(s) URL (the domain's `validation::is_plain_http_url`, which checks the
+/// same by hand): optional user information, a dotted IPv4 address, a bracketed IPv6 address
+/// or a name whose last label starts with a letter, a port up to 65535, printable ASCII after.
 const URL_PATTERN: &str = concat!(
     "^[Hh][Tt][Tt][Pp][Ss]?://",
+    "([A-Za-z0-9._~%!$&'()*+,;=:-]+@)?",
     "(((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+    "|\\[[0-9A-Fa-f:.]+\\]",
     "|([A-Za-z0-9][A-Za-z0-9-]{0,62}\\.)*[A-Za-z][A-Za-z0-9-]{0,62})",
     "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
     "([/?#][!-~]*)?$",
@@ -72,6 +77,21 @@ fn subject_schema() -> Value {
         "pattern": format!("^(\\*|user:{NO_CONTROL}{{1,{max}}}|group:{NO_CONTROL}{{1,{max}}})$"),
         "maxLength": max + "group:".len(),
     })
+}
+
+/// Removes `null` from what a property accepts (`type: [T, "null"]` or `oneOf` with a null).
+fn not_null(property: &mut Value) {
+    if let Some(types) = property["type"].as_array_mut() {
+        types.retain(|t| t != "null");
+        if let [only] = types.as_slice() {
+            property["type"] = only.clone();
+        }
+    } else if let Some(variants) = property["oneOf"].as_array() {
+        let kept: Vec<Value> = variants.iter().filter(|v| v["type"] != "null").cloned().collect();
+        if let [only] = kept.as_slice() {
+            *property = only.clone();
+        }
+    }
 }
 
 fn component<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {

@@ -69,9 +69,11 @@ impl Conditions {
         for (field, limit) in
             [("rate_limit_per_hour", self.rate_limit_per_hour), ("rate_limit_per_day", self.rate_limit_per_day)]
         {
-            v.check(limit.is_none_or(|l| l >= limits::RATE_LIMIT_MIN), field, || {
-                format!("must be at least {} (or null for no limit)", limits::RATE_LIMIT_MIN)
-            });
+            v.check(
+                limit.is_none_or(|l| (limits::RATE_LIMIT_MIN..=limits::RATE_LIMIT_MAX).contains(&l)),
+                field,
+                || format!("must be {} to {} (or null for no limit)", limits::RATE_LIMIT_MIN, limits::RATE_LIMIT_MAX),
+            );
         }
         if let Some(hours) = &self.allowed_hours {
             v.check(
@@ -248,6 +250,8 @@ pub mod limits {
     pub const SUBJECT_ID_MAX: usize = 200;
     /// The smallest hourly or daily call limit (`null` for none).
     pub const RATE_LIMIT_MIN: u32 = 1;
+    /// The largest call quota: what a 32-bit signed integer holds (as clients read the schema).
+    pub const RATE_LIMIT_MAX: u32 = i32::MAX as u32;
     /// The last UTC hour of a window.
     pub const HOUR_MAX: u8 = 23;
     /// The last weekday of a window (0 is Monday).
