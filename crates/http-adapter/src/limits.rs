@@ -48,7 +48,7 @@ impl Limit {
             (Self::Identifier { max }, Schema::Object(p)) => {
                 p.min_length = Some(1);
                 p.max_length = Some(max);
-                p.pattern = Some("^[^\\u0000-\\u001f\\u007f-\\u009f]+$".to_owned());
+                p.pattern = Some(format!("^{NO_CONTROL}+$"));
             }
             (Self::Range { min, max }, Schema::Object(p)) => {
                 p.minimum = Some(Number::Int(min as isize));
@@ -98,6 +98,9 @@ impl Limit {
         }
     }
 }
+
+/// A character that is not a control character (Unicode Cc, as Rust's `char::is_control`).
+pub const NO_CONTROL: &str = "[^\\u0000-\\u001f\\u007f-\\u009f]";
 
 /// What the domain's text check accepts: no control characters but newline and tab, and
 /// (when the text is required) not only white space.

@@ -6,8 +6,7 @@
 use serde_json::{Value, json};
 use toolhub_domain::{access::limits as access, calls::CallStatus};
 
-/// A string without control characters (what the domain's text checks refuse).
-const NO_CONTROL: &str = "[^\\u0000-\\u001f\\u007f-\\u009f]";
+use crate::limits::NO_CONTROL;
 
 /// Writes every rule into `doc` (an OpenAPI 3.1 document as JSON).
 pub fn apply(doc: &mut Value) {

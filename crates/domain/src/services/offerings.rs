@@ -66,15 +66,6 @@ impl OfferingService {
             .collect())
     }
 
-    /// The readable running server of that name.
-    pub async fn readable_server(&self, actor: &Principal, name: &str) -> DomainResult<ToolServer> {
-        let servers = self.readable_servers(actor).await?;
-        servers
-            .into_iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, name))
-    }
-
     /// Reads a resource of a server the actor may read.
     pub async fn read_resource(&self, actor: &Principal, server: &ToolServer, uri: &str) -> DomainResult<Value> {
         self.require(actor, server)?;

@@ -1,7 +1,7 @@
 //! What one MCP client sees: the tools its principal may call, named uniquely across servers,
 //! and calls that take the same path as the REST call endpoint.
 
-use std::{borrow::Cow, collections::HashSet, sync::Arc};
+use std::{collections::HashSet, sync::Arc};
 
 use futures::StreamExt;
 
@@ -209,25 +209,23 @@ impl GatewaySession {
         self.listing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The id of the tool `server` names `tool`, if the caller may at least read it.
+    async fn readable_tool(&self, principal: &Principal, server: &str, tool: &str) -> Option<String> {
+        let selector = ToolSelector::Name { server: Some(server), tool };
+        let target = self.services.catalogue.call_target(&principal.tenant, selector).await.ok()?;
+        let level = toolhub_domain::access::AccessLevel::Read;
+        self.services.access.may_use(principal, &target.tool, &target.server, level).then(|| target.tool.id.clone())
+    }
+
     /// The id of the tool a name means for the caller: one it may at least read (a refusal
     /// to call it is then the call's answer), or none.
     async fn resolve(&self, principal: &Principal, scope: &Scope, name: &str) -> Result<Option<String>, ErrorData> {
-        let readable = |server: Option<&str>, tool: &str| {
-            let services = self.services.clone();
-            let (server, tool, principal) = (server.map(str::to_owned), tool.to_owned(), principal.clone());
-            async move {
-                let selector = ToolSelector::Name { server: server.as_deref(), tool: &tool };
-                let target = services.catalogue.call_target(&principal.tenant, selector).await.ok()?;
-                let level = toolhub_domain::access::AccessLevel::Read;
-                services.access.may_use(&principal, &target.tool, &target.server, level).then(|| target.tool.id.clone())
-            }
-        };
         match scope {
-            Scope::Server(server) => Ok(readable(Some(server), name).await),
+            Scope::Server(server) => Ok(self.readable_tool(principal, server, name).await),
             Scope::All => {
                 for (at, _) in name.match_indices(SEPARATOR) {
                     let (server, tool) = (&name[..at], &name[at + SEPARATOR.len()..]);
-                    if let Some(id) = readable(Some(server), tool).await {
+                    if let Some(id) = self.readable_tool(principal, server, tool).await {
                         return Ok(Some(id));
                     }
                 }
@@ -321,6 +319,11 @@ fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ErrorDat
 fn dedup(servers: Vec<ToolServer>) -> Vec<ToolServer> {
     let mut seen = HashSet::new();
     servers.into_iter().filter(|s| seen.insert(s.id.clone())).collect()
+}
+
+/// A failure as the model and the client read it: its stable code, then what happened.
+fn coded(error: &toolhub_domain::DomainError) -> String {
+    format!("{}: {}", error.code().as_str(), error.client_message())
 }
 
 fn internal(error: toolhub_domain::DomainError) -> ErrorData {
@@ -443,9 +446,7 @@ impl ServerHandler for GatewaySession {
             }
         }
         Err(match last {
-            Some(error) => {
-                ErrorData::invalid_params(format!("{}: {}", error.code().as_str(), error.client_message()), None)
-            }
+            Some(error) => ErrorData::invalid_params(coded(&error), None),
             None => ErrorData::resource_not_found(format!("no server offers {}", request.uri), None),
         })
     }
@@ -472,9 +473,7 @@ impl ServerHandler for GatewaySession {
         let result = self.services.offerings.get_prompt(&principal, &server, &original, request.arguments).await;
         match result {
             Ok(result) => Ok(from_json::<GetPromptResult>(result)?.into()),
-            Err(error) => {
-                Err(ErrorData::internal_error(format!("{}: {}", error.code().as_str(), error.client_message()), None))
-            }
+            Err(error) => Err(ErrorData::internal_error(coded(&error), None)),
         }
     }
 
@@ -513,9 +512,7 @@ impl ServerHandler for GatewaySession {
         };
         match self.services.offerings.complete(&principal, &server, params).await {
             Ok(result) => from_json(result),
-            Err(error) => {
-                Err(ErrorData::internal_error(format!("{}: {}", error.code().as_str(), error.client_message()), None))
-            }
+            Err(error) => Err(ErrorData::internal_error(coded(&error), None)),
         }
     }
 
@@ -542,10 +539,7 @@ impl ServerHandler for GatewaySession {
                 }
             },
             // A refusal or failure is the model's to read: a tool error naming the stable code.
-            Err(error) => {
-                let text = format!("{}: {}", error.code().as_str(), error.client_message());
-                CallToolResult::error(vec![ContentBlock::text(Cow::<str>::Owned(text).into_owned())])
-            }
+            Err(error) => CallToolResult::error(vec![ContentBlock::text(coded(&error))]),
         };
         Ok(result.into())
     }
