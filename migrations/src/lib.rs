@@ -7,6 +7,7 @@ mod m20261124_000002_access;
 mod m20261124_000003_calls;
 mod m20261130_000004_call_filters;
 mod m20261130_000005_mcp_sessions;
+mod m20261130_000006_toolkits;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_calls::Migration),
             Box::new(m20261130_000004_call_filters::Migration),
             Box::new(m20261130_000005_mcp_sessions::Migration),
+            Box::new(m20261130_000006_toolkits::Migration),
         ]
     }
 }

@@ -193,6 +193,7 @@ impl Application {
             call_records: store.clone(),
             call_log: BatchingCallLog::start(store.clone()),
             sessions: store.clone(),
+            toolkits: store.clone(),
             upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,

@@ -54,6 +54,8 @@ error_codes! {
         "A user that does not exist in the tenant."),
     ApiKeyNotFound = ("API_KEY_NOT_FOUND", 404, "Resource Not Found",
         "An API key that does not exist in the tenant (or is not the caller's)."),
+    ToolkitNotFound = ("TOOLKIT_NOT_FOUND", 404, "Resource Not Found",
+        "A toolkit id or name that names nothing the caller may see."),
     NotFound = ("NOT_FOUND", 404, "Not Found",
         "A path that names no endpoint."),
     MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405, "Method Not Allowed",
@@ -125,6 +127,9 @@ pub enum ResourceKind {
     RoleRule,
     User,
     ApiKey,
+    Toolkit,
+    /// A tool of a toolkit.
+    ToolkitTool,
 }
 
 impl ResourceKind {
@@ -137,6 +142,8 @@ impl ResourceKind {
             Self::RoleRule => "role access rule",
             Self::User => "user",
             Self::ApiKey => "API key",
+            Self::Toolkit => "toolkit",
+            Self::ToolkitTool => "toolkit tool",
         }
     }
 
@@ -149,6 +156,8 @@ impl ResourceKind {
             Self::RoleRule => "role_access_rule",
             Self::User => "user",
             Self::ApiKey => "api_key",
+            Self::Toolkit => "toolkit",
+            Self::ToolkitTool => "toolkit_tool",
         }
     }
 
@@ -160,6 +169,8 @@ impl ResourceKind {
             Self::RoleRule => ErrorCode::RoleRuleNotFound,
             Self::User => ErrorCode::UserNotFound,
             Self::ApiKey => ErrorCode::ApiKeyNotFound,
+            Self::Toolkit => ErrorCode::ToolkitNotFound,
+            Self::ToolkitTool => ErrorCode::ToolNotFound,
         }
     }
 }

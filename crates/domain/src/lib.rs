@@ -77,6 +77,7 @@ pub mod secret;
 pub mod server;
 pub mod services;
 pub mod tool;
+pub mod toolkit;
 pub mod upstream;
 pub mod validation;
 pub mod wire;

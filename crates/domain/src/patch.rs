@@ -16,6 +16,14 @@ impl<T> Patch<T> {
         matches!(self, Self::Absent)
     }
 
+    /// The value set, if any (absent and null alike give `None`).
+    pub fn as_value(&self) -> Option<&T> {
+        match self {
+            Self::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
     pub fn as_ref(&self) -> Patch<&T> {
         match self {
             Self::Absent => Patch::Absent,

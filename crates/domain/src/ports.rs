@@ -16,6 +16,7 @@ use crate::{
     secret::Secret,
     server::{RuntimeState, ServerFilter, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
+    toolkit::{Toolkit, ToolkitTool},
     upstream::ServerRef,
 };
 
@@ -126,6 +127,38 @@ pub trait RoleRuleRepository: Send + Sync {
 }
 
 /// API keys, stored by the SHA-256 hash of their secret (never the secret).
+/// Toolkits and their tools.
+#[async_trait]
+pub trait ToolkitRepository: Send + Sync {
+    /// Stores a new toolkit; [`DomainError::Conflict`] when its name is taken in the tenant.
+    async fn insert(&self, toolkit: &Toolkit) -> PortResult<()>;
+    /// The toolkit with this id in the tenant.
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Toolkit>>;
+    /// The toolkit with this name in the tenant.
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Option<Toolkit>>;
+    /// The tenant's toolkits, by name.
+    async fn list(&self, tenant: &str) -> PortResult<Vec<Toolkit>>;
+    /// Replaces a toolkit if it is still at `expected_version`; false when it is not (or gone).
+    async fn update(&self, toolkit: &Toolkit, expected_version: i64) -> PortResult<bool>;
+    /// Deletes a toolkit and its tools; false when it did not exist.
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
+    /// A toolkit's tools, in no particular order.
+    async fn tools(&self, tenant: &str, toolkit_id: &str) -> PortResult<Vec<ToolkitTool>>;
+    /// Stores a new tool of a toolkit.
+    async fn insert_tool(&self, tool: &ToolkitTool) -> PortResult<()>;
+    /// Replaces a tool of a toolkit; false when it does not exist.
+    async fn update_tool(&self, tool: &ToolkitTool) -> PortResult<bool>;
+    /// Deletes a tool of a toolkit; false when it did not exist.
+    async fn delete_tool(&self, tenant: &str, toolkit_id: &str, id: &str) -> PortResult<bool>;
+    /// Replaces every tool of a toolkit at once (a sync): all or nothing.
+    async fn replace_tools(&self, tenant: &str, toolkit_id: &str, tools: &[ToolkitTool]) -> PortResult<()>;
+    /// Every membership of a server tool in a toolkit, in every tenant: `(tenant, tool id,
+    /// toolkit id)`, for the access index.
+    async fn memberships(&self) -> PortResult<Vec<(String, String, String)>>;
+    /// Removes the toolkit tools that stand for these server tools (their server was deleted).
+    async fn delete_references(&self, tenant: &str, tool_ids: &[String]) -> PortResult<()>;
+}
+
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync {
     /// Conflict when a key has the same id or hash.

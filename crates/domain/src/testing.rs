@@ -20,13 +20,14 @@ use crate::{
     ports::{
         ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantFilter, GrantRepository, NoMetrics, PortResult,
         ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SessionRepository, SystemClock,
-        ToolRepository, UserRepository,
+        ToolRepository, ToolkitRepository, UserRepository,
     },
     principal::User,
     secret::Secret,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
     services::Ports,
     tool::{Reconciliation, Tool, ToolStatus},
+    toolkit::{Toolkit, ToolkitTool},
     upstream::{DiscoveredTool, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver},
 };
 
@@ -45,6 +46,8 @@ pub struct InMemoryStore {
     rules: Mutex<BTreeMap<String, RoleRule>>,
     calls: Mutex<Vec<CallRecord>>,
     sessions: Mutex<BTreeMap<String, (serde_json::Value, Timestamp)>>,
+    toolkits: Mutex<BTreeMap<String, Toolkit>>,
+    toolkit_tools: Mutex<BTreeMap<String, ToolkitTool>>,
 }
 
 impl InMemoryStore {
@@ -241,6 +244,106 @@ impl UserRepository for InMemoryStore {
             }
             None => Ok(false),
         }
+    }
+}
+
+#[async_trait]
+impl ToolkitRepository for InMemoryStore {
+    async fn insert(&self, toolkit: &Toolkit) -> PortResult<()> {
+        let mut kits = lock(&self.toolkits);
+        if kits.values().any(|k| k.tenant == toolkit.tenant && k.name == toolkit.name) {
+            return Err(DomainError::Conflict("duplicate toolkit name".into()));
+        }
+        kits.insert(toolkit.id.clone(), toolkit.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Toolkit>> {
+        Ok(lock(&self.toolkits).get(id).filter(|k| k.tenant == tenant).cloned())
+    }
+
+    async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Option<Toolkit>> {
+        Ok(lock(&self.toolkits).values().find(|k| k.tenant == tenant && k.name == name).cloned())
+    }
+
+    async fn list(&self, tenant: &str) -> PortResult<Vec<Toolkit>> {
+        let mut list: Vec<Toolkit> = lock(&self.toolkits).values().filter(|k| k.tenant == tenant).cloned().collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(list)
+    }
+
+    async fn update(&self, toolkit: &Toolkit, expected_version: i64) -> PortResult<bool> {
+        let mut kits = lock(&self.toolkits);
+        match kits.get_mut(&toolkit.id) {
+            Some(stored) if stored.tenant == toolkit.tenant && stored.version == expected_version => {
+                *stored = toolkit.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
+        let mut kits = lock(&self.toolkits);
+        if kits.get(id).is_none_or(|k| k.tenant != tenant) {
+            return Ok(false);
+        }
+        kits.remove(id);
+        lock(&self.toolkit_tools).retain(|_, t| t.toolkit_id != id);
+        Ok(true)
+    }
+
+    async fn tools(&self, tenant: &str, toolkit_id: &str) -> PortResult<Vec<ToolkitTool>> {
+        Ok(lock(&self.toolkit_tools)
+            .values()
+            .filter(|t| t.tenant == tenant && t.toolkit_id == toolkit_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn insert_tool(&self, tool: &ToolkitTool) -> PortResult<()> {
+        lock(&self.toolkit_tools).insert(tool.id.clone(), tool.clone());
+        Ok(())
+    }
+
+    async fn update_tool(&self, tool: &ToolkitTool) -> PortResult<bool> {
+        let mut tools = lock(&self.toolkit_tools);
+        match tools.get_mut(&tool.id).filter(|t| t.tenant == tool.tenant && t.toolkit_id == tool.toolkit_id) {
+            Some(stored) => {
+                *stored = tool.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete_tool(&self, tenant: &str, toolkit_id: &str, id: &str) -> PortResult<bool> {
+        let mut tools = lock(&self.toolkit_tools);
+        if tools.get(id).is_some_and(|t| t.tenant == tenant && t.toolkit_id == toolkit_id) {
+            tools.remove(id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn replace_tools(&self, tenant: &str, toolkit_id: &str, new: &[ToolkitTool]) -> PortResult<()> {
+        let mut tools = lock(&self.toolkit_tools);
+        tools.retain(|_, t| !(t.tenant == tenant && t.toolkit_id == toolkit_id));
+        tools.extend(new.iter().map(|t| (t.id.clone(), t.clone())));
+        Ok(())
+    }
+
+    async fn memberships(&self) -> PortResult<Vec<(String, String, String)>> {
+        Ok(lock(&self.toolkit_tools)
+            .values()
+            .filter_map(|t| t.tool_id.clone().map(|tool| (t.tenant.clone(), tool, t.toolkit_id.clone())))
+            .collect())
+    }
+
+    async fn delete_references(&self, tenant: &str, tool_ids: &[String]) -> PortResult<()> {
+        lock(&self.toolkit_tools)
+            .retain(|_, t| !(t.tenant == tenant && t.tool_id.as_ref().is_some_and(|id| tool_ids.contains(id))));
+        Ok(())
     }
 }
 
@@ -673,6 +776,7 @@ impl InMemoryStore {
             call_records: self.clone(),
             call_log: self.clone(),
             sessions: self.clone(),
+            toolkits: self.clone(),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,

@@ -101,6 +101,26 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(keys::rotate_api_key),
         )
         .service(
+            scope::scope("/api/v1/toolkits")
+                .service(toolkits::create_toolkit)
+                .service(toolkits::list_toolkits)
+                .service(toolkits::get_toolkit)
+                .service(toolkits::update_toolkit)
+                .service(toolkits::delete_toolkit)
+                .service(toolkits::list_toolkit_tools)
+                .service(toolkits::add_toolkit_tool)
+                .service(toolkits::remove_toolkit_tool),
+        )
+        .service(
+            scope::scope("/api/toolkits")
+                .service(toolkits::informer_list_tools)
+                .service(toolkits::informer_add_tool)
+                .service(toolkits::informer_sync_tools)
+                .service(toolkits::informer_get_tool)
+                .service(toolkits::informer_update_tool)
+                .service(toolkits::informer_delete_tool),
+        )
+        .service(
             scope::scope("/api/v1/users")
                 .service(access::list_users)
                 .service(access::get_user)
@@ -182,7 +202,6 @@ pub fn app(
     >,
 > {
     let paths = document.clone();
-    let gateway = state.gateway.clone();
     App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
@@ -196,9 +215,9 @@ pub fn app(
                 async move { HttpResponse::Ok().content_type("application/json").body(body) }
             }),
         )
-        .app_data(web::Data::new(gateway))
         .route("/mcp", web::route().to(mcp_gateway::endpoint))
         .route("/mcp/servers/{server_name}", web::route().to(mcp_gateway::endpoint))
+        .route("/mcp/toolkits/{toolkit}", web::route().to(mcp_gateway::endpoint))
         .route("/.well-known/oauth-protected-resource", web::get().to(protected_resource))
         .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .default_service(web::to(move |request: actix_web::HttpRequest| {

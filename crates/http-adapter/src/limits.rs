@@ -4,7 +4,7 @@
 
 use toolhub_domain::{
     access::limits as access, api_key::limits as keys, principal::limits as users, server::limits as servers,
-    validation::MAX_URL_LEN,
+    toolkit::limits as toolkits, validation::MAX_URL_LEN,
 };
 use utoipa::{
     Number,
@@ -33,6 +33,8 @@ pub enum Limit {
     ItemRange { min: i64, max: i64 },
     /// A map of at most `entries` entries whose values have at most `value_max` characters.
     Map { entries: usize, value_max: usize },
+    /// A string of 1 to `max` characters matching a regular expression.
+    Pattern { pattern: &'static str, max: usize },
     /// Not a limit: the value taken when the field is absent.
     DefaultValue(i64),
 }
@@ -49,6 +51,11 @@ impl Limit {
                 p.min_length = Some(1);
                 p.max_length = Some(max);
                 p.pattern = Some(format!("^{NO_CONTROL}+$"));
+            }
+            (Self::Pattern { pattern, max }, Schema::Object(p)) => {
+                p.min_length = Some(1);
+                p.max_length = Some(max);
+                p.pattern = Some(pattern.to_owned());
             }
             (Self::Range { min, max }, Schema::Object(p)) => {
                 p.minimum = Some(Number::Int(min as isize));
@@ -133,6 +140,13 @@ const HOURS: Limit = ItemRange { min: 0, max: access::HOUR_MAX as i64 };
 const DAYS: Limit = ItemRange { min: 0, max: access::DAY_MAX as i64 };
 const PATTERN: Limit = Text { min: 1, max: access::PATTERN_MAX };
 const SUBJECT_ID: Limit = Identifier { max: access::SUBJECT_ID_MAX };
+const SLUG: &str = "^[A-Za-z0-9][A-Za-z0-9_.-]*$";
+const TOOLKIT_NAME: Limit = Pattern { pattern: SLUG, max: toolkits::NAME_MAX };
+const TOOLKIT_TOOL_NAME: Limit = Pattern { pattern: "^[A-Za-z0-9_.-]+$", max: toolkits::TOOL_NAME_MAX };
+const TOOLKIT_DISPLAY_NAME: Limit = Text { min: 1, max: toolkits::DISPLAY_NAME_MAX };
+const TOOLKIT_DESCRIPTION: Limit = Text { min: 0, max: toolkits::DESCRIPTION_MAX };
+const OWNER: Limit = Text { min: 1, max: access::SUBJECT_ID_MAX };
+const SORT_ORDER: Limit = Range { min: -toolkits::SORT_ORDER_MAX, max: toolkits::SORT_ORDER_MAX };
 
 /// Every limited field of a request body: (schema, property, limit).
 pub const LIMITS: &[(&str, &str, Limit)] = &[
@@ -202,6 +216,24 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("UserUpdate", "display_name", Text { min: 1, max: users::DISPLAY_NAME_MAX }),
     ("ApiKeyCreate", "principal_id", Text { min: 1, max: keys::PRINCIPAL_MAX }),
     ("ApiKeyCreate", "name", Text { min: 1, max: keys::NAME_MAX }),
+    ("ToolkitCreate", "name", TOOLKIT_NAME),
+    ("ToolkitCreate", "display_name", TOOLKIT_DISPLAY_NAME),
+    ("ToolkitCreate", "description", TOOLKIT_DESCRIPTION),
+    ("ToolkitCreate", "owner_id", OWNER),
+    ("ToolkitUpdate", "display_name", TOOLKIT_DISPLAY_NAME),
+    ("ToolkitUpdate", "description", TOOLKIT_DESCRIPTION),
+    ("ToolkitUpdate", "owner_id", OWNER),
+    ("ToolkitToolAdd", "name", TOOLKIT_TOOL_NAME),
+    ("ToolkitToolAdd", "description", TOOLKIT_DESCRIPTION),
+    ("ToolkitToolAdd", "sort_order", SORT_ORDER),
+    ("InfToolInput", "name", TOOLKIT_TOOL_NAME),
+    ("InfToolInput", "description", TOOLKIT_DESCRIPTION),
+    ("InfToolInput", "type", Pattern { pattern: SLUG, max: toolkits::TYPE_MAX }),
+    ("InfToolInput", "sortOrder", SORT_ORDER),
+    ("InfDiscoveredTool", "name", TOOLKIT_TOOL_NAME),
+    ("InfDiscoveredTool", "description", TOOLKIT_DESCRIPTION),
+    ("InfSync", "tools", Items { min: 0, max: toolkits::TOOLS_MAX }),
+    ("InfSync", "discoveredBy", Text { min: 1, max: toolkits::DISCOVERED_BY_MAX }),
 ];
 
 /// Request fields left without a limit of their own, and why: each is bounded by the body
@@ -217,6 +249,13 @@ pub const UNLIMITED: &[(&str, &str, &str)] = &[
     ("GrantCreate", "subject", "parsed by the domain, whose id part is limited (SUBJECT_ID_MAX)"),
     ("GrantCreate", "tool_id", "an id: an unknown one is a 404"),
     ("GrantCreate", "server_id", "an id: an unknown one is a 404"),
+    ("GrantCreate", "toolkit_id", "an id: an unknown one is a 404"),
+    ("ToolkitCreate", "server_id", "an id: an unknown one is a 404"),
+    ("ToolkitUpdate", "server_id", "an id: an unknown one is a 404"),
+    ("ToolkitToolAdd", "tool_id", "an id: an unknown one is a 404"),
+    ("InfToolInput", "config", "JSON text or an object, at most 64 KiB as JSON (checked by the domain)"),
+    ("InfToolInput", "parameters", "a JSON Schema object, at most 64 KiB as JSON (checked by the domain)"),
+    ("InfDiscoveredTool", "inputSchema", "a JSON Schema object, at most 64 KiB as JSON (checked by the domain)"),
     ("UserToolAccessCheck", "user_id", "an id: an unknown user is not allowed"),
     ("UserToolAccessCheck", "tool_name", "a name: an unknown one is a 404"),
     ("UserToolAccessCheck", "server_name", "a name: an unknown one is a 404"),

@@ -30,6 +30,8 @@ use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
     tags(
         (name = "Tool Servers", description = "Register, run and inspect tool servers, their tools and who may use them (the seed API)."),
         (name = "Access Grants", description = "Access to tools and servers for users (`user:<id>`), groups (`group:<name>`) and everyone (`*`)."),
+        (name = "Toolkits", description = "Named, ordered bundles of tools across servers; each is an MCP endpoint (`/mcp/toolkits/{name}`) and a target of grants."),
+        (name = "Informer Toolkits", description = "Seed 004's (Informer 5) toolkit tools API: HAL collections, custom tools, sync of discovered tools."),
         (name = "Users", description = "Principals: role, groups, disabled."),
         (name = "API Keys", description = "Keys that authenticate principals: issue, list, revoke, rotate."),
         (name = "Health", description = "Liveness and readiness probes."),

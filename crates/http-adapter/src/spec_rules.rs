@@ -10,13 +10,21 @@ use crate::limits::NO_CONTROL;
 
 /// Writes every rule into `doc` (an OpenAPI 3.1 document as JSON).
 pub fn apply(doc: &mut Value) {
-    // Grants name exactly one target: a non-null tool_id or a non-null server_id.
-    for schema in ["GrantCreate", "ToolPermissionCreate"] {
-        let exactly_one = json!([
-            {"required": ["tool_id"], "properties": {"tool_id": {"type": "string"}, "server_id": {"type": "null"}}},
-            {"required": ["server_id"], "properties": {"server_id": {"type": "string"}, "tool_id": {"type": "null"}}},
-        ]);
-        component(doc, schema)["oneOf"] = exactly_one;
+    // Grants name exactly one target: a non-null tool_id, server_id or (grants only) toolkit_id.
+    for (schema, fields) in
+        [("GrantCreate", &["tool_id", "server_id", "toolkit_id"][..]), ("ToolPermissionCreate", &["tool_id", "server_id"])]
+    {
+        let exactly_one: Vec<Value> = fields
+            .iter()
+            .map(|chosen| {
+                let properties: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|f| (f.to_string(), json!({"type": if f == chosen { "string" } else { "null" }})))
+                    .collect();
+                json!({"required": [chosen], "properties": properties})
+            })
+            .collect();
+        component(doc, schema)["oneOf"] = Value::Array(exactly_one);
     }
     // A stdio server needs a command; every other transport (http by default) a base_url.
     component(doc, "ToolServerCreate")["anyOf"] = json!([
@@ -39,6 +47,9 @@ pub fn apply(doc: &mut Value) {
         properties["env"]["propertyNames"] = json!({"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"});
         properties["headers"]["propertyNames"] = json!({"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"});
     }
+    // A custom tool's config is JSON text or an object.
+    component(doc, "InfToolInput")["properties"]["config"] =
+        json!({"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}], "description": "Tool-specific configuration (text or JSON); credential-like fields are masked when read, and a masked value sent back keeps the stored one."});
     let subject = subject_schema();
     component(doc, "GrantCreate")["properties"]["subject"]["pattern"] = subject["pattern"].clone();
     component(doc, "GrantCreate")["properties"]["subject"]["maxLength"] = subject["maxLength"].clone();

@@ -27,6 +27,7 @@ fn target_parts(target: &Target) -> (&'static str, String) {
     match target {
         Target::Tool(id) => ("tool", id.clone()),
         Target::Server(id) => ("server", id.clone()),
+        Target::Toolkit(id) => ("toolkit", id.clone()),
     }
 }
 
@@ -80,6 +81,7 @@ fn grant_from_row(r: grants::Model) -> Result<Grant, DomainError> {
     let target = match r.target_kind.as_str() {
         "tool" => Target::Tool(r.target_id),
         "server" => Target::Server(r.target_id),
+        "toolkit" => Target::Toolkit(r.target_id),
         _ => return Err(corrupt("grant target")),
     };
     Ok(Grant {

@@ -7,6 +7,7 @@ pub mod cipher;
 mod entities;
 mod mapping;
 mod repos;
+mod toolkit_repo;
 #[cfg(feature = "testing")]
 pub mod testing;
 

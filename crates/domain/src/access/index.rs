@@ -55,7 +55,8 @@ impl<'a> ToolRef<'a> {
 pub enum DecidedBy {
     /// The principal is an administrator (see [`bypasses`]).
     Admin,
-    /// A grant of this tier (`user+tool`, `user+server`, `group+tool`, `group+server`, `public`).
+    /// A grant of this tier (`user+tool`, `user+server`, `user+toolkit`, `group+tool`,
+    /// `group+server`, `group+toolkit`, `public`).
     Grant { id: String, tier: &'static str },
     /// A role rule.
     RoleRule { id: String },
@@ -166,6 +167,9 @@ impl GrantsOn {
 struct TenantIndex {
     by_tool: HashMap<String, GrantsOn>,
     by_server: HashMap<String, GrantsOn>,
+    by_toolkit: HashMap<String, GrantsOn>,
+    /// The toolkits each tool is a member of (tool id to toolkit ids).
+    toolkits_of: HashMap<String, Vec<String>>,
     /// Where each grant is filed, so that replacing or removing one finds it at once.
     filed: HashMap<String, (Target, Subject)>,
     rules: HashMap<Role, Vec<Arc<RoleRule>>>,
@@ -176,7 +180,13 @@ impl TenantIndex {
         match target {
             Target::Tool(id) => self.by_tool.entry(id.clone()).or_default(),
             Target::Server(id) => self.by_server.entry(id.clone()).or_default(),
+            Target::Toolkit(id) => self.by_toolkit.entry(id.clone()).or_default(),
         }
+    }
+
+    /// The grants on the toolkits holding a tool.
+    fn on_toolkits_of(&self, tool_id: &str) -> impl Iterator<Item = &GrantsOn> {
+        self.toolkits_of.get(tool_id).into_iter().flatten().filter_map(|k| self.by_toolkit.get(k))
     }
 }
 
@@ -237,9 +247,67 @@ impl AccessIndex {
         }
     }
 
+    /// Sets the server tools a toolkit holds (none: forgets the toolkit's memberships).
+    pub fn set_toolkit_members(&mut self, tenant: &str, toolkit_id: &str, tool_ids: &[String]) {
+        let t = self.tenants.entry(tenant.to_owned()).or_default();
+        t.toolkits_of.retain(|_, kits| {
+            kits.retain(|k| k != toolkit_id);
+            !kits.is_empty()
+        });
+        for tool_id in tool_ids {
+            let kits = t.toolkits_of.entry(tool_id.clone()).or_default();
+            if !kits.iter().any(|k| k == toolkit_id) {
+                kits.push(toolkit_id.to_owned());
+            }
+        }
+    }
+
+    /// Forgets the memberships of these tools (their server is gone).
+    pub fn forget_tools(&mut self, tenant: &str, tool_ids: &[String]) {
+        if let Some(t) = self.tenants.get_mut(tenant) {
+            tool_ids.iter().for_each(|id| {
+                t.toolkits_of.remove(id);
+            });
+        }
+    }
+
+    /// The toolkits a tool is a member of.
+    pub fn toolkits_of(&self, tenant: &str, tool_id: &str) -> &[String] {
+        self.tenants.get(tenant).and_then(|t| t.toolkits_of.get(tool_id)).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// How many grants the index holds, in every tenant.
     pub fn grant_count(&self) -> usize {
-        self.tenants.values().flat_map(|t| t.by_tool.values().chain(t.by_server.values())).map(GrantsOn::len).sum()
+        self.tenants
+            .values()
+            .flat_map(|t| t.by_tool.values().chain(t.by_server.values()).chain(t.by_toolkit.values()))
+            .map(GrantsOn::len)
+            .sum()
+    }
+
+    /// Decides whether `principal` may use a toolkit itself at `required` level (`read` to see
+    /// it, `admin` to edit it): administrators, then the principal's grants on the toolkit, then
+    /// its groups', then public ones. Role rules name tools and servers, not toolkits; the
+    /// owner's `admin` is the toolkit service's to add.
+    pub fn decide_toolkit(
+        &self,
+        principal: &Principal,
+        toolkit_id: &str,
+        required: AccessLevel,
+        now: Timestamp,
+        admin_bypass: bool,
+    ) -> Decision {
+        let notes = &mut Notes(None);
+        if bypasses(principal, admin_bypass) {
+            return admin_decision(notes);
+        }
+        let moment = Moment::of(now);
+        let index = self.tenants.get(&principal.tenant).unwrap_or(&NO_TENANT);
+        let on = index.by_toolkit.get(toolkit_id).unwrap_or(&NO_GRANTS);
+        decide_grants("user+toolkit", on.of_user(&principal.id), required, &moment, notes)
+            .or_else(|| decide_grants("group+toolkit", on.of_groups(&principal.groups), required, &moment, notes))
+            .or_else(|| decide_grants("public", on.public.iter(), required, &moment, notes))
+            .unwrap_or_else(|| no_grant(notes))
     }
 
     /// Decides whether `principal` may use `tool` at `required` level at `now`, by the rules of
@@ -305,10 +373,17 @@ impl AccessIndex {
         let on_tool = index.by_tool.get(tool.tool_id).unwrap_or(&NO_GRANTS);
         let on_server = index.by_server.get(tool.server_id).unwrap_or(&NO_GRANTS);
         let groups = &principal.groups;
+        // A toolkit grant sits in the tier of a server grant of the same subject kind.
+        let user_wide = on_server
+            .of_user(&principal.id)
+            .iter()
+            .chain(index.on_toolkits_of(tool.tool_id).flat_map(|k| k.of_user(&principal.id)));
+        let group_wide =
+            on_server.of_groups(groups).chain(index.on_toolkits_of(tool.tool_id).flat_map(|k| k.of_groups(groups)));
         if let Some(decision) = decide_grants("user+tool", on_tool.of_user(&principal.id), required, &moment, notes)
-            .or_else(|| decide_grants("user+server", on_server.of_user(&principal.id), required, &moment, notes))
+            .or_else(|| decide_grants("user+server", user_wide, required, &moment, notes))
             .or_else(|| decide_grants("group+tool", on_tool.of_groups(groups), required, &moment, notes))
-            .or_else(|| decide_grants("group+server", on_server.of_groups(groups), required, &moment, notes))
+            .or_else(|| decide_grants("group+server", group_wide, required, &moment, notes))
         {
             return decision;
         }
@@ -351,20 +426,25 @@ impl AccessIndex {
             notes.add(|| "role rules: none matches".into());
         }
 
-        let public = on_tool.public.iter().chain(&on_server.public);
-        if let Some(decision) = decide_grants("public", public, required, &moment, notes) {
-            return decision;
-        }
-        notes.add(|| "no tier holds an applicable grant or rule".into());
-        Decision {
-            allowed: false,
-            level: AccessLevel::None,
-            reason: Some(Cow::Borrowed("no grant or role rule gives access")),
-            decided_by: DecidedBy::NoGrant,
-            conditions: Conditions::default(),
-            expires_at: None,
-            explanation: notes.take(),
-        }
+        let public = on_tool
+            .public
+            .iter()
+            .chain(&on_server.public)
+            .chain(index.on_toolkits_of(tool.tool_id).flat_map(|k| &k.public));
+        decide_grants("public", public, required, &moment, notes).unwrap_or_else(|| no_grant(notes))
+    }
+}
+
+fn no_grant(notes: &mut Notes) -> Decision {
+    notes.add(|| "no tier holds an applicable grant or rule".into());
+    Decision {
+        allowed: false,
+        level: AccessLevel::None,
+        reason: Some(Cow::Borrowed("no grant or role rule gives access")),
+        decided_by: DecidedBy::NoGrant,
+        conditions: Conditions::default(),
+        expires_at: None,
+        explanation: notes.take(),
     }
 }
 
@@ -428,7 +508,17 @@ fn decide_grants<'a>(
         }
     }
     let grant = &decider?.grant;
-    notes.add(|| format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()));
+    let tier = match (&grant.target, tier) {
+        (Target::Toolkit(_), "user+server") => "user+toolkit",
+        (Target::Toolkit(_), "group+server") => "group+toolkit",
+        _ => tier,
+    };
+    notes.add(|| match &grant.target {
+        Target::Toolkit(id) => {
+            format!("{tier}: grant {} on toolkit {id} decides: {}", grant.id, grant.access_level.as_str())
+        }
+        _ => format!("{tier}: grant {} decides: {}", grant.id, grant.access_level.as_str()),
+    });
     Some(outcome(
         grant.access_level,
         required,

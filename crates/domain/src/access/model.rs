@@ -51,6 +51,8 @@ impl FromStr for Subject {
 pub enum Target {
     Tool(String),
     Server(String),
+    /// A toolkit: its members, in the tier of a server grant of the same subject kind.
+    Toolkit(String),
 }
 
 /// When a grant or rule applies, and how often it may be used.
@@ -138,7 +140,7 @@ impl Window {
     }
 }
 
-/// A grant: a subject's access to one tool or one server.
+/// A grant: a subject's access to one tool, one server or one toolkit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grant {
     pub id: String,

@@ -11,6 +11,7 @@
 //! | [`UserService`] | users: role, groups, disabled |
 //! | [`AuthService`] | credentials to principals; API keys |
 //! | [`CallService`] | tool calls and the call log |
+//! | [`ToolkitService`] | toolkits: bundles of tools across servers, custom tools, syncs |
 //! | [`CatalogueCache`] | servers and tools as every service reads them, with a short-lived copy of call targets |
 
 pub mod access;
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod offerings;
 pub mod servers;
 pub mod stats;
+pub mod toolkits;
 pub mod tools;
 pub mod users;
 mod wiring;
@@ -33,6 +35,7 @@ pub use lifecycle::{BulkOperation, LifecycleService, Outcome};
 pub use offerings::OfferingService;
 pub use servers::{ServerService, ServerView};
 pub use stats::{ServerStats, StatsService, UptimeLog};
+pub use toolkits::{ToolkitContents, ToolkitService, ToolkitToolView};
 pub use tools::ToolService;
 pub use users::{UserPatch, UserService};
 pub use wiring::{Ports, Services, Settings};

@@ -6,12 +6,12 @@ use crate::{
     circuit::CircuitSettings,
     ports::{
         ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantRepository, Metrics, RoleRuleRepository,
-        ServerRepository, SessionRepository, ToolRepository, UserRepository,
+        ServerRepository, SessionRepository, ToolRepository, ToolkitRepository, UserRepository,
     },
     server::CommandPolicy,
     services::{
         AccessService, AuthService, CallService, CatalogueCache, LifecycleService, OfferingService, ServerService,
-        StatsService, ToolService, UptimeLog, UserService,
+        StatsService, ToolService, ToolkitService, UptimeLog, UserService,
     },
     upstream::UpstreamConnector,
 };
@@ -38,6 +38,8 @@ pub struct Ports {
     pub call_log: Arc<dyn CallLog>,
     /// The MCP gateway's sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Toolkits and their tools.
+    pub toolkits: Arc<dyn ToolkitRepository>,
     /// How tool servers are reached.
     pub upstream: Arc<dyn UpstreamConnector>,
     /// Operational counters.
@@ -94,6 +96,8 @@ pub struct Services {
     pub servers: Arc<ServerService>,
     /// Tool calls and the call log.
     pub calls: Arc<CallService>,
+    /// Toolkits.
+    pub toolkits: Arc<ToolkitService>,
 }
 
 impl Services {
@@ -120,6 +124,8 @@ impl Services {
             settings.commands.clone(),
         ));
         let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
-        Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls }
+        let toolkits =
+            Arc::new(ToolkitService::new(ports.toolkits.clone(), catalogue.clone(), access.clone(), ports.clock.clone()));
+        Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls, toolkits }
     }
 }

@@ -15,12 +15,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ToolAccessLevel, UserRole};
 
-/// The target named by exactly one of `tool_id` and `server_id`.
-fn target_of(tool_id: Option<String>, server_id: Option<String>) -> Result<Target, FieldError> {
-    match (tool_id, server_id) {
-        (Some(tool), None) => Ok(Target::Tool(tool)),
-        (None, Some(server)) => Ok(Target::Server(server)),
-        _ => Err(FieldError::new("tool_id", "give exactly one of tool_id and server_id")),
+/// The target named by exactly one of `tool_id`, `server_id` and `toolkit_id`.
+fn target_of(
+    tool_id: Option<String>,
+    server_id: Option<String>,
+    toolkit_id: Option<String>,
+) -> Result<Target, FieldError> {
+    match (tool_id, server_id, toolkit_id) {
+        (Some(tool), None, None) => Ok(Target::Tool(tool)),
+        (None, Some(server), None) => Ok(Target::Server(server)),
+        (None, None, Some(toolkit)) => Ok(Target::Toolkit(toolkit)),
+        (_, _, None) => Err(FieldError::new("tool_id", "give exactly one of tool_id and server_id")),
+        _ => Err(FieldError::new("toolkit_id", "give exactly one of tool_id, server_id and toolkit_id")),
     }
 }
 
@@ -49,6 +55,7 @@ impl ToolPermissionCreate {
             subject,
             tool_id: self.tool_id,
             server_id: self.server_id,
+            toolkit_id: None,
             access_level: self.access_level,
             rate_limit_per_hour: self.rate_limit_per_hour,
             rate_limit_per_day: self.rate_limit_per_day,
@@ -66,8 +73,8 @@ impl ToolPermissionCreate {
     }
 }
 
-/// Grants a user (`user:<id>`), a group (`group:<name>`) or everyone (`*`) access to one tool or
-/// one server.
+/// Grants a user (`user:<id>`), a group (`group:<name>`) or everyone (`*`) access to one tool,
+/// one server or one toolkit (exactly one of `tool_id`, `server_id`, `toolkit_id`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantCreate {
@@ -76,6 +83,8 @@ pub struct GrantCreate {
     pub subject: String,
     pub tool_id: Option<String>,
     pub server_id: Option<String>,
+    /// A toolkit: `read` sees it, `execute` calls its tools, `admin` edits it.
+    pub toolkit_id: Option<String>,
     pub access_level: ToolAccessLevel,
     pub rate_limit_per_hour: Option<u32>,
     pub rate_limit_per_day: Option<u32>,
@@ -90,7 +99,7 @@ pub struct GrantCreate {
 impl GrantCreate {
     pub fn into_domain(self) -> Result<NewGrant, Vec<FieldError>> {
         let subject = self.subject.parse::<Subject>().map_err(|e| FieldError::new("subject", e));
-        let target = target_of(self.tool_id, self.server_id);
+        let target = target_of(self.tool_id, self.server_id, self.toolkit_id);
         match (subject, target) {
             (Ok(subject), Ok(target)) => Ok(NewGrant {
                 subject,
@@ -176,6 +185,7 @@ pub struct GrantResponse {
     pub subject: String,
     pub tool_id: Option<String>,
     pub server_id: Option<String>,
+    pub toolkit_id: Option<String>,
     pub access_level: ToolAccessLevel,
     pub rate_limit_per_hour: Option<i64>,
     pub rate_limit_per_day: Option<i64>,
@@ -189,21 +199,23 @@ pub struct GrantResponse {
     pub last_used: Option<DateTime<Utc>>,
 }
 
-fn targets(target: Target) -> (Option<String>, Option<String>) {
+fn targets(target: Target) -> (Option<String>, Option<String>, Option<String>) {
     match target {
-        Target::Tool(id) => (Some(id), None),
-        Target::Server(id) => (None, Some(id)),
+        Target::Tool(id) => (Some(id), None, None),
+        Target::Server(id) => (None, Some(id), None),
+        Target::Toolkit(id) => (None, None, Some(id)),
     }
 }
 
 impl From<Grant> for GrantResponse {
     fn from(g: Grant) -> Self {
-        let (tool_id, server_id) = targets(g.target);
+        let (tool_id, server_id, toolkit_id) = targets(g.target);
         Self {
             id: g.id,
             subject: g.subject.to_string(),
             tool_id,
             server_id,
+            toolkit_id,
             access_level: g.access_level.into(),
             rate_limit_per_hour: g.conditions.rate_limit_per_hour.map(i64::from),
             rate_limit_per_day: g.conditions.rate_limit_per_day.map(i64::from),
@@ -253,6 +265,7 @@ pub struct GrantsQuery {
     pub subject: Option<String>,
     pub tool_id: Option<String>,
     pub server_id: Option<String>,
+    pub toolkit_id: Option<String>,
 }
 
 impl GrantsQuery {
@@ -261,10 +274,11 @@ impl GrantsQuery {
     pub fn into_domain(self) -> Result<Option<GrantFilter>, Vec<FieldError>> {
         let subject =
             self.subject.map(|s| s.parse::<Subject>()).transpose().map_err(|e| vec![FieldError::new("subject", e)])?;
-        let target = match (self.tool_id, self.server_id) {
-            (Some(_), Some(_)) => return Ok(None),
-            (tool_id, server_id) => target_of(tool_id, server_id).ok(),
-        };
+        let named = [&self.tool_id, &self.server_id, &self.toolkit_id].iter().filter(|t| t.is_some()).count();
+        if named > 1 {
+            return Ok(None);
+        }
+        let target = target_of(self.tool_id, self.server_id, self.toolkit_id).ok();
         Ok(Some(GrantFilter { subject, target }))
     }
 }

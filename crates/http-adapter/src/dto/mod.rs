@@ -6,6 +6,7 @@ pub mod common;
 pub mod keys;
 pub mod lifecycle;
 pub mod servers;
+pub mod toolkits;
 
 pub use access::*;
 pub use calls::*;
@@ -13,6 +14,7 @@ pub use common::*;
 pub use keys::*;
 pub use lifecycle::*;
 pub use servers::*;
+pub use toolkits::*;
 
 use toolhub_domain::validation::FieldError;
 

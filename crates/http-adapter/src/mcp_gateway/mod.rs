@@ -103,12 +103,19 @@ impl SessionStore for StoredSessions {
 /// How long a session is kept after it was opened (pruned hourly with the call log).
 pub const SESSION_RETENTION_HOURS: i64 = 24;
 
-/// `/mcp` and `/mcp/servers/{server_name}`: every method goes to rmcp's service.
-pub async fn endpoint(request: HttpRequest, body: web::Bytes, gateway: web::Data<Gateway>) -> HttpResponse {
+/// `/mcp`, `/mcp/servers/{server_name}` and `/mcp/toolkits/{toolkit}`: every method goes to
+/// rmcp's service (a toolkit the caller may not see is a 404 first).
+pub async fn endpoint(request: HttpRequest, body: web::Bytes, state: web::Data<crate::AppState>) -> HttpResponse {
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
         // The pipeline authenticates every non-public path; this is a wiring mistake.
         return HttpResponse::InternalServerError().finish();
     };
+    if let Some(Scope::Toolkit(key)) = Scope::of_path(request.path())
+        && let Err(e) = state.services.toolkits.get(&principal, &key).await
+    {
+        return actix_web::ResponseError::error_response(&crate::problem::ApiError::from(e));
+    }
+    let gateway = &state.gateway;
     let mut forwarded = http::Request::builder().method(request.method().as_str()).uri(request.uri().to_string());
     for (name, value) in request.headers() {
         forwarded = forwarded.header(name.as_str(), value.as_bytes());

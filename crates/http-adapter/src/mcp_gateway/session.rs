@@ -43,6 +43,8 @@ pub enum Scope {
     All,
     /// `/mcp/servers/{name}`: one server's, under their own names.
     Server(String),
+    /// `/mcp/toolkits/{toolkit}`: a toolkit's, in its order and under its names.
+    Toolkit(String),
 }
 
 impl Scope {
@@ -52,8 +54,10 @@ impl Scope {
         match rest.trim_end_matches('/') {
             "" => Some(Self::All),
             other => {
-                let name = other.strip_prefix("/servers/")?;
-                (!name.is_empty() && !name.contains('/')).then(|| Self::Server(name.to_owned()))
+                let named = |prefix: &str| {
+                    other.strip_prefix(prefix).filter(|name| !name.is_empty() && !name.contains('/')).map(str::to_owned)
+                };
+                named("/servers/").map(Self::Server).or_else(|| named("/toolkits/").map(Self::Toolkit))
             }
         }
     }
@@ -133,7 +137,7 @@ pub fn name_tools(scope: &Scope, servers: Vec<(ToolServer, Vec<Tool>)>) -> Vec<L
         for tool in tools {
             let mut name = match scope {
                 Scope::All => qualified_name(&server.name, &tool.name),
-                Scope::Server(_) => tool.name.clone(),
+                Scope::Server(_) | Scope::Toolkit(_) => tool.name.clone(),
             };
             if taken.contains(&name) {
                 use std::hash::{Hash, Hasher};
@@ -149,6 +153,16 @@ pub fn name_tools(scope: &Scope, servers: Vec<(ToolServer, Vec<Tool>)>) -> Vec<L
         }
     }
     listed
+}
+
+/// A toolkit's tool as its endpoint lists it: under the toolkit's name and description.
+fn toolkit_listed(view: toolhub_domain::services::ToolkitToolView) -> Option<Listed> {
+    let name = view.name().to_owned();
+    let description = view.description().map(str::to_owned);
+    let (mut tool, _) = view.target?;
+    tool.description = description;
+    let mcp = to_mcp(&name, &tool);
+    Some(Listed { name, tool, mcp })
 }
 
 fn to_mcp(name: &str, stored: &Tool) -> McpTool {
@@ -199,8 +213,16 @@ impl GatewaySession {
         {
             return Ok(listed.clone());
         }
-        let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
-        let listed = Arc::new(name_tools(scope, servers));
+        let listed = match scope {
+            Scope::Toolkit(key) => {
+                let contents = self.services.toolkits.callable(principal, key).await.map_err(internal)?;
+                Arc::new(contents.tools.into_iter().filter_map(toolkit_listed).collect())
+            }
+            _ => {
+                let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
+                Arc::new(name_tools(scope, servers))
+            }
+        };
         *self.kept() = Some((std::time::Instant::now(), generation, scope.clone(), listed.clone()));
         Ok(listed)
     }
@@ -222,6 +244,14 @@ impl GatewaySession {
     async fn resolve(&self, principal: &Principal, scope: &Scope, name: &str) -> Result<Option<String>, ErrorData> {
         match scope {
             Scope::Server(server) => Ok(self.readable_tool(principal, server, name).await),
+            Scope::Toolkit(key) => {
+                let Ok(contents) = self.services.toolkits.contents(principal, key).await else { return Ok(None) };
+                let level = toolhub_domain::access::AccessLevel::Read;
+                Ok(contents.tools.into_iter().find(|view| view.name() == name).and_then(|view| {
+                    let (tool, server) = view.target?;
+                    self.services.access.may_use(principal, &tool, &server, level).then_some(tool.id)
+                }))
+            }
             Scope::All => {
                 for (at, _) in name.match_indices(SEPARATOR) {
                     let (server, tool) = (&name[..at], &name[at + SEPARATOR.len()..]);
@@ -273,6 +303,10 @@ impl GatewaySession {
         scope: &Scope,
         kind: Offering,
     ) -> Result<Vec<(ToolServer, String, Value)>, ErrorData> {
+        if let Scope::Toolkit(_) = scope {
+            // Toolkits bundle tools; resources and prompts stay with their servers' endpoints.
+            return Ok(Vec::new());
+        }
         let listed = self.services.offerings.list(principal, kind).await.map_err(internal)?;
         let mut named = Vec::new();
         for (server, items) in listed {

@@ -6,5 +6,7 @@ pub mod grants;
 pub mod mcp_sessions;
 pub mod role_rules;
 pub mod tool_servers;
+pub mod toolkit_tools;
+pub mod toolkits;
 pub mod tools;
 pub mod users;

@@ -32,19 +32,12 @@ pub struct GrantPatch {
 
 impl AccessService {
     async fn check_target(&self, tenant: &str, target: &Target) -> DomainResult<()> {
-        let exists = match target {
-            Target::Tool(id) => self.tools.get(tenant, id).await?.is_some(),
-            Target::Server(id) => self.servers.get(tenant, id).await?.is_some(),
+        let (exists, kind, id) = match target {
+            Target::Tool(id) => (self.tools.get(tenant, id).await?.is_some(), ResourceKind::Tool, id),
+            Target::Server(id) => (self.servers.get(tenant, id).await?.is_some(), ResourceKind::ToolServer, id),
+            Target::Toolkit(id) => (self.toolkits.get(tenant, id).await?.is_some(), ResourceKind::Toolkit, id),
         };
-        if exists {
-            Ok(())
-        } else {
-            let (kind, id) = match target {
-                Target::Tool(id) => (ResourceKind::Tool, id),
-                Target::Server(id) => (ResourceKind::ToolServer, id),
-            };
-            Err(DomainError::not_found(kind, id))
-        }
+        if exists { Ok(()) } else { Err(DomainError::not_found(kind, id)) }
     }
 
     pub async fn grant(&self, actor: &Principal, input: NewGrant) -> DomainResult<Grant> {
@@ -125,12 +118,32 @@ impl AccessService {
         self.grants.list(&actor.tenant, &filter).await
     }
 
-    /// Forgets the grants on a deleted server and its tools.
+    /// Forgets the grants on a deleted server and its tools, and the tools' places in toolkits.
     pub async fn forget_server(&self, tenant: &str, server_id: &str, tool_ids: &[String]) -> DomainResult<()> {
         let mut targets = vec![Target::Server(server_id.to_owned())];
         targets.extend(tool_ids.iter().map(|id| Target::Tool(id.clone())));
         let removed = self.grants.delete_for_targets(tenant, &targets).await?;
-        self.patch_index(|i| removed.iter().for_each(|id| i.remove_grant(tenant, id)));
+        self.toolkits.delete_references(tenant, tool_ids).await?;
+        self.patch_index(|i| {
+            removed.iter().for_each(|id| i.remove_grant(tenant, id));
+            i.forget_tools(tenant, tool_ids);
+        });
         Ok(())
+    }
+
+    /// Forgets the grants on a deleted toolkit and its memberships.
+    pub(crate) async fn forget_toolkit(&self, tenant: &str, toolkit_id: &str) -> DomainResult<()> {
+        let removed = self.grants.delete_for_targets(tenant, &[Target::Toolkit(toolkit_id.to_owned())]).await?;
+        self.patch_index(|i| {
+            removed.iter().for_each(|id| i.remove_grant(tenant, id));
+            i.set_toolkit_members(tenant, toolkit_id, &[]);
+        });
+        Ok(())
+    }
+
+    /// The grants on a toolkit.
+    pub(crate) async fn toolkit_grants(&self, tenant: &str, toolkit_id: &str) -> DomainResult<Vec<Grant>> {
+        let filter = GrantFilter { subject: None, target: Some(Target::Toolkit(toolkit_id.to_owned())) };
+        self.grants.list(tenant, &filter).await
     }
 }

@@ -21,7 +21,10 @@ use crate::{
     Principal,
     access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef, UsageCounters},
     error::DomainResult,
-    ports::{Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, UserRepository},
+    ports::{
+        Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, ToolkitRepository,
+        UserRepository,
+    },
     services::{CatalogueCache, Ports, Settings},
 };
 
@@ -33,6 +36,8 @@ pub struct AccessService {
     users: Arc<dyn UserRepository>,
     servers: Arc<dyn ServerRepository>,
     tools: Arc<dyn ToolRepository>,
+    /// Toolkits, whose memberships the index keeps (a toolkit grant reaches its members).
+    toolkits: Arc<dyn ToolkitRepository>,
     catalogue: Arc<CatalogueCache>,
     clock: Arc<dyn Clock>,
     index: RwLock<AccessIndex>,
@@ -52,6 +57,7 @@ impl AccessService {
             users: ports.users.clone(),
             servers: catalogue.clone(),
             tools: catalogue.clone(),
+            toolkits: ports.toolkits.clone(),
             catalogue,
             clock: ports.clock.clone(),
             index: RwLock::new(AccessIndex::default()),
@@ -66,7 +72,14 @@ impl AccessService {
         use std::sync::atomic::Ordering::SeqCst;
         loop {
             let before = self.generation.load(SeqCst);
-            let index = AccessIndex::new(self.grants.list_all().await?, self.rules.list_all().await?);
+            let mut index = AccessIndex::new(self.grants.list_all().await?, self.rules.list_all().await?);
+            let mut members: std::collections::HashMap<(String, String), Vec<String>> = Default::default();
+            for (tenant, tool_id, toolkit_id) in self.toolkits.memberships().await? {
+                members.entry((tenant, toolkit_id)).or_default().push(tool_id);
+            }
+            for ((tenant, toolkit_id), tool_ids) in members {
+                index.set_toolkit_members(&tenant, &toolkit_id, &tool_ids);
+            }
             let count = index.grant_count();
             let mut current = self.index.write().unwrap_or_else(|p| p.into_inner());
             // A write patched the index while we read: our copy may lack it, read again.
@@ -79,7 +92,7 @@ impl AccessService {
         }
     }
 
-    fn patch_index(&self, change: impl FnOnce(&mut AccessIndex)) {
+    pub(crate) fn patch_index(&self, change: impl FnOnce(&mut AccessIndex)) {
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
         change(&mut index);
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -97,6 +110,13 @@ impl AccessService {
     pub fn explain(&self, principal: &Principal, tool: &ToolRef, required: AccessLevel) -> Decision {
         let index = self.index.read().unwrap_or_else(|p| p.into_inner());
         index.explain(principal, tool, required, self.clock.now(), self.admin_bypass)
+    }
+
+    /// Decides whether the principal may use a toolkit itself at the required level (see
+    /// [`AccessIndex::decide_toolkit`]).
+    pub fn decide_toolkit(&self, principal: &Principal, toolkit_id: &str, required: AccessLevel) -> Decision {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        index.decide_toolkit(principal, toolkit_id, required, self.clock.now(), self.admin_bypass)
     }
 
     /// Whether the principal uses every tool of its tenant without grants (see
