@@ -11,3 +11,4 @@ mod matrix;
 mod mcp_gateway;
 mod platform;
 mod servers;
+mod toolkits;

@@ -30,10 +30,14 @@ enum Fresh {
     Grant,
     Rule,
     Key,
+    Toolkit,
+    /// A custom tool of the world's toolkit.
+    KitTool,
 }
 
 /// (method, path as documented, fresh resource, body, outcomes per caller). In paths and
-/// bodies, `{server}`, `{tool}`, `{grant}`, `{rule}`, `{key}` and `{caller}` are substituted.
+/// bodies, `{server}`, `{tool}`, `{grant}`, `{rule}`, `{key}`, `{toolkit_id}` (and Informer's
+/// `{id}`) and `{caller}` are substituted; under a toolkit, `{tool_id}` is the toolkit's tool.
 type Row = (&'static str, &'static str, Fresh, &'static str, [Outcome; 5]);
 
 const ROWS: &[Row] = &[
@@ -149,6 +153,28 @@ const ROWS: &[Row] = &[
     ("GET", "/api/v1/users", Fresh::No, "", [D, D, A, A, A]),
     ("GET", "/api/v1/users/{user_id}", Fresh::No, "", [D, D, A, H, A]),
     ("PUT", "/api/v1/users/{user_id}", Fresh::No, r#"{"display_name": "T {caller}"}"#, [D, D, A, H, A]),
+    // Toolkits: power users and above make them; the rest needs the toolkit to be visible
+    // (owner, grant, administrator) and, to change it, admin on it.
+    ("GET", "/api/v1/toolkits", Fresh::No, "", [A, A, A, A, A]),
+    ("POST", "/api/v1/toolkits", Fresh::No, r#"{"name": "k-{caller}"}"#, [D, D, A, A, A]),
+    ("GET", "/api/v1/toolkits/{toolkit_id}", Fresh::No, "", [H, H, A, H, A]),
+    ("PUT", "/api/v1/toolkits/{toolkit_id}", Fresh::No, r#"{"description": "d {caller}"}"#, [H, H, A, H, A]),
+    ("DELETE", "/api/v1/toolkits/{toolkit_id}", Fresh::Toolkit, "", [H, H, A, H, A]),
+    ("GET", "/api/v1/toolkits/{toolkit_id}/tools", Fresh::No, "", [H, H, A, H, A]),
+    (
+        "POST",
+        "/api/v1/toolkits/{toolkit_id}/tools",
+        Fresh::No,
+        r#"{"tool_id": "{tool_id}", "name": "m-{caller}"}"#,
+        [H, H, A, H, A],
+    ),
+    ("DELETE", "/api/v1/toolkits/{toolkit_id}/tools/{tool_id}", Fresh::KitTool, "", [H, H, A, H, A]),
+    ("GET", "/api/toolkits/{id}/tools", Fresh::No, "", [H, H, A, H, A]),
+    ("POST", "/api/toolkits/{id}/tools", Fresh::No, r#"{"name": "c-{caller}"}"#, [H, H, A, H, A]),
+    ("PUT", "/api/toolkits/{id}/tools", Fresh::Toolkit, r#"{"tools": [{"name": "s"}]}"#, [H, H, A, H, A]),
+    ("GET", "/api/toolkits/{id}/tools/{tool_id}", Fresh::No, "", [H, H, A, H, A]),
+    ("PUT", "/api/toolkits/{id}/tools/{tool_id}", Fresh::No, r#"{"name": "r-{caller}"}"#, [H, H, A, H, A]),
+    ("DELETE", "/api/toolkits/{id}/tools/{tool_id}", Fresh::KitTool, "", [H, H, A, H, A]),
 ];
 
 /// The default tenant's resources the matrix works on.
@@ -158,6 +184,9 @@ struct World {
     tool: String,
     grant: String,
     rule: String,
+    toolkit: String,
+    /// The world toolkit's tool (the calculator).
+    kit_tool: String,
 }
 
 impl World {
@@ -182,6 +211,11 @@ impl World {
                 let body = json!({"principal_id": "target", "role": "user", "name": format!("fresh-{n}")});
                 self.app.post("/api/v1/keys", operator, body).await
             }
+            Fresh::Toolkit => self.app.post("/api/v1/toolkits", operator, json!({"name": format!("fresh-{n}")})).await,
+            Fresh::KitTool => {
+                let path = format!("/api/toolkits/{}/tools", self.toolkit);
+                self.app.post(&path, operator, json!({"name": format!("fresh-{n}")})).await
+            }
         };
         assert!(created.status.is_success(), "{kind:?}: {}", created.body);
         created.body["id"].as_str().unwrap().to_owned()
@@ -189,6 +223,12 @@ impl World {
 
     fn fill(&self, text: &str, fresh: &str, caller: usize) -> String {
         let pick = |own: &str| if fresh.is_empty() { own.to_owned() } else { fresh.to_owned() };
+        let text = if text.contains("toolkits/") {
+            let kit = if text.ends_with("{tool_id}") { self.toolkit.clone() } else { pick(&self.toolkit) };
+            text.replace("{toolkit_id}", &kit).replace("{id}", &kit).replace("{tool_id}", &pick(&self.kit_tool))
+        } else {
+            text.to_owned()
+        };
         text.replace("{server_id}", &pick(&self.server))
             .replace("{server}", &self.server)
             .replace("{tool_id}", &self.tool)
@@ -248,7 +288,14 @@ async fn every_operation_has_a_row_and_every_caller_gets_its_outcome() {
     let rule_body = json!({"role": "power_user", "tool_pattern": "matrix_*", "access_level": "read"});
     let rule =
         app.post("/api/v1/toolservers/role-access", &operator, rule_body).await.body["id"].as_str().unwrap().to_owned();
-    let world = World { app, server, tool, grant, rule };
+    let toolkit =
+        app.post("/api/v1/toolkits", &operator, json!({"name": "matrix-kit"})).await.body["id"].as_str().unwrap().to_owned();
+    let member = json!({"tool_id": tool, "name": "calculator"});
+    let kit_tool = app.post(&format!("/api/v1/toolkits/{toolkit}/tools"), &operator, member).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let world = World { app, server, tool, grant, rule, toolkit, kit_tool };
 
     let mut wrong = Vec::new();
     let mut n = 0;
@@ -281,7 +328,7 @@ async fn every_operation_has_a_row_and_every_caller_gets_its_outcome() {
             // the ids it sent itself).
             if caller == 3 {
                 let text = reply.body.to_string();
-                for secret in [&world.server, &world.tool, &world.grant, &world.rule] {
+                for secret in [&world.server, &world.tool, &world.grant, &world.rule, &world.toolkit, &world.kit_tool] {
                     if text.contains(secret.as_str()) && !sent.contains(secret.as_str()) {
                         wrong.push(format!("{method} {path} as foreign admin shows {secret}"));
                     }

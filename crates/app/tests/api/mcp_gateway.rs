@@ -33,13 +33,13 @@ toolhub_test_support::on_both_databases!(
 const SERVERS: &str = "/api/v1/toolservers/servers";
 
 /// The fixture registered over stdio as `fixture` (started): its id and its tools' ids by name.
-struct Fixture {
-    id: String,
+pub struct Fixture {
+    pub id: String,
     tools: Value,
 }
 
 impl Fixture {
-    async fn register(app: &TestApp) -> Self {
+    pub async fn register(app: &TestApp) -> Self {
         let body = json!({
             "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
             "command": toolhub_test_support::fixture_bin().display().to_string(),
@@ -51,22 +51,22 @@ impl Fixture {
         Self { id, tools }
     }
 
-    fn tool_id(&self, name: &str) -> Value {
+    pub fn tool_id(&self, name: &str) -> Value {
         self.tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone()
     }
 }
 
-async fn connect(app: &TestApp, path: &str, key: &str) -> RunningService<RoleClient, ()> {
+pub async fn connect(app: &TestApp, path: &str, key: &str) -> RunningService<RoleClient, ()> {
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{}{path}", app.base)).auth_header(key);
     let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
     ().serve(transport).await.expect("the MCP handshake succeeds")
 }
 
-async fn names(client: &RunningService<RoleClient, ()>) -> BTreeSet<String> {
+pub async fn names(client: &RunningService<RoleClient, ()>) -> BTreeSet<String> {
     client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into_owned()).collect()
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, name: &str, arguments: Value) -> Result<Value, String> {
+pub async fn call(client: &RunningService<RoleClient, ()>, name: &str, arguments: Value) -> Result<Value, String> {
     let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments.as_object().unwrap().clone());
     match client.call_tool(params).await {
         Ok(result) => Ok(serde_json::to_value(result).unwrap()),
