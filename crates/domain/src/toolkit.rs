@@ -167,13 +167,12 @@ impl ToolConfig {
         let Some(previous) = previous else { return Self(incoming) };
         match (&incoming, &previous.0) {
             (Value::String(text), Value::String(_)) if text == MASK => previous.clone(),
-            (Value::String(text), Value::String(old)) => match (
-                serde_json::from_str::<Value>(text),
-                serde_json::from_str::<Value>(old),
-            ) {
-                (Ok(new @ Value::Object(_)), Ok(old)) => Self(Value::String(keep_masked(new, &old).to_string())),
-                _ => Self(incoming),
-            },
+            (Value::String(text), Value::String(old)) => {
+                match (serde_json::from_str::<Value>(text), serde_json::from_str::<Value>(old)) {
+                    (Ok(new @ Value::Object(_)), Ok(old)) => Self(Value::String(keep_masked(new, &old).to_string())),
+                    _ => Self(incoming),
+                }
+            }
             _ => Self(keep_masked(incoming, &previous.0)),
         }
     }
@@ -270,11 +269,18 @@ mod tests {
 
     #[test]
     fn credentials_in_a_config_are_masked_and_kept_when_sent_back() {
-        let config = ToolConfig::new(json!({"url": "https://x", "headers": {"Authorization": "Bearer s3"}, "botToken": "t"}));
+        let config =
+            ToolConfig::new(json!({"url": "https://x", "headers": {"Authorization": "Bearer s3"}, "botToken": "t"}));
         let shown = config.masked();
         assert_eq!(shown, json!({"url": "https://x", "headers": {"Authorization": MASK}, "botToken": MASK}));
-        let merged = ToolConfig::merged(json!({"url": "https://y", "headers": {"Authorization": MASK}, "botToken": "u"}), Some(&config));
-        assert_eq!(merged.expose(), &json!({"url": "https://y", "headers": {"Authorization": "Bearer s3"}, "botToken": "u"}));
+        let merged = ToolConfig::merged(
+            json!({"url": "https://y", "headers": {"Authorization": MASK}, "botToken": "u"}),
+            Some(&config),
+        );
+        assert_eq!(
+            merged.expose(),
+            &json!({"url": "https://y", "headers": {"Authorization": "Bearer s3"}, "botToken": "u"})
+        );
         assert!(!format!("{config:?}").contains("s3"));
     }
 

@@ -11,9 +11,10 @@ use crate::limits::NO_CONTROL;
 /// Writes every rule into `doc` (an OpenAPI 3.1 document as JSON).
 pub fn apply(doc: &mut Value) {
     // Grants name exactly one target: a non-null tool_id, server_id or (grants only) toolkit_id.
-    for (schema, fields) in
-        [("GrantCreate", &["tool_id", "server_id", "toolkit_id"][..]), ("ToolPermissionCreate", &["tool_id", "server_id"])]
-    {
+    for (schema, fields) in [
+        ("GrantCreate", &["tool_id", "server_id", "toolkit_id"][..]),
+        ("ToolPermissionCreate", &["tool_id", "server_id"]),
+    ] {
         let exactly_one: Vec<Value> = fields
             .iter()
             .map(|chosen| {
@@ -48,8 +49,7 @@ pub fn apply(doc: &mut Value) {
         properties["headers"]["propertyNames"] = json!({"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"});
     }
     // A custom tool's config is JSON text or an object.
-    component(doc, "InfToolInput")["properties"]["config"] =
-        json!({"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}], "description": "Tool-specific configuration (text or JSON); credential-like fields are masked when read, and a masked value sent back keeps the stored one."});
+    component(doc, "InfToolInput")["properties"]["config"] = json!({"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "null"}], "description": "Tool-specific configuration (text or JSON); credential-like fields are masked when read, and a masked value sent back keeps the stored one."});
     let subject = subject_schema();
     component(doc, "GrantCreate")["properties"]["subject"]["pattern"] = subject["pattern"].clone();
     component(doc, "GrantCreate")["properties"]["subject"]["maxLength"] = subject["maxLength"].clone();

@@ -7,9 +7,9 @@ pub mod cipher;
 mod entities;
 mod mapping;
 mod repos;
-mod toolkit_repo;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod toolkit_repo;
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,9 +1,7 @@
 //! Toolkits and their tools on sea-orm. A custom tool's config is sealed whole.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
 use toolhub_domain::{
     DomainError,
     ports::{PortResult, SecretCipher, ToolkitRepository},

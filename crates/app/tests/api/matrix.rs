@@ -288,8 +288,10 @@ async fn every_operation_has_a_row_and_every_caller_gets_its_outcome() {
     let rule_body = json!({"role": "power_user", "tool_pattern": "matrix_*", "access_level": "read"});
     let rule =
         app.post("/api/v1/toolservers/role-access", &operator, rule_body).await.body["id"].as_str().unwrap().to_owned();
-    let toolkit =
-        app.post("/api/v1/toolkits", &operator, json!({"name": "matrix-kit"})).await.body["id"].as_str().unwrap().to_owned();
+    let toolkit = app.post("/api/v1/toolkits", &operator, json!({"name": "matrix-kit"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let member = json!({"tool_id": tool, "name": "calculator"});
     let kit_tool = app.post(&format!("/api/v1/toolkits/{toolkit}/tools"), &operator, member).await.body["id"]
         .as_str()

@@ -39,7 +39,10 @@ async fn toolkits_bundle_server_tools_under_their_own_names_and_grants(backend: 
     assert_eq!((bad.status, bad.body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("name")));
     let made = app.post(KITS, &pat, json!({"name": "kit", "description": "curated"})).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
-    assert_eq!((&made.body["owner_id"], &made.body["display_name"], &made.body["version"]), (&json!("pat"), &json!("kit"), &json!(1)));
+    assert_eq!(
+        (&made.body["owner_id"], &made.body["display_name"], &made.body["version"]),
+        (&json!("pat"), &json!("kit"), &json!(1))
+    );
     let kit = made.body["id"].as_str().unwrap().to_owned();
     let again = app.post(KITS, &pat, json!({"name": "kit"})).await;
     assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "CONFLICT"));
@@ -53,11 +56,15 @@ async fn toolkits_bundle_server_tools_under_their_own_names_and_grants(backend: 
     let on_server = grant(&app, json!({"subject": "user:pat", "server_id": fixture.id, "access_level": "read"})).await;
     let refused = app.post(&tools, &pat, echo.clone()).await;
     assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"), "{}", refused.body);
-    let raised = app.put(&format!("/api/v1/grants/{on_server}"), &app.admin_key, json!({"access_level": "admin"})).await;
+    let raised =
+        app.put(&format!("/api/v1/grants/{on_server}"), &app.admin_key, json!({"access_level": "admin"})).await;
     assert_eq!(raised.status, StatusCode::OK);
     let added = app.post(&tools, &pat, echo).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
-    assert_eq!((&added.body["name"], &added.body["server_name"], &added.body["type"]), (&json!("say"), &json!("fixture"), &json!("mcp")));
+    assert_eq!(
+        (&added.body["name"], &added.body["server_name"], &added.body["type"]),
+        (&json!("say"), &json!("fixture"), &json!("mcp"))
+    );
     let add = json!({"tool_id": fixture.tool_id("add"), "sort_order": 1, "description": "Adds two numbers"});
     assert_eq!(app.post(&tools, &pat, add).await.status, StatusCode::CREATED);
     let clash = app.post(&tools, &pat, json!({"tool_id": fixture.tool_id("fail"), "name": "say"})).await;
@@ -70,7 +77,14 @@ async fn toolkits_bundle_server_tools_under_their_own_names_and_grants(backend: 
 
     // Invisible to a user without a grant: the toolkit and its endpoint are 404s.
     assert_eq!(app.get(&format!("{KITS}/kit"), &alice).await.code(), "TOOLKIT_NOT_FOUND");
-    let endpoint = app.client.post(format!("{}/mcp/toolkits/kit", app.base)).bearer_auth(&alice).json(&json!({})).send().await.unwrap();
+    let endpoint = app
+        .client
+        .post(format!("{}/mcp/toolkits/kit", app.base))
+        .bearer_auth(&alice)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(endpoint.status(), StatusCode::NOT_FOUND);
     assert!(app.get(KITS, &alice).await.body.as_array().unwrap().is_empty());
 
@@ -168,14 +182,20 @@ async fn the_informer_surface_as_the_seed_shows_it(backend: Backend) {
     assert_eq!((&second["start"], &second["count"], &second["total"]), (&json!(1), &json!(1), &json!(2)));
     assert_eq!(second["_embedded"]["inf:tool"][0]["name"], "echo");
     let bad_page = app.get(&format!("{base}?start=-1"), admin).await;
-    assert_eq!((bad_page.status, bad_page.body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("start")));
+    assert_eq!(
+        (bad_page.status, bad_page.body["errors"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("start"))
+    );
     let twice = app.put(base, admin, json!({"tools": [{"name": "a"}, {"name": "a"}]})).await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.body);
 
     // One tool: renamed, then deleted (204).
     let echo_id = items[1]["id"].as_str().unwrap().to_owned();
     let renamed = app.put(&format!("{base}/{echo_id}"), admin, json!({"name": "say", "sortOrder": 5})).await;
-    assert_eq!((renamed.status, &renamed.body["name"], &renamed.body["sortOrder"]), (StatusCode::OK, &json!("say"), &json!(5)));
+    assert_eq!(
+        (renamed.status, &renamed.body["name"], &renamed.body["sortOrder"]),
+        (StatusCode::OK, &json!("say"), &json!(5))
+    );
     let with_config = app.put(&format!("{base}/{echo_id}"), admin, json!({"name": "say", "config": "x"})).await;
     assert_eq!(with_config.status, StatusCode::UNPROCESSABLE_ENTITY, "a server tool's stand-in has no config");
     assert_eq!(app.delete(&format!("{base}/{echo_id}"), admin).await.status, StatusCode::NO_CONTENT);

@@ -150,13 +150,20 @@ impl ToolkitService {
             return Err(DomainError::VersionMismatch { kind: ResourceKind::Toolkit, current: kit.version });
         }
         let mut v = Validator::new();
-        validate_texts(&mut v, patch.display_name.as_deref(), patch.description.as_value().map(String::as_str), patch.owner_id.as_deref());
+        validate_texts(
+            &mut v,
+            patch.display_name.as_deref(),
+            patch.description.as_value().map(String::as_str),
+            patch.owner_id.as_deref(),
+        );
         v.finish()?;
         if let Some(owner) = patch.owner_id
             && owner != kit.owner_id
         {
             if !actor.is_admin() && actor.id != kit.owner_id {
-                return Err(DomainError::Forbidden("only the owner or an administrator may hand a toolkit over".into()));
+                return Err(DomainError::Forbidden(
+                    "only the owner or an administrator may hand a toolkit over".into(),
+                ));
             }
             kit.owner_id = owner;
         }
@@ -327,7 +334,12 @@ impl ToolkitService {
         let linked: HashMap<String, String> = match &kit.server_id {
             Some(server_id) => {
                 let catalogue = self.catalogue.snapshot(&kit.tenant).await?;
-                catalogue.tools.iter().filter(|t| &t.server_id == server_id).map(|t| (t.name.clone(), t.id.clone())).collect()
+                catalogue
+                    .tools
+                    .iter()
+                    .filter(|t| &t.server_id == server_id)
+                    .map(|t| (t.name.clone(), t.id.clone()))
+                    .collect()
             }
             None => HashMap::new(),
         };
@@ -395,7 +407,12 @@ impl ToolkitService {
     }
 
     /// Applies a tool input to an entry, checking it.
-    async fn fill(&self, actor: &Principal, mut entry: ToolkitTool, input: NewToolkitTool) -> DomainResult<ToolkitTool> {
+    async fn fill(
+        &self,
+        actor: &Principal,
+        mut entry: ToolkitTool,
+        input: NewToolkitTool,
+    ) -> DomainResult<ToolkitTool> {
         let mut v = Validator::new();
         if let Some(name) = &input.name {
             toolkit::validate_tool_name(&mut v, "name", name);
@@ -444,8 +461,7 @@ impl ToolkitService {
     async fn check_reference(&self, actor: &Principal, tool_id: &str) -> DomainResult<()> {
         let missing = || DomainError::not_found(ResourceKind::Tool, tool_id);
         let target = self.catalogue.call_target(&actor.tenant, crate::services::ToolSelector::Id(tool_id)).await?;
-        let permitted =
-            ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(&target.tool, &target.server) };
+        let permitted = ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(&target.tool, &target.server) };
         if !self.access.decide(actor, &permitted, AccessLevel::Read).allowed {
             return Err(missing());
         }
@@ -459,7 +475,12 @@ impl ToolkitService {
     }
 
     /// Names are unique in a toolkit (they name its tools over MCP).
-    async fn check_unique_name(&self, kit: &Toolkit, existing: &[ToolkitTool], entry: &ToolkitTool) -> DomainResult<()> {
+    async fn check_unique_name(
+        &self,
+        kit: &Toolkit,
+        existing: &[ToolkitTool],
+        entry: &ToolkitTool,
+    ) -> DomainResult<()> {
         let mut others: Vec<ToolkitTool> = existing.iter().filter(|t| t.id != entry.id).cloned().collect();
         others.push(entry.clone());
         let views = self.view_entries(&kit.tenant, others).await?;

@@ -124,8 +124,12 @@ impl Services {
             settings.commands.clone(),
         ));
         let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
-        let toolkits =
-            Arc::new(ToolkitService::new(ports.toolkits.clone(), catalogue.clone(), access.clone(), ports.clock.clone()));
+        let toolkits = Arc::new(ToolkitService::new(
+            ports.toolkits.clone(),
+            catalogue.clone(),
+            access.clone(),
+            ports.clock.clone(),
+        ));
         Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls, toolkits }
     }
 }

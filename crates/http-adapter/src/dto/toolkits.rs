@@ -276,9 +276,11 @@ pub struct InfToolList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InfPaging {
-    /// Index of the first tool (default 0).
+    /// Index of the first tool.
+    #[param(minimum = 0, default = 0)]
     pub start: Option<i64>,
-    /// Tools per page, 1 to 1000 (default 1000).
+    /// Tools per page.
+    #[param(minimum = 1, maximum = 1000, default = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 use toolhub_domain::{
     ports::{
         ApiKeyRepository, CallLogRepository, GrantRepository, RoleRuleRepository, ServerRepository, SessionRepository,
-        ToolRepository, UserRepository,
+        ToolRepository, ToolkitRepository, UserRepository,
     },
     testing::InMemoryStore,
 };
@@ -42,6 +42,7 @@ impl TestDb {
         rules: RoleRuleRepository,
         calls: CallLogRepository,
         sessions: SessionRepository,
+        toolkits: ToolkitRepository,
     );
 
     /// The SQL store (for tests of what only a database does).

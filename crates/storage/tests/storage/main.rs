@@ -7,3 +7,4 @@ mod calls;
 mod harness;
 mod keys_and_users;
 mod servers;
+mod toolkits;

@@ -22,8 +22,7 @@ use crate::{
     access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef, UsageCounters},
     error::DomainResult,
     ports::{
-        Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, ToolkitRepository,
-        UserRepository,
+        Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, ToolkitRepository, UserRepository,
     },
     services::{CatalogueCache, Ports, Settings},
 };
