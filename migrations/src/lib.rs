@@ -8,6 +8,7 @@ mod m20261124_000003_calls;
 mod m20261130_000004_call_filters;
 mod m20261130_000005_mcp_sessions;
 mod m20261130_000006_toolkits;
+mod m20261130_000007_openapi_servers;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_call_filters::Migration),
             Box::new(m20261130_000005_mcp_sessions::Migration),
             Box::new(m20261130_000006_toolkits::Migration),
+            Box::new(m20261130_000007_openapi_servers::Migration),
         ]
     }
 }

@@ -30,11 +30,44 @@ pub mod limits {
     pub const OAUTH_FIELD_MAX: usize = 500;
     /// Servers one bulk operation may name.
     pub const BULK_MAX: usize = 100;
+    /// Characters of an OpenAPI server's `openapi_spec` (a URL, a path, or the document).
+    pub const SPEC_MAX: usize = 512 * 1024;
+    /// Entries of `function_name_filter_list`.
+    pub const FILTER_MAX: usize = 100;
+    /// Characters of one entry of `function_name_filter_list`.
+    pub const FILTER_ENTRY_MAX: usize = 200;
+}
+
+/// Where an OpenAPI server's document is, and which of its operations become tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenApiSettings {
+    /// An absolute http(s) URL, a path relative to `base_url` (default `openapi.json`), or the
+    /// document itself (JSON or YAML).
+    pub spec: Option<String>,
+    /// Seed 001's `function_name_filter_list`: entries allow, `!entry` blocks; a name matches an
+    /// entry it ends with. With any allowing entry, a name must match one; blocks always win.
+    pub function_filter: Vec<String>,
+}
+
+impl OpenApiSettings {
+    /// Whether an operation named `name` becomes a tool.
+    pub fn allows(&self, name: &str) -> bool {
+        let (blocks, allows): (Vec<&str>, Vec<&str>) =
+            self.function_filter.iter().map(String::as_str).partition(|e| e.starts_with('!'));
+        (allows.is_empty() || allows.iter().any(|a| name.ends_with(a)))
+            && !blocks.iter().any(|b| name.ends_with(&b[1..]))
+    }
+
+    /// Whether `spec` holds the document itself rather than naming where it is.
+    pub fn is_inline(spec: &str) -> bool {
+        let start = spec.trim_start();
+        start.starts_with('{') || spec.contains('\n')
+    }
 }
 
 crate::wire_enum! {
     /// How Toolhub reaches a server.
-    TransportType { Http = "http", Sse = "sse", Stdio = "stdio", Websocket = "websocket" }
+    TransportType { Http = "http", Sse = "sse", Stdio = "stdio", Websocket = "websocket", Openapi = "openapi" }
 }
 
 crate::wire_enum! {
@@ -78,6 +111,8 @@ pub struct ToolServer {
     pub consecutive_failures: i32,
     pub category: Option<String>,
     pub tags: Vec<String>,
+    /// For `openapi` servers: the document and the operation filter.
+    pub openapi: OpenApiSettings,
     /// Incremented on every write; an update naming an older version is refused.
     pub version: i64,
     pub created_at: Timestamp,
@@ -115,6 +150,8 @@ pub struct NewToolServer {
     pub max_failures: Option<i32>,
     pub category: Option<String>,
     pub tags: Vec<String>,
+    pub openapi_spec: Option<String>,
+    pub function_filter: Vec<String>,
 }
 
 /// What a client may change; absent fields stay as they are. The name cannot change.
@@ -137,6 +174,8 @@ pub struct ServerPatch {
     pub max_failures: Patch<i32>,
     pub category: Patch<String>,
     pub tags: Patch<Vec<String>>,
+    pub openapi_spec: Patch<String>,
+    pub function_filter: Patch<Vec<String>>,
     /// When given, the update applies only if the server is still at this version.
     pub expected_version: Option<i64>,
 }
@@ -213,6 +252,7 @@ impl ToolServer {
             consecutive_failures: 0,
             category: input.category,
             tags: input.tags,
+            openapi: OpenApiSettings { spec: input.openapi_spec, function_filter: input.function_filter },
             version: 1,
             created_at: now,
             updated_at: now,
@@ -289,6 +329,12 @@ impl ToolServer {
             Patch::Null => self.tags.clear(),
             Patch::Absent => {}
         }
+        patch.openapi_spec.apply_to(&mut self.openapi.spec);
+        match patch.function_filter {
+            Patch::Value(filter) => self.openapi.function_filter = filter,
+            Patch::Null => self.openapi.function_filter.clear(),
+            Patch::Absent => {}
+        }
         let remote_moved = before.0 != self.transport_type || before.1 != self.base_url;
         let program_changed = before.0 != self.transport_type || before.2 != self.command || before.3 != self.args;
         if remote_moved {
@@ -317,6 +363,7 @@ impl ToolServer {
         self.env.clear();
         self.headers.clear();
         self.oauth_config = None;
+        self.openapi.spec = None;
         self.last_startup_error = None;
         self.base_url = self.base_url.map(|raw| match url::Url::parse(&raw) {
             Ok(mut url) => {
@@ -390,6 +437,15 @@ impl ToolServer {
         v.check(self.tags.len() <= TAGS_MAX, "tags", || format!("at most {TAGS_MAX} tags"));
         for (i, tag) in self.tags.iter().enumerate() {
             v.text(&format!("tags[{i}]"), tag, 1, TAG_MAX);
+        }
+        if let Some(spec) = &self.openapi.spec {
+            // A URL that cannot be read fails the start, saying why (as a base_url that cannot be reached).
+            v.text("openapi_spec", spec, 1, SPEC_MAX);
+        }
+        let filter = &self.openapi.function_filter;
+        v.check(filter.len() <= FILTER_MAX, "function_name_filter_list", || format!("at most {FILTER_MAX} entries"));
+        for (i, entry) in filter.iter().enumerate() {
+            v.text(&format!("function_name_filter_list[{i}]"), entry, 1, FILTER_ENTRY_MAX);
         }
         v.finish()
     }

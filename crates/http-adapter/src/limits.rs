@@ -111,7 +111,7 @@ pub const NO_CONTROL: &str = "[^\\u0000-\\u001f\\u007f-\\u009f]";
 
 /// What the domain's text check accepts: no control characters but newline and tab, and
 /// (when the text is required) not only white space.
-fn text_pattern(required: bool) -> &'static str {
+pub(crate) fn text_pattern(required: bool) -> &'static str {
     if required {
         "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]*$"
     } else {
@@ -170,6 +170,7 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("ToolServerCreate", "category", CATEGORY),
     ("ToolServerCreate", "tags", TAGS),
     ("ToolServerCreate", "tags", TAG),
+    ("ToolServerCreate", "openapi_spec", Text { min: 1, max: servers::SPEC_MAX }),
     ("ToolServerUpdate", "display_name", DISPLAY_NAME),
     ("ToolServerUpdate", "description", DESCRIPTION),
     ("ToolServerUpdate", "base_url", URL),
@@ -183,6 +184,7 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("ToolServerUpdate", "category", CATEGORY),
     ("ToolServerUpdate", "tags", TAGS),
     ("ToolServerUpdate", "tags", TAG),
+    ("ToolServerUpdate", "openapi_spec", Text { min: 1, max: servers::SPEC_MAX }),
     ("BulkToolServerOperation", "server_ids", Items { min: 1, max: servers::BULK_MAX }),
     ("ToolPermissionCreate", "user_id", SUBJECT_ID),
     ("ToolPermissionCreate", "rate_limit_per_hour", RATE_LIMIT),
@@ -250,6 +252,8 @@ pub const UNLIMITED: &[(&str, &str, &str)] = &[
     ("GrantCreate", "tool_id", "an id: an unknown one is a 404"),
     ("GrantCreate", "server_id", "an id: an unknown one is a 404"),
     ("GrantCreate", "toolkit_id", "an id: an unknown one is a 404"),
+    ("ToolServerCreate", "function_name_filter_list", "text or a list, limited in spec_rules.rs"),
+    ("ToolServerUpdate", "function_name_filter_list", "text or a list, limited in spec_rules.rs"),
     ("ToolkitCreate", "server_id", "an id: an unknown one is a 404"),
     ("ToolkitUpdate", "server_id", "an id: an unknown one is a 404"),
     ("ToolkitToolAdd", "tool_id", "an id: an unknown one is a 404"),

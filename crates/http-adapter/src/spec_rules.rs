@@ -35,12 +35,27 @@ pub fn apply(doc: &mut Value) {
         },
         {
             "required": ["base_url"],
-            "properties": {"transport_type": {"enum": ["http", "sse", "websocket"]}, "base_url": {"type": "string"}},
+            "properties": {"transport_type": {"enum": ["http", "sse", "websocket", "openapi"]}, "base_url": {"type": "string"}},
         },
     ]);
     // An update may leave out a required field of a server, but not clear it with null.
     for field in ["display_name", "transport_type", "timeout", "auto_start", "auto_update", "max_failures"] {
         not_null(&mut component(doc, "ToolServerUpdate")["properties"][field]);
+    }
+    // Seed 001's operation filter: a comma-separated text (whose entries are then at most as
+    // many and as long as a list's) or a list.
+    use toolhub_domain::server::limits::{FILTER_ENTRY_MAX, FILTER_MAX};
+    let filter = json!({
+        "oneOf": [
+            {"type": "string", "maxLength": FILTER_ENTRY_MAX, "pattern": crate::limits::text_pattern(false)},
+            {"type": "array", "maxItems": FILTER_MAX, "items": {"type": "string", "minLength": 1,
+                "maxLength": FILTER_ENTRY_MAX, "pattern": crate::limits::text_pattern(true)}},
+            {"type": "null"},
+        ],
+        "description": "For `openapi` servers: which operations become tools, as a comma-separated list or an array; entries allow, `!entry` blocks, each matched as the end of the operation's name.",
+    });
+    for schema in ["ToolServerCreate", "ToolServerUpdate"] {
+        component(doc, schema)["properties"]["function_name_filter_list"] = filter.clone();
     }
     // The names of environment variables and headers, as the domain checks them.
     for schema in ["ToolServerCreate", "ToolServerUpdate"] {

@@ -8,6 +8,7 @@
 
 pub mod egress;
 pub mod oauth;
+pub mod openapi;
 pub mod sandbox;
 
 mod convert;

@@ -160,6 +160,16 @@ pub async fn open(
         TransportType::Websocket => {
             return Err(UpstreamError::Unavailable("the websocket transport is not supported".into()));
         }
+        TransportType::Openapi => {
+            let opened = tokio::time::timeout(timeout, crate::openapi::OpenApiServer::open(server, settings, bearer))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))??;
+            let service = tokio::time::timeout(timeout, hooks.serve(crate::openapi::serve(opened)))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))?
+                .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
+            (service, None)
+        }
     };
     let peer = service.peer().clone();
     let cancel = service.cancellation_token();

@@ -8,7 +8,7 @@ use toolhub_domain::{
     ports::SecretCipher,
     principal::User,
     secret::{ConfigMap, ConfigValue},
-    server::{OAuthConfig, ToolServer},
+    server::{OAuthConfig, OpenApiSettings, ToolServer},
     tool::Tool,
 };
 
@@ -104,6 +104,8 @@ pub fn server_to_row(s: &ToolServer, cipher: &dyn SecretCipher) -> tool_servers:
         consecutive_failures: s.consecutive_failures,
         category: s.category.clone(),
         tags: json!(s.tags),
+        openapi: (s.openapi != OpenApiSettings::default())
+            .then(|| json!({"spec": s.openapi.spec, "function_filter": s.openapi.function_filter})),
         version: s.version,
         created_at: s.created_at,
         updated_at: s.updated_at,
@@ -120,6 +122,13 @@ pub fn server_from_row(r: tool_servers::Model, cipher: &dyn SecretCipher) -> Res
         headers: config_map_from_json(r.headers, cipher, "headers")?,
         oauth_config: r.oauth_config.map(|o| oauth_from_json(o, cipher)).transpose()?,
         tags: from_json(r.tags, "tags")?,
+        openapi: match r.openapi {
+            Some(o) => OpenApiSettings {
+                spec: o["spec"].as_str().map(str::to_owned),
+                function_filter: from_json(o["function_filter"].clone(), "openapi.function_filter")?,
+            },
+            None => OpenApiSettings::default(),
+        },
         id: r.id,
         tenant: r.tenant,
         name: r.name,

@@ -57,6 +57,11 @@ pub fn inspector_bin() -> PathBuf {
     required(deps_dir().join("node_modules/.bin/mcp-inspector"), "@modelcontextprotocol/inspector")
 }
 
+/// npm `@stoplight/prism-cli` (an OpenAPI mock server).
+pub fn prism_bin() -> PathBuf {
+    required(deps_dir().join("node_modules/.bin/prism"), "@stoplight/prism-cli")
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")

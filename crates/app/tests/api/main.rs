@@ -9,6 +9,7 @@ mod harness;
 mod lifecycle;
 mod matrix;
 mod mcp_gateway;
+mod openapi_servers;
 mod platform;
 mod servers;
 mod toolkits;

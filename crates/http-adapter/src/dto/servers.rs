@@ -83,7 +83,7 @@ pub struct ToolServerCreate {
     #[validate(length(min = 1, max = bound::URL))]
     pub base_url: Option<String>,
     #[serde(default = "default_transport")]
-    #[schema(pattern = "^(http|sse|stdio|websocket)$", default = "http")]
+    #[schema(pattern = "^(http|sse|stdio|websocket|openapi)$", default = "http")]
     pub transport_type: String,
     #[serde(default)]
     #[validate(nested)]
@@ -124,10 +124,36 @@ pub struct ToolServerCreate {
     pub category: Option<String>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// For `openapi`: the OpenAPI document (3.0 or 3.1, JSON or YAML) as an absolute URL, a
+    /// path relative to `base_url` (default `openapi.json`), or the document itself.
+    #[serde(default)]
+    pub openapi_spec: Option<String>,
+    /// For `openapi`: which operations become tools, as a comma-separated list or an array;
+    /// entries allow, `!entry` blocks, each matched as the end of the operation's name.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub function_name_filter_list: Option<FunctionFilter>,
+}
+
+/// Seed 001's `function_name_filter_list`: a comma-separated text or a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FunctionFilter {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl FunctionFilter {
+    fn entries(self) -> Vec<String> {
+        match self {
+            Self::Text(text) => text.split(',').map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect(),
+            Self::List(list) => list,
+        }
+    }
 }
 
 fn parse_transport(value: &str) -> Result<TransportType, FieldError> {
-    value.parse().map_err(|_| FieldError::new("transport_type", "must be one of http, sse, stdio, websocket"))
+    value.parse().map_err(|_| FieldError::new("transport_type", "must be one of http, sse, stdio, websocket, openapi"))
 }
 
 impl ToolServerCreate {
@@ -156,6 +182,8 @@ impl ToolServerCreate {
             max_failures: Some(self.max_failures),
             category: self.category,
             tags: self.tags.unwrap_or_default(),
+            openapi_spec: self.openapi_spec,
+            function_filter: self.function_name_filter_list.map(FunctionFilter::entries).unwrap_or_default(),
         })
     }
 }
@@ -176,7 +204,7 @@ pub struct ToolServerUpdate {
     #[schema(value_type = Option<String>)]
     pub base_url: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, pattern = "^(http|sse|stdio|websocket)$")]
+    #[schema(value_type = Option<String>, pattern = "^(http|sse|stdio|websocket|openapi)$")]
     pub transport_type: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<OAuthConfigSchema>)]
@@ -215,6 +243,14 @@ pub struct ToolServerUpdate {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
+    /// See the same field of a server's registration.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub openapi_spec: Patch<String>,
+    /// See the same field of a server's registration.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub function_name_filter_list: Patch<FunctionFilter>,
     /// The version this change is based on (optimistic locking).
     #[serde(default)]
     pub version: Option<i64>,
@@ -254,6 +290,8 @@ impl ToolServerUpdate {
             max_failures: self.max_failures,
             category: self.category,
             tags: self.tags,
+            openapi_spec: self.openapi_spec,
+            function_filter: self.function_name_filter_list.map(FunctionFilter::entries),
             expected_version: self.version,
         })
     }
@@ -371,6 +409,10 @@ pub struct ToolServerResponse {
     pub secret_env: Vec<String>,
     pub category: Option<String>,
     pub tags: Vec<String>,
+    /// For `openapi` servers: where the document is, or the document.
+    pub openapi_spec: Option<String>,
+    /// For `openapi` servers: which operations become tools.
+    pub function_name_filter_list: Vec<String>,
     /// Increases on every change; send it back in an update for optimistic locking.
     pub version: i64,
 }
@@ -421,6 +463,8 @@ impl From<ServerView> for ToolServerResponse {
             args: s.args,
             category: s.category,
             tags: s.tags,
+            openapi_spec: s.openapi.spec,
+            function_name_filter_list: s.openapi.function_filter,
             version: s.version,
         }
     }

@@ -28,6 +28,8 @@ pub struct Model {
     pub consecutive_failures: i32,
     pub category: Option<String>,
     pub tags: Json,
+    /// `{spec, function_filter}` of an OpenAPI server.
+    pub openapi: Option<Json>,
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
