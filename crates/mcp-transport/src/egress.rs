@@ -157,6 +157,44 @@ impl EgressPolicy {
         }
         Ok((bare.to_owned(), addresses))
     }
+
+    /// An HTTP client builder for `url`'s host, pinned to the addresses this policy lets a
+    /// server of `tenant` reach; no proxy and no redirects, either of which would bypass the
+    /// check. Other hosts than `url`'s are not pinned: use the client for that host only.
+    pub async fn pinned(&self, url: &str, tenant: &str) -> Result<reqwest::ClientBuilder, UpstreamError> {
+        let (host, addresses) = self.check_url(url, Reach::of(tenant)).await?;
+        Ok(reqwest::Client::builder()
+            .no_proxy()
+            .resolve_to_addrs(&host, &addresses)
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true))
+    }
+
+    /// A client for `url`'s host (see [`Self::pinned`]) that sends the server's headers and,
+    /// when given, its OAuth bearer token with every request.
+    pub async fn server_client(
+        &self,
+        server: &toolhub_domain::server::ToolServer,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<reqwest::Client, UpstreamError> {
+        use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+        let mut headers = HeaderMap::new();
+        for (name, value) in &server.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| UpstreamError::Unavailable(format!("bad header name {name}")))?;
+            let value = HeaderValue::from_str(value.expose())
+                .map_err(|_| UpstreamError::Unavailable(format!("bad value of header {name}")))?;
+            headers.insert(name, value);
+        }
+        if let Some(token) = bearer {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| UpstreamError::Unavailable("bad OAuth token".into()))?;
+            headers.insert(AUTHORIZATION, value);
+        }
+        let builder = self.pinned(url, &server.tenant).await?;
+        builder.default_headers(headers).build().map_err(|e| UpstreamError::Unavailable(e.to_string()))
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod egress;
 pub mod oauth;
 pub mod openapi;
 pub mod sandbox;
+pub mod sse;
 
 mod convert;
 mod session;

@@ -28,7 +28,7 @@ use rmcp::{
 use serde_json::{Map, Value, json};
 use toolhub_domain::{server::ToolServer, upstream::UpstreamError};
 
-use crate::{Settings, egress::Reach};
+use crate::Settings;
 
 /// Largest OpenAPI document read from a URL, and largest answer of a call (a longer one is a
 /// tool error).
@@ -115,7 +115,7 @@ impl OpenApiServer {
                 spec.unwrap_or(DEFAULT_SPEC_PATH).trim_start_matches('/')
             )),
         };
-        let client = pinned_client(server, settings, base, bearer.as_deref()).await?;
+        let client = settings.egress.server_client(server, base, bearer.as_deref()).await?;
         let this = Self {
             service: Arc::new(Service {
                 base_url,
@@ -142,7 +142,7 @@ impl OpenApiServer {
                 let client = if same_origin(url, &self.service.base_url) {
                     self.service.client.clone()
                 } else {
-                    pinned_client(&self.server, &self.settings, url, self.bearer.as_deref()).await?
+                    self.settings.egress.server_client(&self.server, url, self.bearer.as_deref()).await?
                 };
                 let text = fetch_document(&client, url, timeout_of(&self.server)).await?;
                 parse_document(&text).map_err(|e| unusable(url, &e))?
@@ -168,7 +168,7 @@ impl OpenApiServer {
         let response = match request.timeout(timeout_of(&self.server)).send().await {
             Ok(response) => response,
             Err(e) if e.is_timeout() => return tool_error("the service did not answer in time".into()),
-            Err(e) => return tool_error(format!("the request failed: {}", without_url(&e))),
+            Err(e) => return tool_error(format!("the request failed: {}", e.without_url())),
         };
         let status = response.status();
         let is_json = response
@@ -236,49 +236,8 @@ fn timeout_of(server: &ToolServer) -> Duration {
     Duration::from_secs(u64::try_from(server.timeout).unwrap_or(30))
 }
 
-/// A reqwest error's text without its URL (which may carry a query string with a key).
-fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "the service");
-    }
-    text
-}
-
 fn same_origin(url: &str, base: &url::Url) -> bool {
     url::Url::parse(url).is_ok_and(|u| u.origin() == base.origin())
-}
-
-/// An HTTP client for `url`'s host, pinned to the addresses the egress policy allowed, with
-/// the server's headers and bearer token, no proxy and no redirects.
-async fn pinned_client(
-    server: &ToolServer,
-    settings: &Settings,
-    url: &str,
-    bearer: Option<&str>,
-) -> Result<reqwest::Client, UpstreamError> {
-    let (host, addresses) = settings.egress.check_url(url, Reach::of(&server.tenant)).await?;
-    let mut headers = HeaderMap::new();
-    for (name, value) in &server.headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| UpstreamError::Unavailable(format!("bad header name {name}")))?;
-        let value = HeaderValue::from_str(value.expose())
-            .map_err(|_| UpstreamError::Unavailable(format!("bad value of header {name}")))?;
-        headers.insert(name, value);
-    }
-    if let Some(token) = bearer {
-        let value = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| UpstreamError::Unavailable("bad OAuth token".into()))?;
-        headers.insert(reqwest::header::AUTHORIZATION, value);
-    }
-    reqwest::Client::builder()
-        .no_proxy()
-        .resolve_to_addrs(&host, &addresses)
-        .redirect(reqwest::redirect::Policy::none())
-        .tcp_nodelay(true)
-        .default_headers(headers)
-        .build()
-        .map_err(|e| UpstreamError::Unavailable(e.to_string()))
 }
 
 async fn fetch_document(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<String, UpstreamError> {
@@ -286,7 +245,7 @@ async fn fetch_document(client: &reqwest::Client, url: &str, timeout: Duration) 
         if e.is_timeout() {
             UpstreamError::Timeout(timeout)
         } else {
-            UpstreamError::Unavailable(format!("cannot read the OpenAPI document: {}", without_url(&e)))
+            UpstreamError::Unavailable(format!("cannot read the OpenAPI document: {}", e.without_url()))
         }
     })?;
     if !response.status().is_success() {
@@ -303,7 +262,7 @@ async fn fetch_document(client: &reqwest::Client, url: &str, timeout: Duration) 
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) =
-        response.chunk().await.map_err(|e| format!("reading the answer failed: {}", without_url(&e)))?
+        response.chunk().await.map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
     {
         body.extend_from_slice(&chunk);
         if body.len() > BODY_MAX {

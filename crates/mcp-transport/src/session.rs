@@ -26,7 +26,6 @@ use toolhub_domain::{
 
 use crate::{
     Settings,
-    egress::Reach,
     sandbox::{self, Ruleset, SandboxSettings},
 };
 
@@ -151,11 +150,16 @@ pub async fn open(
             (service, None)
         }
         TransportType::Sse => {
-            return Err(UpstreamError::Unavailable(
-                "the legacy HTTP+SSE transport (2024-11-05) is not supported; register the server's \
-                 Streamable HTTP endpoint with transport_type \"http\""
-                    .into(),
-            ));
+            let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
+            let client = settings.egress.server_client(server, url, bearer.as_deref()).await?;
+            let transport = tokio::time::timeout(timeout, crate::sse::connect(client, url))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))??;
+            let service = tokio::time::timeout(timeout, hooks.serve(transport))
+                .await
+                .map_err(|_| UpstreamError::Timeout(timeout))?
+                .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
+            (service, None)
         }
         TransportType::Websocket => {
             return Err(UpstreamError::Unavailable("the websocket transport is not supported".into()));
@@ -314,13 +318,7 @@ async fn http_transport(
     bearer: Option<String>,
 ) -> Result<StreamableHttpClientTransport<reqwest::Client>, UpstreamError> {
     let url = server.base_url.as_deref().ok_or_else(|| UpstreamError::Unavailable("no base_url".into()))?;
-    let (host, addresses) = settings.egress.check_url(url, Reach::of(&server.tenant)).await?;
-    // No redirects and no proxy: either would bypass the egress check of the address we pinned.
-    let mut client = reqwest::Client::builder()
-        .no_proxy()
-        .resolve_to_addrs(&host, &addresses)
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none());
+    let mut client = settings.egress.pinned(url, &server.tenant).await?;
     if !settings.http_keep_alive {
         client = client.pool_max_idle_per_host(0);
     }

@@ -1,5 +1,5 @@
-//! Published MCP servers: npm `@modelcontextprotocol/server-everything` (stdio and Streamable
-//! HTTP) and PyPI `mcp-server-time` (stdio).
+//! Published MCP servers: npm `@modelcontextprotocol/server-everything` (stdio, Streamable HTTP
+//! and the legacy HTTP+SSE transport) and PyPI `mcp-server-time` (stdio).
 
 use std::time::Duration;
 
@@ -33,6 +33,28 @@ async fn server_everything_over_streamable_http() {
     assert_eq!(tools.len(), 13);
     let sum = manager.call_tool(&server.id, "get-sum", args(json!({"a": 2, "b": 40})), CALL).await.unwrap();
     assert!(text(&sum.result).contains("42"), "{}", sum.result);
+    manager.stop(&server.id).await;
+}
+
+#[tokio::test]
+async fn server_everything_over_legacy_sse() {
+    let port = support::free_port();
+    let _node = support::spawn(&support::everything_bin(), &["sse"], &[("PORT", &port.to_string())]);
+    assert!(support::wait_for_port(port, Duration::from_secs(30)).await, "server-everything listens");
+    let manager = manager();
+    let server = http_server(&format!("http://127.0.0.1:{port}/sse"), TransportType::Sse);
+    let tools = manager.start(&server, Recorder::allowing(0)).await.unwrap();
+    assert_eq!(tools.len(), 13);
+    // Concurrent calls: each answer comes back on the one event stream, to its own request.
+    let calls = (0..8).map(|i| {
+        let manager = &manager;
+        let id = server.id.clone();
+        async move { manager.call_tool(&id, "get-sum", args(json!({"a": i, "b": 40})), CALL).await.unwrap() }
+    });
+    let answers = futures::future::join_all(calls).await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert!(text(&answer.result).contains(&(i + 40).to_string()), "{}", answer.result);
+    }
     manager.stop(&server.id).await;
 }
 
