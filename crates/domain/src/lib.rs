@@ -66,6 +66,7 @@
 
 pub mod access;
 pub mod api_key;
+pub mod api_request;
 pub mod builtin;
 pub mod calls;
 pub mod circuit;

@@ -152,8 +152,9 @@ pub trait ToolkitRepository: Send + Sync {
     async fn delete_tool(&self, tenant: &str, toolkit_id: &str, id: &str) -> PortResult<bool>;
     /// Replaces every tool of a toolkit at once (a sync): all or nothing.
     async fn replace_tools(&self, tenant: &str, toolkit_id: &str, tools: &[ToolkitTool]) -> PortResult<()>;
-    /// Every membership of a server tool in a toolkit, in every tenant: `(tenant, tool id,
-    /// toolkit id)`, for the access index.
+    /// Every tool of every toolkit, in every tenant: `(tenant, member id, toolkit id)` where the
+    /// member id is the server tool's id for a reference and the toolkit tool's own id
+    /// otherwise, for the access index.
     async fn memberships(&self) -> PortResult<Vec<(String, String, String)>>;
     /// Removes the toolkit tools that stand for these server tools (their server was deleted).
     async fn delete_references(&self, tenant: &str, tool_ids: &[String]) -> PortResult<()>;

@@ -336,7 +336,7 @@ impl ToolkitRepository for InMemoryStore {
     async fn memberships(&self) -> PortResult<Vec<(String, String, String)>> {
         Ok(lock(&self.toolkit_tools)
             .values()
-            .filter_map(|t| t.tool_id.clone().map(|tool| (t.tenant.clone(), tool, t.toolkit_id.clone())))
+            .map(|t| (t.tenant.clone(), t.tool_id.clone().unwrap_or_else(|| t.id.clone()), t.toolkit_id.clone()))
             .collect())
     }
 

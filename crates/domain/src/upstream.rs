@@ -187,6 +187,16 @@ pub trait UpstreamConnector: Send + Sync {
     ) -> Result<Value, UpstreamError> {
         Err(UpstreamError::Protocol("the server offers no prompts".into()))
     }
+
+    /// Sends a custom tool's HTTP request (an `api-request` tool of a toolkit of `tenant`),
+    /// through the egress policy, within the request's timeout.
+    async fn send_request(
+        &self,
+        _tenant: &str,
+        _request: &crate::api_request::HttpRequest,
+    ) -> Result<crate::api_request::HttpAnswer, UpstreamError> {
+        Err(UpstreamError::Unavailable("this connector sends no HTTP requests".into()))
+    }
 }
 
 crate::wire_enum! {

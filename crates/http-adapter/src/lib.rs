@@ -109,7 +109,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(toolkits::delete_toolkit)
                 .service(toolkits::list_toolkit_tools)
                 .service(toolkits::add_toolkit_tool)
-                .service(toolkits::remove_toolkit_tool),
+                .service(toolkits::remove_toolkit_tool)
+                .service(toolkits::call_toolkit_tool),
         )
         .service(
             scope::scope("/api/toolkits")

@@ -88,7 +88,7 @@ pub const PRIVATE: [&str; 12] = [
 ];
 
 /// Whose server a connection is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reach {
     /// The operator's tenant: private networks are reachable.
     Operator,

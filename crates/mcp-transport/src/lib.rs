@@ -7,6 +7,7 @@
 //! in its own process group; stopping it ends the whole group.
 
 pub mod egress;
+pub mod http;
 pub mod oauth;
 pub mod openapi;
 pub mod sandbox;
@@ -97,6 +98,8 @@ struct Supervised {
 struct Shared {
     settings: Settings,
     tokens: oauth::TokenCache,
+    /// Clients of custom tools' requests.
+    requests: http::RequestClients,
 }
 
 pub struct UpstreamManager {
@@ -114,7 +117,7 @@ impl UpstreamManager {
     pub fn new(settings: Settings) -> Self {
         install_tls_provider();
         Self {
-            shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default() }),
+            shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default(), requests: Default::default() }),
             running: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
         }
@@ -279,6 +282,14 @@ impl UpstreamConnector for UpstreamManager {
             None => Err(UpstreamError::Protocol("the built-in server offers no resources".into())),
             Some(peer) => convert::read_resource(&peer, uri, timeout).await,
         }
+    }
+
+    async fn send_request(
+        &self,
+        tenant: &str,
+        request: &toolhub_domain::api_request::HttpRequest,
+    ) -> Result<toolhub_domain::api_request::HttpAnswer, UpstreamError> {
+        self.shared.requests.send(&self.shared.settings.egress, tenant, request).await
     }
 
     async fn complete(&self, server_id: &str, params: Value, timeout: Duration) -> Result<Value, UpstreamError> {

@@ -28,11 +28,8 @@ use rmcp::{
 use serde_json::{Map, Value, json};
 use toolhub_domain::{server::ToolServer, upstream::UpstreamError};
 
-use crate::Settings;
+use crate::{Settings, http::read_limited};
 
-/// Largest OpenAPI document read from a URL, and largest answer of a call (a longer one is a
-/// tool error).
-const BODY_MAX: usize = 8 * 1024 * 1024;
 /// Characters of a failed call's body quoted in the tool error.
 const ERROR_QUOTE_MAX: usize = 2_000;
 /// How deep `$ref`s are followed (a deeper, or circular, one becomes `{}`).
@@ -256,20 +253,6 @@ async fn fetch_document(client: &reqwest::Client, url: &str, timeout: Duration) 
     }
     let body = read_limited(response).await.map_err(UpstreamError::Unavailable)?;
     String::from_utf8(body).map_err(|_| unusable(url, "it is not UTF-8 text"))
-}
-
-/// Reads a body of at most [`BODY_MAX`] bytes.
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|e| format!("reading the answer failed: {}", e.without_url()))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > BODY_MAX {
-            return Err(format!("the answer is larger than {BODY_MAX} bytes"));
-        }
-    }
-    Ok(body)
 }
 
 /// A document as JSON, from JSON or YAML text.

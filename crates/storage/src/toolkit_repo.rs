@@ -219,12 +219,8 @@ impl ToolkitRepository for Store {
     }
 
     async fn memberships(&self) -> PortResult<Vec<(String, String, String)>> {
-        let rows = toolkit_tools::Entity::find()
-            .filter(toolkit_tools::Column::ToolId.is_not_null())
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().filter_map(|r| r.tool_id.map(|tool| (r.tenant, tool, r.toolkit_id))).collect())
+        let rows = toolkit_tools::Entity::find().all(&self.db).await.map_err(db_error)?;
+        Ok(rows.into_iter().map(|r| (r.tenant, r.tool_id.unwrap_or(r.id), r.toolkit_id)).collect())
     }
 
     async fn delete_references(&self, tenant: &str, tool_ids: &[String]) -> PortResult<()> {

@@ -169,6 +169,13 @@ const ROWS: &[Row] = &[
         [H, H, A, H, A],
     ),
     ("DELETE", "/api/v1/toolkits/{toolkit_id}/tools/{tool_id}", Fresh::KitTool, "", [H, H, A, H, A]),
+    (
+        "POST",
+        "/api/v1/toolkits/{toolkit_id}/tools/{tool_id}/call",
+        Fresh::No,
+        r#"{"arguments": {"expression": "1+1"}}"#,
+        [H, H, A, H, A],
+    ),
     ("GET", "/api/toolkits/{id}/tools", Fresh::No, "", [H, H, A, H, A]),
     ("POST", "/api/toolkits/{id}/tools", Fresh::No, r#"{"name": "c-{caller}"}"#, [H, H, A, H, A]),
     ("PUT", "/api/toolkits/{id}/tools", Fresh::Toolkit, r#"{"tools": [{"name": "s"}]}"#, [H, H, A, H, A]),

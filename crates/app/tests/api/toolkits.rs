@@ -16,6 +16,7 @@ use crate::{
 toolhub_test_support::on_both_databases!(
     toolkits_bundle_server_tools_under_their_own_names_and_grants,
     the_informer_surface_as_the_seed_shows_it,
+    custom_api_request_tools_call_http_apis,
 );
 
 const KITS: &str = "/api/v1/toolkits";
@@ -208,5 +209,77 @@ async fn the_informer_surface_as_the_seed_shows_it(backend: Backend) {
     let left = app.get(base, admin).await.body;
     assert_eq!(left["_embedded"]["inf:tool"].as_array().unwrap().len(), 1, "{left}");
     assert_eq!(left["_embedded"]["inf:tool"][0]["name"], "get_repo");
+    app.stop().await;
+}
+
+async fn custom_api_request_tools_call_http_apis(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let bot = app.key("bot", Role::Admin, "default").await;
+    let made = app.post(KITS, &app.admin_key, json!({"name": "ops"})).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let servers = app.get("/api/v1/toolservers/servers", &app.admin_key).await.body;
+    let builtin = servers[0]["id"].as_str().unwrap().to_owned();
+
+    // An api-request tool reading Toolhub's own API: the path filled from an argument, a secret
+    // header, a JSON pointer selecting the answer's part.
+    let tool = json!({
+        "name": "server_name", "description": "The name of a server",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+        "config": {"url": format!("{}/api/v1/toolservers/servers/{{id}}", app.base),
+                   "headers": {"Authorization": format!("Bearer {bot}")}, "result": "/name"},
+    });
+    let created = app.post("/api/toolkits/ops/tools", &app.admin_key, tool).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["config"]["headers"]["Authorization"], "********");
+    assert!(!created.body.to_string().contains(&bot), "the secret never comes back");
+    let unconfigured = app.post("/api/toolkits/ops/tools", &app.admin_key, json!({"name": "later"})).await;
+    assert_eq!(unconfigured.status, StatusCode::CREATED);
+
+    // A user with a grant on the toolkit calls it over REST and MCP; others do not see it.
+    let alice = app.key("alice", Role::User, "default").await;
+    let bob = app.key("bob", Role::User, "default").await;
+    let calls = format!("{KITS}/ops/tools/server_name/call");
+    assert_eq!(app.post(&calls, &alice, json!({"arguments": {"id": builtin}})).await.code(), "TOOLKIT_NOT_FOUND");
+    grant(&app, json!({"subject": "user:alice", "toolkit_id": made.body["id"], "access_level": "execute"})).await;
+    let answer = app.post(&calls, &alice, json!({"arguments": {"id": builtin}})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!((&answer.body["content"][0]["text"], &answer.body["isError"]), (&json!("builtin_tools"), &json!(false)));
+    let missing = app.post(&calls, &alice, json!({"arguments": {}})).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ARGS"));
+    let absent = app.post(&calls, &alice, json!({"arguments": {"id": "01NOSUCHSERVER0000000000000"}})).await;
+    assert!(
+        absent.body["isError"] == true && absent.body["content"][0]["text"].as_str().unwrap().starts_with("HTTP 404")
+    );
+    let later = app.post(&format!("{KITS}/ops/tools/later/call"), &alice, json!({"arguments": {}})).await;
+    assert_eq!(
+        (later.status, later.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "UPSTREAM_UNAVAILABLE"),
+        "{}",
+        later.body
+    );
+    assert_eq!(app.post(&calls, &bob, json!({"arguments": {"id": builtin}})).await.status, StatusCode::NOT_FOUND);
+
+    let as_alice = connect(&app, "/mcp/toolkits/ops", &alice).await;
+    let listed = as_alice.list_all_tools().await.unwrap();
+    assert_eq!(listed.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(), ["later", "server_name"]);
+    assert_eq!(listed[1].input_schema["required"], json!(["id"]));
+    let over_mcp = call(&as_alice, "server_name", json!({"id": builtin})).await.unwrap();
+    assert_eq!(over_mcp["content"][0]["text"], "builtin_tools", "{over_mcp}");
+
+    // Recorded like every call: the tool, the toolkit as its server, the principal.
+    let logged = toolhub_test_support::eventually_async(std::time::Duration::from_secs(5), || async {
+        let log = app.get("/api/v1/toolservers/calls?user=alice", &app.admin_key).await.body;
+        log["items"].as_array().unwrap().iter().any(|r| r["tool_name"] == "server_name" && r["server_name"] == "ops")
+    })
+    .await;
+    assert!(logged, "the custom tool's calls are in the call log");
+
+    // Another tenant's custom tool cannot reach Toolhub's own host (the egress policy).
+    let acme = app.key("acme-admin", Role::Admin, "acme").await;
+    assert_eq!(app.post(KITS, &acme, json!({"name": "probe"})).await.status, StatusCode::CREATED);
+    let probe = json!({"name": "local", "config": {"url": format!("{}/healthz", app.base)}});
+    assert_eq!(app.post("/api/toolkits/probe/tools", &acme, probe).await.status, StatusCode::CREATED);
+    let refused = app.post(&format!("{KITS}/probe/tools/local/call"), &acme, json!({"arguments": {}})).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "EGRESS_DENIED"), "{}", refused.body);
     app.stop().await;
 }

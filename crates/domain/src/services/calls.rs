@@ -8,20 +8,28 @@ use serde_json::{Map, Value};
 use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
-    calls::{CallFilter, CallRecord, CallStatus, check_with, redact, summarize},
+    api_request::ApiRequest,
+    calls::{CallFilter, CallRecord, CallStatus, check_with, compile_schema, redact, summarize},
     circuit::Circuits,
     error::DomainResult,
     new_id,
     ports::{CallLog, CallLogRepository, Clock, Metrics},
     server::ServerStatus,
     services::{
-        AccessService, Ports, Settings,
+        AccessService, Ports, Settings, ToolkitService,
         catalogue_cache::{CallTarget, CatalogueCache, ToolSelector},
         lifecycle::timeout_of,
     },
     tool::ToolStatus,
     upstream::{UpstreamConnector, UpstreamError},
 };
+
+/// What a call names: a server's tool, or a toolkit's.
+#[derive(Clone, Copy)]
+enum Named<'a> {
+    Server(ToolSelector<'a>),
+    Toolkit { toolkit: &'a str, tool: &'a str },
+}
 
 /// A finished call: the upstream's MCP result and what it cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +45,8 @@ pub struct CallService {
     calls: Arc<dyn CallLogRepository>,
     catalogue: Arc<CatalogueCache>,
     access: Arc<AccessService>,
+    /// Resolves toolkits' tools and decides on the toolkit's own.
+    toolkits: Arc<ToolkitService>,
     upstream: Arc<dyn UpstreamConnector>,
     log: Arc<dyn CallLog>,
     metrics: Arc<dyn Metrics>,
@@ -46,12 +56,19 @@ pub struct CallService {
 
 impl CallService {
     /// Calls through `ports`' upstream, recorded in its call log; tools resolved through
-    /// `catalogue` and authorized by `access`; circuits as `settings` say.
-    pub fn new(ports: &Ports, catalogue: Arc<CatalogueCache>, access: Arc<AccessService>, settings: &Settings) -> Self {
+    /// `catalogue` (and `toolkits`) and authorized by `access`; circuits as `settings` say.
+    pub fn new(
+        ports: &Ports,
+        catalogue: Arc<CatalogueCache>,
+        access: Arc<AccessService>,
+        toolkits: Arc<ToolkitService>,
+        settings: &Settings,
+    ) -> Self {
         Self {
             calls: ports.call_records.clone(),
             catalogue,
             access,
+            toolkits,
             upstream: ports.upstream.clone(),
             log: ports.call_log.clone(),
             metrics: ports.metrics.clone(),
@@ -109,6 +126,34 @@ impl CallService {
         correlation_id: Option<String>,
         cancelled: impl Future<Output = ()> + Send,
     ) -> DomainResult<CallOutcome> {
+        self.recorded(actor, Named::Server(selector), arguments, correlation_id, cancelled).await
+    }
+
+    /// Calls a tool of a toolkit (by its name there, or its id): a server tool it stands for
+    /// takes the same path as [`Self::call_until`]; an `api-request` tool is the HTTP request
+    /// its config describes, sent through the upstream port. The same engine, quota, argument
+    /// check, circuit and call log either way.
+    pub async fn call_in_toolkit(
+        &self,
+        actor: &Principal,
+        toolkit: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        correlation_id: Option<String>,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> DomainResult<CallOutcome> {
+        self.recorded(actor, Named::Toolkit { toolkit, tool }, arguments, correlation_id, cancelled).await
+    }
+
+    /// Runs a call and records it, whatever its outcome.
+    async fn recorded(
+        &self,
+        actor: &Principal,
+        named: Named<'_>,
+        arguments: Option<Map<String, Value>>,
+        correlation_id: Option<String>,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> DomainResult<CallOutcome> {
         let started = Instant::now();
         let args_value = Value::Object(arguments.clone().unwrap_or_default());
         let mut record = CallRecord {
@@ -129,11 +174,23 @@ impl CallService {
             grant_id: None,
             called_at: self.clock.now(),
         };
-        if let ToolSelector::Name { server, tool } = selector {
-            record.server_name = server.unwrap_or_default().to_owned();
-            record.tool_name = tool.to_owned();
+        match named {
+            Named::Server(ToolSelector::Name { server, tool }) => {
+                record.server_name = server.unwrap_or_default().to_owned();
+                record.tool_name = tool.to_owned();
+            }
+            Named::Toolkit { toolkit, tool } => {
+                record.server_name = toolkit.to_owned();
+                record.tool_name = tool.to_owned();
+            }
+            Named::Server(ToolSelector::Id(_)) => {}
         }
-        let result = self.run(actor, selector, arguments, &args_value, &mut record, cancelled).await;
+        let result = match named {
+            Named::Server(selector) => self.run(actor, selector, arguments, &args_value, &mut record, cancelled).await,
+            Named::Toolkit { toolkit, tool } => {
+                self.run_in_toolkit(actor, toolkit, tool, arguments, &args_value, &mut record, cancelled).await
+            }
+        };
         record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &result {
             Ok(outcome) => {
@@ -156,6 +213,72 @@ impl CallService {
         let duration_ms = record.duration_ms;
         self.log.record(record);
         result.map(|outcome| CallOutcome { duration_ms, ..outcome })
+    }
+
+    /// A toolkit's tool: its server tool through [`Self::run`], or its own HTTP request.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_in_toolkit(
+        &self,
+        actor: &Principal,
+        toolkit: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        args_value: &Value,
+        record: &mut CallRecord,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> DomainResult<CallOutcome> {
+        let (kit, view) = self.toolkits.readable_tool(actor, toolkit, tool).await?;
+        if let Some((server_tool, _)) = &view.target {
+            return self.run(actor, ToolSelector::Id(&server_tool.id), arguments, args_value, record, cancelled).await;
+        }
+        record.tool_id = Some(view.entry.id.clone());
+        record.tool_name = view.name().to_owned();
+        record.server_name = kit.name.clone();
+        let decision = self.toolkits.decide(actor, &kit, &view, AccessLevel::Execute, true);
+        self.metrics.access_decision(decision.allowed);
+        if !decision.allowed {
+            let reason = decision.reason.unwrap_or(std::borrow::Cow::Borrowed("access denied"));
+            return Err(DomainError::Forbidden(reason.into_owned()));
+        }
+        if !view.is_callable() {
+            return Err(DomainError::Upstream(UpstreamError::Unavailable(format!(
+                "'{}' is a tool of type {} that Toolhub lists but does not run",
+                view.name(),
+                view.entry.kind
+            ))));
+        }
+        let request = view
+            .entry
+            .config
+            .as_ref()
+            .ok_or_else(|| "the tool has no config".to_owned())
+            .and_then(|config| ApiRequest::parse(config.expose()).map_err(|e| format!("config: {e}")))
+            .map_err(|e| DomainError::Upstream(UpstreamError::Unavailable(format!("the tool cannot run: {e}"))))?;
+        if let Some(validator) = compile_schema(view.entry.parameters.as_ref()) {
+            check_with(&validator, args_value).map_err(DomainError::InvalidArguments)?;
+        }
+        if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
+            record.grant_id = Some(id.clone());
+        }
+        let http = request
+            .render(arguments.as_ref().unwrap_or(&Map::new()))
+            .map_err(|e| DomainError::invalid("arguments", e))?;
+        let admission = self
+            .circuits
+            .admit(&view.entry.id, self.clock.now())
+            .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
+        let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
+        record.status = CallStatus::Failed;
+        let sent = self.upstream.send_request(&actor.tenant, &http);
+        let answer = match futures::future::select(std::pin::pin!(sent), std::pin::pin!(cancelled)).await {
+            futures::future::Either::Left((answer, _)) => answer,
+            futures::future::Either::Right(((), _)) => Err(UpstreamError::Cancelled),
+        };
+        if admission.settle(answer.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
+            self.metrics.circuit_opened(&kit.name);
+        }
+        let (result, is_error) = request.result(&answer?);
+        Ok(CallOutcome { result, is_error, duration_ms: 0.0, quota })
     }
 
     async fn run(

@@ -52,6 +52,12 @@ impl ToolkitToolView {
             None => self.entry.parameters.as_ref(),
         }
     }
+
+    /// Whether Toolhub can run it: a reference to an existing server tool, or an `api-request`
+    /// tool (other types and unmatched discovered tools are listed only).
+    pub fn is_callable(&self) -> bool {
+        self.target.is_some() || (self.entry.tool_id.is_none() && self.entry.kind == API_REQUEST_TYPE)
+    }
 }
 
 /// A toolkit with its tools, in the toolkit's order (`sort_order`, then name).
@@ -211,15 +217,60 @@ impl ToolkitService {
     }
 
     /// The toolkit's tools that the actor may call now, in the toolkit's order: references to
-    /// server tools the engine lets the actor execute (a scope narrows, never widens).
+    /// server tools and `api-request` tools the engine lets the actor execute (a scope narrows,
+    /// never widens).
     pub async fn callable(&self, actor: &Principal, key: &str) -> DomainResult<ToolkitContents> {
         let mut contents = self.contents(actor, key).await?;
-        contents.tools.retain(|view| {
-            view.target.as_ref().is_some_and(|(tool, server)| {
-                self.access.decide(actor, &ToolRef::of(tool, server), AccessLevel::Execute).allowed
-            })
-        });
+        let kit = &contents.toolkit;
+        contents
+            .tools
+            .retain(|view| view.is_callable() && self.decide(actor, kit, view, AccessLevel::Execute, true).allowed);
         Ok(contents)
+    }
+
+    /// The engine's decision on a tool of a toolkit: a reference is decided as its server tool
+    /// (in its current state unless `ignore_state`); a tool of the toolkit's own as a tool named
+    /// so on a "server" that is the toolkit (so toolkit grants, and role rules by name, reach it).
+    pub fn decide(
+        &self,
+        actor: &Principal,
+        kit: &Toolkit,
+        view: &ToolkitToolView,
+        required: AccessLevel,
+        with_state: bool,
+    ) -> crate::access::Decision {
+        let tool = match &view.target {
+            Some((tool, server)) if with_state => ToolRef::of(tool, server),
+            Some((tool, server)) => ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(tool, server) },
+            None => ToolRef {
+                tool_id: &view.entry.id,
+                tool_name: view.name(),
+                server_id: &kit.id,
+                server_name: &kit.name,
+                tool_usable: true,
+                server_usable: true,
+            },
+        };
+        self.access.decide(actor, &tool, required)
+    }
+
+    /// A tool of a toolkit the actor may see, named as in the toolkit (or by its id), with its
+    /// toolkit: the call path's way in.
+    pub async fn readable_tool(
+        &self,
+        actor: &Principal,
+        key: &str,
+        name: &str,
+    ) -> DomainResult<(Toolkit, ToolkitToolView)> {
+        let contents = self.contents(actor, key).await?;
+        let kit = contents.toolkit;
+        let view = contents
+            .tools
+            .into_iter()
+            .find(|t| t.name() == name || t.entry.id == name)
+            .filter(|view| self.decide(actor, &kit, view, AccessLevel::Read, false).allowed)
+            .ok_or_else(|| DomainError::not_found(ResourceKind::ToolkitTool, name))?;
+        Ok((kit, view))
     }
 
     /// One tool of a toolkit the actor may see.
@@ -513,12 +564,13 @@ impl ToolkitService {
             .collect())
     }
 
-    /// Puts the toolkit's memberships in the access index, which also tells the MCP gateway's
-    /// sessions that what they show may have changed.
+    /// Puts the toolkit's memberships in the access index (server tools by their id, its own
+    /// tools by theirs), which also tells the MCP gateway's sessions that what they show may
+    /// have changed.
     async fn announce(&self, kit: &Toolkit) -> DomainResult<()> {
-        let tool_ids: Vec<String> =
-            self.toolkits.tools(&kit.tenant, &kit.id).await?.into_iter().filter_map(|t| t.tool_id).collect();
-        self.access.patch_index(|i| i.set_toolkit_members(&kit.tenant, &kit.id, &tool_ids));
+        let members: Vec<String> =
+            self.toolkits.tools(&kit.tenant, &kit.id).await?.into_iter().map(|t| t.tool_id.unwrap_or(t.id)).collect();
+        self.access.patch_index(|i| i.set_toolkit_members(&kit.tenant, &kit.id, &members));
         Ok(())
     }
 }

@@ -123,13 +123,13 @@ impl Services {
             clock,
             settings.commands.clone(),
         ));
-        let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), settings));
         let toolkits = Arc::new(ToolkitService::new(
             ports.toolkits.clone(),
             catalogue.clone(),
             access.clone(),
             ports.clock.clone(),
         ));
+        let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), toolkits.clone(), settings));
         Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls, toolkits }
     }
 }

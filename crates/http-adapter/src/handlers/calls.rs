@@ -29,6 +29,11 @@ async fn call(
 ) -> Result<HttpResponse, ApiError> {
     let correlation = context::current().map(|c| c.correlation_id);
     let outcome = state.services.calls.call(caller, selector, arguments, correlation).await?;
+    Ok(answer(outcome))
+}
+
+/// A call's answer: the MCP result plus `duration_ms`, with the quota headers.
+pub(crate) fn answer(outcome: toolhub_domain::services::CallOutcome) -> HttpResponse {
     let mut body = match outcome.result {
         Value::Object(map) => map,
         other => serde_json::Map::from_iter([("result".to_owned(), other)]),
@@ -38,7 +43,7 @@ async fn call(
     for (name, value) in quota_headers(&outcome.quota) {
         response.insert_header((name, value));
     }
-    Ok(response.json(body))
+    response.json(body)
 }
 
 /// Call a tool

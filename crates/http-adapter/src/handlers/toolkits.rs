@@ -8,7 +8,8 @@ use crate::{
     auth::Caller,
     dto::{
         HalLink, InfCollectionLinks, InfPaging, InfSync, InfTool, InfToolInput, InfToolList, InfToolsEmbedded,
-        ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse, ToolkitToolAdd, ToolkitToolResponse, ToolkitUpdate,
+        ToolCallRequest, ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse, ToolkitToolAdd, ToolkitToolResponse,
+        ToolkitUpdate,
     },
     extract::Json,
     problem::ApiError,
@@ -26,6 +27,7 @@ crate::problems! {
     UpdateToolkitToolErrors = [ToolkitNotFound, ToolNotFound, Conflict] + BODY + PROTECTED;
     RemoveToolkitToolErrors = [ToolkitNotFound, ToolNotFound] + PROTECTED;
     SyncToolkitToolsErrors = [ToolkitNotFound] + BODY + PROTECTED;
+    CallToolkitToolErrors = [ToolkitNotFound, ToolNotFound, ToolDisabled, InvalidArgs, RateLimited] + UPSTREAM + BODY + PROTECTED;
 }
 
 /// Create a toolkit
@@ -184,6 +186,43 @@ pub async fn remove_toolkit_tool(
     let (id, tool_id) = path.into_inner();
     state.services.toolkits.remove_tool(&caller, &id, &tool_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Call a toolkit's tool
+///
+/// By its name in the toolkit (or its id). A server tool it stands for is called as through
+/// `call_tool`; an `api-request` tool sends the HTTP request its config describes. The same
+/// engine (a grant on the toolkit counts), quota, argument check and call log; the answer is an
+/// MCP result plus `duration_ms`, a tool's own error a 200 with `isError`.
+#[utoipa::path(
+    operation_id = "call_toolkit_tool",
+    tag = "Toolkits",
+    params(
+        ("toolkit_id" = String, Path, description = "Toolkit id, name or owner:name"),
+        ("tool_id" = String, Path, description = "The tool's name in the toolkit, or its id"),
+    ),
+    request_body = ToolCallRequest,
+    responses(
+        (status = 200, description = "The tool's result and `duration_ms`; `X-Tool-Quota-Remaining-Hour|Day` when limited", body = Object),
+        CallToolkitToolErrors,
+    )
+)]
+#[post("/{toolkit_id}/tools/{tool_id}/call")]
+pub async fn call_toolkit_tool(
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    path: web::Path<(String, String)>,
+    body: Json<ToolCallRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (toolkit, tool) = path.into_inner();
+    let correlation = crate::context::current().map(|c| c.correlation_id);
+    let arguments = body.into_inner().arguments;
+    let outcome = state
+        .services
+        .calls
+        .call_in_toolkit(&caller, &toolkit, &tool, arguments, correlation, std::future::pending())
+        .await?;
+    Ok(super::calls::answer(outcome))
 }
 
 // ---- Informer (seed 004) ----

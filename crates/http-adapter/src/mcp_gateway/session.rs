@@ -98,7 +98,7 @@ fn fingerprint(listed: &[Listed]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     for listed in listed {
-        (&listed.name, listed.tool.updated_at).hash(&mut hasher);
+        (&listed.name, listed.updated_at).hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -107,7 +107,10 @@ fn fingerprint(listed: &[Listed]) -> u64 {
 /// per listing, not once per `tools/list`).
 pub struct Listed {
     pub name: String,
-    pub tool: Tool,
+    /// The server tool's id (a toolkit's own tool: its id in the toolkit).
+    pub id: String,
+    /// When the tool last changed (a change is news to the client).
+    pub updated_at: toolhub_domain::Timestamp,
     pub mcp: McpTool,
 }
 
@@ -149,20 +152,32 @@ pub fn name_tools(scope: &Scope, servers: Vec<(ToolServer, Vec<Tool>)>) -> Vec<L
             }
             taken.insert(name.clone());
             let mcp = to_mcp(&name, &tool);
-            listed.push(Listed { name, tool, mcp });
+            listed.push(Listed { name, id: tool.id, updated_at: tool.updated_at, mcp });
         }
     }
     listed
 }
 
-/// A toolkit's tool as its endpoint lists it: under the toolkit's name and description.
-fn toolkit_listed(view: toolhub_domain::services::ToolkitToolView) -> Option<Listed> {
+/// A toolkit's tool as its endpoint lists it: under the toolkit's name and description (a
+/// tool of the toolkit's own with its parameters as the input schema).
+fn toolkit_listed(view: toolhub_domain::services::ToolkitToolView) -> Listed {
     let name = view.name().to_owned();
     let description = view.description().map(str::to_owned);
-    let (mut tool, _) = view.target?;
-    tool.description = description;
-    let mcp = to_mcp(&name, &tool);
-    Some(Listed { name, tool, mcp })
+    match view.target {
+        Some((mut tool, _)) => {
+            tool.description = description;
+            let mcp = to_mcp(&name, &tool);
+            Listed { name, id: tool.id, updated_at: tool.updated_at, mcp }
+        }
+        None => {
+            let input = match &view.entry.parameters {
+                Some(Value::Object(map)) => map.clone(),
+                _ => JsonObject::from_iter([("type".to_owned(), Value::from("object"))]),
+            };
+            let mcp = McpTool::new(name.clone(), description.unwrap_or_default(), Arc::new(input));
+            Listed { name, id: view.entry.id, updated_at: view.entry.updated_at, mcp }
+        }
+    }
 }
 
 fn to_mcp(name: &str, stored: &Tool) -> McpTool {
@@ -216,7 +231,7 @@ impl GatewaySession {
         let listed = match scope {
             Scope::Toolkit(key) => {
                 let contents = self.services.toolkits.callable(principal, key).await.map_err(internal)?;
-                Arc::new(contents.tools.into_iter().filter_map(toolkit_listed).collect())
+                Arc::new(contents.tools.into_iter().map(toolkit_listed).collect())
             }
             _ => {
                 let servers = self.services.tools.callable_tools(principal).await.map_err(internal)?;
@@ -244,14 +259,8 @@ impl GatewaySession {
     async fn resolve(&self, principal: &Principal, scope: &Scope, name: &str) -> Result<Option<String>, ErrorData> {
         match scope {
             Scope::Server(server) => Ok(self.readable_tool(principal, server, name).await),
-            Scope::Toolkit(key) => {
-                let Ok(contents) = self.services.toolkits.contents(principal, key).await else { return Ok(None) };
-                let level = toolhub_domain::access::AccessLevel::Read;
-                Ok(contents.tools.into_iter().find(|view| view.name() == name).and_then(|view| {
-                    let (tool, server) = view.target?;
-                    self.services.access.may_use(principal, &tool, &server, level).then_some(tool.id)
-                }))
-            }
+            // A toolkit's tools are called by their name there (see `call_tool`).
+            Scope::Toolkit(_) => Ok(Some(name.to_owned())),
             Scope::All => {
                 for (at, _) in name.match_indices(SEPARATOR) {
                     let (server, tool) = (&name[..at], &name[at + SEPARATOR.len()..]);
@@ -261,7 +270,7 @@ impl GatewaySession {
                 }
                 // A name that was reduced or given a suffix: find it in the listing.
                 let listed = self.listing(principal, scope).await?;
-                Ok(listed.iter().find(|l| l.name == name).map(|l| l.tool.id.clone()))
+                Ok(listed.iter().find(|l| l.name == name).map(|l| l.id.clone()))
             }
         }
     }
@@ -556,15 +565,30 @@ impl ServerHandler for GatewaySession {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let (principal, scope) = self.caller(&context.extensions)?;
+        let unknown = || ErrorData::invalid_params(format!("unknown tool: {}", request.name), None);
         let Some(tool_id) = self.resolve(&principal, &scope, &request.name).await? else {
-            return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
+            return Err(unknown());
         };
         let origin = call_origin(&context);
         // The client's `notifications/cancelled` ends the call, upstream too; the log says so.
         let cancelled = context.ct.clone().cancelled_owned();
-        let selector = ToolSelector::Id(&tool_id);
-        let outcome =
-            self.services.calls.call_until(&principal, selector, request.arguments, Some(origin), cancelled).await;
+        let calls = &self.services.calls;
+        let outcome = match &scope {
+            Scope::Toolkit(key) => {
+                let called =
+                    calls.call_in_toolkit(&principal, key, &tool_id, request.arguments, Some(origin), cancelled);
+                match called.await {
+                    // A name the toolkit does not have (or hides) is unknown, as on every endpoint.
+                    Err(toolhub_domain::DomainError::NotFound { .. }) => return Err(unknown()),
+                    other => other,
+                }
+            }
+            _ => {
+                calls
+                    .call_until(&principal, ToolSelector::Id(&tool_id), request.arguments, Some(origin), cancelled)
+                    .await
+            }
+        };
         let result = match outcome {
             Ok(outcome) => match serde_json::from_value::<CallToolResult>(outcome.result) {
                 Ok(result) => result,
