@@ -62,8 +62,11 @@ pub struct ConnectArgs {
     #[arg(long, env = "TOOLHUB_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// Only this server's tools, under their own names (`/mcp/servers/NAME`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "toolkit")]
     pub server: Option<String>,
+    /// Only this toolkit's tools, in its order and under its names (`/mcp/toolkits/NAME`).
+    #[arg(long)]
+    pub toolkit: Option<String>,
     /// The API key (or JWT) to present.
     #[arg(long, env = "TOOLHUB_KEY", hide_env_values = true)]
     pub key: String,
@@ -73,9 +76,10 @@ impl ConnectArgs {
     /// The gateway endpoint these arguments name.
     pub fn endpoint(&self) -> String {
         let base = self.url.trim_end_matches('/');
-        match &self.server {
-            Some(server) => format!("{base}/mcp/servers/{server}"),
-            None => format!("{base}/mcp"),
+        match (&self.server, &self.toolkit) {
+            (Some(server), _) => format!("{base}/mcp/servers/{server}"),
+            (None, Some(toolkit)) => format!("{base}/mcp/toolkits/{toolkit}"),
+            (None, None) => format!("{base}/mcp"),
         }
     }
 }

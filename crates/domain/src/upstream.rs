@@ -25,6 +25,19 @@ pub struct DiscoveredTool {
     pub annotations: Option<Value>,
 }
 
+/// How far a call has come, as an upstream reports it (MCP `notifications/progress`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Grows as the work goes on.
+    pub progress: f64,
+    /// The whole, when known.
+    pub total: Option<f64>,
+    pub message: Option<String>,
+}
+
+/// Where a call's progress goes (the MCP gateway passes it to the client that asked for it).
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
 /// What a tool call returned: the MCP `CallToolResult` as JSON, and whether it is a tool error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolCallOutcome {
@@ -151,6 +164,20 @@ pub trait UpstreamConnector: Send + Sync {
         arguments: Option<Map<String, Value>>,
         timeout: Duration,
     ) -> Result<ToolCallOutcome, UpstreamError>;
+
+    /// As [`Self::call_tool`], passing the upstream's progress reports on the call to
+    /// `progress` (connectors that cannot report progress just call).
+    async fn call_tool_reporting(
+        &self,
+        server_id: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        timeout: Duration,
+        progress: ProgressSink,
+    ) -> Result<ToolCallOutcome, UpstreamError> {
+        let _ = progress;
+        self.call_tool(server_id, tool, arguments, timeout).await
+    }
 
     /// Connects once, lists the tools and disconnects, leaving any running connection alone.
     async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError>;

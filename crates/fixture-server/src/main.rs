@@ -56,6 +56,11 @@ fn base_tools() -> Vec<Tool> {
         Tool::new("reject", "Answer with a protocol error", object(json!({}), json!([]))),
         Tool::new("crash", "Exit the process", object(json!({"code": {"type": "integer"}}), json!([]))),
         Tool::new("pid", "The server's process id", object(json!({}), json!([]))),
+        Tool::new(
+            "progress",
+            "Report steps of progress (to the caller's progress token), then answer",
+            object(json!({"steps": {"type": "integer"}}), json!(["steps"])),
+        ),
         Tool::new("spawn_child", "Start a long sleep child process", object(json!({}), json!([]))),
         Tool::new(
             "set_tools",
@@ -114,6 +119,21 @@ impl ServerHandler for Fixture {
             "reject" => Err(ErrorData::internal_error("rejected on purpose", None)),
             "crash" => std::process::exit(int("code").unwrap_or(3) as i32),
             "pid" => text(std::process::id()),
+            "progress" => {
+                let steps = int("steps").unwrap_or(0).clamp(0, 100);
+                let token = context.meta.get_progress_token().or_else(|| request.meta.as_ref()?.get_progress_token());
+                if let Some(token) = token {
+                    for step in 1..=steps {
+                        let report = rmcp::model::ProgressNotificationParam::new(token.clone(), step as f64)
+                            .with_total(steps as f64)
+                            .with_message(format!("step {step}"));
+                        let _ = context.peer.notify_progress(report).await;
+                        // Work between reports, as a real server's reports come while it works.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                text(format!("{steps} steps"))
+            }
             "read_file" => {
                 let path = args.get("path").and_then(Value::as_str).unwrap_or_default();
                 match std::fs::read(path) {
@@ -167,6 +187,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--rest") {
+        return serve_rest(args.get(i + 1).map(String::as_str).unwrap_or("127.0.0.1:0")).await;
+    }
     match args.iter().position(|a| a == "--http") {
         Some(i) => serve_http(args.get(i + 1).map(String::as_str).unwrap_or("127.0.0.1:0")).await,
         None => {
@@ -213,5 +236,53 @@ async fn serve_http(address: &str) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(async move {
             let _ = Builder::new(TokioExecutor::default()).serve_connection(TokioIo::new(io), service).await;
         });
+    }
+}
+
+/// `--rest ADDR`: a plain HTTP service that answers every request with its JSON body (`{}` when
+/// empty), for benchmarks of HTTP tools (OpenAPI operations, custom tools) against the same
+/// endpoint called directly.
+async fn serve_rest(address: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto::Builder,
+        service::TowerToHyperService,
+    };
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let service = TowerToHyperService::new(RestEcho);
+    loop {
+        let (io, _) = listener.accept().await?;
+        let _ = io.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = Builder::new(TokioExecutor::default()).serve_connection(TokioIo::new(io), service).await;
+        });
+    }
+}
+
+#[derive(Clone)]
+struct RestEcho;
+
+impl tower_service::Service<http::Request<hyper::body::Incoming>> for RestEcho {
+    type Response = http::Response<http_body_util::Full<hyper::body::Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<hyper::body::Incoming>) -> Self::Future {
+        use http_body_util::BodyExt;
+        Box::pin(async move {
+            let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = if body.is_empty() { hyper::body::Bytes::from_static(b"{}") } else { body };
+            let mut response = http::Response::new(http_body_util::Full::new(body));
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            Ok(response)
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Between rmcp's protocol types and the domain's.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use rmcp::{
     RoleClient,
@@ -12,7 +12,9 @@ use rmcp::{
     service::{Peer, ServiceError},
 };
 use serde_json::{Map, Value, json};
-use toolhub_domain::upstream::{DiscoveredTool, Offering, ToolCallOutcome, UpstreamError};
+use toolhub_domain::upstream::{DiscoveredTool, Offering, ProgressSink, ToolCallOutcome, UpstreamError};
+
+use crate::session::ProgressRoutes;
 
 pub fn discovered(tool: Tool) -> DiscoveredTool {
     DiscoveredTool {
@@ -33,7 +35,10 @@ fn service_error(e: ServiceError) -> UpstreamError {
     }
 }
 
-async fn within<T>(timeout: Duration, work: impl Future<Output = Result<T, ServiceError>>) -> Result<T, UpstreamError> {
+pub async fn within<T>(
+    timeout: Duration,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, UpstreamError> {
     tokio::time::timeout(timeout, work).await.map_err(|_| UpstreamError::Timeout(timeout))?.map_err(service_error)
 }
 
@@ -79,6 +84,62 @@ pub async fn call(
     params.arguments = arguments;
     let result = within(timeout, peer.call_tool(params)).await?;
     Ok(outcome(&result))
+}
+
+/// As [`call`], passing the server's progress reports on this call to `sink`. rmcp gives every
+/// request a progress token of its own; the reports under it are routed to `sink` while the
+/// call lasts. A call given up (deadline, or the caller dropping it) tells the server.
+pub async fn call_reporting(
+    peer: &Peer<RoleClient>,
+    tool: &str,
+    arguments: Option<Map<String, Value>>,
+    timeout: Duration,
+    routes: &Arc<ProgressRoutes>,
+    sink: ProgressSink,
+) -> Result<ToolCallOutcome, UpstreamError> {
+    use rmcp::{
+        model::{CallToolRequest, ServerResult},
+        service::PeerRequestOptions,
+    };
+    let mut params = CallToolRequestParams::new(tool.to_owned());
+    params.arguments = arguments;
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+    let handle =
+        peer.send_request_with_option(request, PeerRequestOptions::no_options()).await.map_err(service_error)?;
+    let _route = routes.route(handle.progress_token.0.to_string(), sink);
+    let mut abandoned = CancelOnDrop { peer: peer.clone(), request: Some(handle.id.clone()) };
+    let answer = within(timeout, handle.await_response()).await;
+    if !matches!(answer, Err(UpstreamError::Timeout(_))) {
+        abandoned.request = None;
+    }
+    // rmcp hands each notification to a task of its own but the answer straight to its caller,
+    // so reports sent just before the answer may still be on their way: let those tasks run
+    // before the route closes.
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    match answer? {
+        ServerResult::CallToolResult(result) => Ok(outcome(&result)),
+        _ => Err(UpstreamError::Protocol("the server answered tools/call with another result".into())),
+    }
+}
+
+/// Tells the server a request was given up, unless disarmed (`request` taken) first.
+struct CancelOnDrop {
+    peer: Peer<RoleClient>,
+    request: Option<rmcp::model::RequestId>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(id) = self.request.take() {
+            let peer = self.peer.clone();
+            let notice = rmcp::model::CancelledNotificationParam::new(Some(id), Some("the caller gave up".into()));
+            tokio::spawn(async move {
+                let _ = peer.notify_cancelled(notice).await;
+            });
+        }
+    }
 }
 
 pub fn outcome(result: &CallToolResult) -> ToolCallOutcome {

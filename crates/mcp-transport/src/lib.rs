@@ -79,7 +79,16 @@ impl Settings {
 }
 
 /// The live peer of a running MCP server; empty while it reconnects.
-type PeerSlot = RwLock<Option<Peer<RoleClient>>>;
+type PeerSlot = RwLock<Option<Live>>;
+
+/// A running server's connection, as calls use it.
+#[derive(Clone)]
+struct Live {
+    peer: Peer<RoleClient>,
+    /// An OpenAPI server's operations, called without the in-process MCP hop (the session's
+    /// server is the same one, for listings and everything else).
+    direct: Option<openapi::OpenApiServer>,
+}
 
 /// A running server: in-process tools, or a supervised MCP session.
 enum Running {
@@ -100,6 +109,8 @@ struct Shared {
     tokens: oauth::TokenCache,
     /// Clients of custom tools' requests.
     requests: http::RequestClients,
+    /// Calls in flight that pass on their progress.
+    progress: Arc<session::ProgressRoutes>,
 }
 
 pub struct UpstreamManager {
@@ -117,7 +128,12 @@ impl UpstreamManager {
     pub fn new(settings: Settings) -> Self {
         install_tls_provider();
         Self {
-            shared: Arc::new(Shared { settings, tokens: oauth::TokenCache::default(), requests: Default::default() }),
+            shared: Arc::new(Shared {
+                settings,
+                tokens: oauth::TokenCache::default(),
+                requests: Default::default(),
+                progress: Default::default(),
+            }),
             running: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
         }
@@ -140,6 +156,11 @@ impl UpstreamManager {
     }
 
     fn peer(&self, server_id: &str) -> Result<Option<Peer<RoleClient>>, UpstreamError> {
+        Ok(self.live(server_id)?.map(|live| live.peer))
+    }
+
+    /// The connection of a running server; `None` for the built-in one.
+    fn live(&self, server_id: &str) -> Result<Option<Live>, UpstreamError> {
         let running = self.running.lock().map_err(|_| UpstreamError::NotRunning)?;
         match running.get(server_id) {
             None => Err(UpstreamError::NotRunning),
@@ -170,7 +191,7 @@ impl Shared {
     ) -> Result<(Session, Vec<DiscoveredTool>, Option<Timestamp>), UpstreamError> {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
-        let session = session::open(server, &self.settings, bearer, timeout).await?;
+        let session = session::open(server, &self.settings, bearer, timeout, self.progress.clone()).await?;
         match convert::fetch_tools(&session.peer, timeout).await {
             Ok(tools) => Ok((session, tools, refresh_at)),
             Err(e) => {
@@ -197,7 +218,7 @@ impl UpstreamConnector for UpstreamManager {
         }
         let (session, tools, refresh_at) = self.connect(server).await?;
         let (stop, stop_rx) = watch::channel(false);
-        let slot = Arc::new(RwLock::new(Some(session.peer.clone())));
+        let slot = Arc::new(RwLock::new(Some(Live { peer: session.peer.clone(), direct: session.direct.clone() })));
         let group = Arc::new(std::sync::atomic::AtomicI32::new(session.process_group.unwrap_or(0)));
         let supervisor = Supervisor {
             shared: self.shared.clone(),
@@ -253,7 +274,7 @@ impl UpstreamConnector for UpstreamManager {
         arguments: Option<Map<String, Value>>,
         timeout: Duration,
     ) -> Result<ToolCallOutcome, UpstreamError> {
-        match self.peer(server_id)? {
+        match self.live(server_id)? {
             None => {
                 let result = builtin::call(tool, &arguments.unwrap_or_default(), chrono::Utc::now());
                 Ok(match result {
@@ -261,7 +282,29 @@ impl UpstreamConnector for UpstreamManager {
                     Err(text) => ToolCallOutcome::text(text, true),
                 })
             }
-            Some(peer) => convert::call(&peer, tool, arguments, timeout).await,
+            Some(Live { direct: Some(openapi), .. }) => {
+                let result =
+                    convert::within(timeout, openapi.call_by_name(tool, arguments.unwrap_or_default())).await?;
+                Ok(convert::outcome(&result))
+            }
+            Some(Live { peer, .. }) => convert::call(&peer, tool, arguments, timeout).await,
+        }
+    }
+
+    async fn call_tool_reporting(
+        &self,
+        server_id: &str,
+        tool: &str,
+        arguments: Option<Map<String, Value>>,
+        timeout: Duration,
+        progress: toolhub_domain::upstream::ProgressSink,
+    ) -> Result<ToolCallOutcome, UpstreamError> {
+        match self.live(server_id)? {
+            Some(Live { peer, direct: None }) => {
+                convert::call_reporting(&peer, tool, arguments, timeout, &self.shared.progress, progress).await
+            }
+            // The built-in tools and OpenAPI operations report no progress.
+            _ => self.call_tool(server_id, tool, arguments, timeout).await,
         }
     }
 
@@ -342,7 +385,7 @@ enum Interruption {
 impl Supervisor {
     fn set_session(&self, session: Option<&Session>) {
         if let Ok(mut slot) = self.slot.write() {
-            *slot = session.map(|s| s.peer.clone());
+            *slot = session.map(|s| Live { peer: s.peer.clone(), direct: s.direct.clone() });
         }
         if let Some(group) = session.and_then(|s| s.process_group) {
             self.group.store(group, std::sync::atomic::Ordering::SeqCst);

@@ -152,6 +152,15 @@ impl OpenApiServer {
         operations(&document, &self.server.openapi).map_err(|e| unusable(&place, &e))
     }
 
+    /// Calls an operation by its tool name, as the session's `tools/call` would (used by the
+    /// connector to skip the in-process MCP hop).
+    pub async fn call_by_name(&self, name: &str, arguments: JsonObject) -> Result<CallToolResult, rmcp::ServiceError> {
+        match self.operation(name) {
+            Some(operation) => Ok(self.call(&operation, arguments).await),
+            None => Err(rmcp::ServiceError::McpError(ErrorData::invalid_params(format!("unknown tool: {name}"), None))),
+        }
+    }
+
     fn operation(&self, name: &str) -> Option<Operation> {
         let operations = self.service.operations.lock().unwrap_or_else(|p| p.into_inner());
         operations.iter().find(|o| o.tool.name == name).cloned()

@@ -42,14 +42,58 @@ const MAX_IN_FLIGHT: usize = 256;
 /// Time a stdio server gets to exit after SIGTERM before its group is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// Where calls in flight want their progress reports: by the progress token Toolhub gave the
+/// upstream (one per call, unique across sessions).
+#[derive(Default)]
+pub struct ProgressRoutes(Mutex<HashMap<String, toolhub_domain::upstream::ProgressSink>>);
+
+impl ProgressRoutes {
+    /// Routes `token`'s reports to `sink` until the returned guard is dropped.
+    pub fn route(self: &Arc<Self>, token: String, sink: toolhub_domain::upstream::ProgressSink) -> RouteGuard {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), sink);
+        RouteGuard { routes: self.clone(), token }
+    }
+
+    fn sink(&self, token: &str) -> Option<toolhub_domain::upstream::ProgressSink> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned()
+    }
+}
+
+/// Ends a route when the call ends, however it ends.
+pub struct RouteGuard {
+    routes: Arc<ProgressRoutes>,
+    token: String,
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        self.routes.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.token);
+    }
+}
+
 /// Receives the upstream's notifications.
 pub struct ClientHooks {
     tools_changed: mpsc::UnboundedSender<()>,
+    progress: Arc<ProgressRoutes>,
 }
 
 impl ClientHandler for ClientHooks {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         let _ = self.tools_changed.send(());
+    }
+
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if let Some(sink) = self.progress.sink(&params.progress_token.0.to_string()) {
+            sink(toolhub_domain::upstream::Progress {
+                progress: params.progress,
+                total: params.total,
+                message: params.message,
+            });
+        }
     }
 
     fn get_info(&self) -> ClientConfig {
@@ -61,6 +105,8 @@ impl ClientHandler for ClientHooks {
 
 pub struct Session {
     pub peer: Peer<RoleClient>,
+    /// For an OpenAPI server: its in-process server, which calls may use without the MCP hop.
+    pub direct: Option<crate::openapi::OpenApiServer>,
     cancel: RunningServiceCancellationToken,
     /// Fires when the session ends by itself (process exit, connection closed).
     pub ended: oneshot::Receiver<String>,
@@ -113,10 +159,12 @@ pub async fn open(
     settings: &Settings,
     bearer: Option<String>,
     timeout: Duration,
+    progress: Arc<ProgressRoutes>,
 ) -> Result<Session, UpstreamError> {
     let (tx, tools_changed) = mpsc::unbounded_channel();
-    let hooks = ClientHooks { tools_changed: tx };
+    let hooks = ClientHooks { tools_changed: tx, progress };
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    let mut direct = None;
     let (service, process_group) = match server.transport_type {
         TransportType::Stdio => {
             let (transport, group, stderr_reader) = spawn_stdio(server, &settings.sandbox, stderr_tail.clone())?;
@@ -168,6 +216,7 @@ pub async fn open(
             let opened = tokio::time::timeout(timeout, crate::openapi::OpenApiServer::open(server, settings, bearer))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))??;
+            direct = Some(opened.clone());
             let service = tokio::time::timeout(timeout, hooks.serve(crate::openapi::serve(opened)))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
@@ -203,7 +252,7 @@ pub async fn open(
         };
         let _ = done.send(reason);
     });
-    Ok(Session { peer, cancel, ended, tools_changed, process_group, stderr_tail })
+    Ok(Session { peer, direct, cancel, ended, tools_changed, process_group, stderr_tail })
 }
 
 /// Resolves when the process exits (without reaping it: its `Child` does). Never resolves

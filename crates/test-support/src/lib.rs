@@ -42,6 +42,9 @@ fn required(path: PathBuf, what: &str) -> PathBuf {
     path
 }
 
+/// How many tools the fixture lists (without `FIXTURE_PROBE` or added tools).
+pub const FIXTURE_TOOLS: usize = 11;
+
 /// npm `@modelcontextprotocol/server-everything`.
 pub fn everything_bin() -> PathBuf {
     required(deps_dir().join("node_modules/.bin/mcp-server-everything"), "@modelcontextprotocol/server-everything")

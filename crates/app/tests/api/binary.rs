@@ -461,5 +461,26 @@ async fn connect_relays_stdio_to_the_gateway() {
     let unknown = client.call_tool(CallToolRequestParams::new("nothing__here")).await.unwrap_err();
     assert!(unknown.to_string().contains("unknown tool"), "{unknown}");
     client.cancel().await.unwrap();
+
+    // `--toolkit`: one toolkit's tools, under its names.
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("{}{path}", running.base);
+    let tools: serde_json::Value =
+        http.get(api("/api/v1/toolservers/tools/all")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let calculator = tools.as_array().unwrap().iter().find(|t| t["name"] == "calculator").unwrap()["id"].clone();
+    let made = http.post(api("/api/v1/toolkits")).bearer_auth(&key).json(&json!({"name": "maths"})).send().await;
+    assert_eq!(made.unwrap().status(), reqwest::StatusCode::CREATED);
+    let member = json!({"tool_id": calculator, "name": "calc"});
+    let added = http.post(api("/api/v1/toolkits/maths/tools")).bearer_auth(&key).json(&member).send().await;
+    assert_eq!(added.unwrap().status(), reqwest::StatusCode::CREATED);
+    let mut command = tokio::process::Command::new(BIN);
+    command.args(["connect", "--url", &running.base, "--toolkit", "maths"]).env("TOOLHUB_KEY", &key);
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.expect("the bridge speaks MCP");
+    let names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.into()).collect();
+    assert_eq!(names, ["calc"]);
+    let arguments = json!({"expression": "6*7"}).as_object().unwrap().clone();
+    let result = client.call_tool(CallToolRequestParams::new("calc").with_arguments(arguments)).await.unwrap();
+    assert_eq!(serde_json::to_value(&result).unwrap()["content"][0]["text"], "42");
+    client.cancel().await.unwrap();
     assert!(stop(running).success());
 }

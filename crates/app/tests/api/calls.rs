@@ -216,7 +216,10 @@ async fn quotas_logs_and_counters_follow_calls(backend: Backend) {
     let metrics = app.get(&format!("{TS}/servers/{server}/metrics"), &admin).await.body;
     assert_eq!((metrics["total_calls"].as_i64(), metrics["total_errors"].as_i64()), (Some(5), Some(1)));
     assert_eq!(metrics["success_rate"], 0.8);
-    assert_eq!((metrics["total_tools"].as_i64(), metrics["enabled_tools"].as_i64()), (Some(10), Some(10)));
+    assert_eq!(
+        (metrics["total_tools"].as_i64(), metrics["enabled_tools"].as_i64()),
+        (Some(support::FIXTURE_TOOLS as i64), Some(support::FIXTURE_TOOLS as i64))
+    );
     let uptime = metrics["uptime_percentage"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&uptime) && uptime > 0.5, "{uptime}");
     let fresh = app.post(&format!("{TS}/servers"), &admin, crate::harness::server_body("idle")).await.body;

@@ -71,25 +71,28 @@ async fn start_discover_page_and_stop(backend: Backend) {
     let started = app.post(&format!("{path}/start"), &app.admin_key, json!({})).await;
     assert_eq!(started.body, json!({"success": true, "message": "Server started successfully"}));
     let stored = server(&app, &id).await;
-    assert_eq!((stored["status"].as_str(), stored["tools"].as_array().unwrap().len()), (Some("enabled"), 10));
+    assert_eq!(
+        (stored["status"].as_str(), stored["tools"].as_array().unwrap().len()),
+        (Some("enabled"), support::FIXTURE_TOOLS)
+    );
     assert!(stored["last_startup_success"].is_string());
 
     let health = app.get(&format!("{path}/health"), &app.admin_key).await.body;
     assert_eq!(
         (health["is_running"].as_bool(), health["is_responsive"].as_bool(), health["tools_count"].as_i64()),
-        (Some(true), Some(true), Some(10))
+        (Some(true), Some(true), Some(support::FIXTURE_TOOLS as i64))
     );
 
     // Paging happens in the database, in the server's listing order.
     let first = app.get(&format!("{path}/tools?limit=4"), &app.admin_key).await.body;
     assert_eq!(
         (first["total_count"].as_i64(), first["limit"].as_i64(), first["offset"].as_i64()),
-        (Some(10), Some(4), Some(0))
+        (Some(support::FIXTURE_TOOLS as i64), Some(4), Some(0))
     );
     let names: Vec<&str> = first["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["echo", "add", "slow", "hang"]);
     let last = app.get(&format!("{path}/tools?limit=4&offset=8"), &app.admin_key).await.body;
-    assert_eq!(last["tools"].as_array().unwrap().len(), 2);
+    assert_eq!(last["tools"].as_array().unwrap().len(), support::FIXTURE_TOOLS - 8);
     assert_eq!(last["tools"][0]["inputSchema"], last["tools"][0]["args_schema"]);
     for bad in ["limit=0", "limit=1001", "offset=-1", "limit=x"] {
         assert_eq!(
@@ -101,7 +104,7 @@ async fn start_discover_page_and_stop(backend: Backend) {
 
     let all = app.get("/api/v1/toolservers/tools/all", &app.admin_key).await.body;
     let mine: Vec<&Value> = all.as_array().unwrap().iter().filter(|t| t["server_id"] == id.as_str()).collect();
-    assert_eq!(mine.len(), 10);
+    assert_eq!(mine.len(), support::FIXTURE_TOOLS);
     assert_eq!((mine[0]["server_name"].as_str(), mine[0]["enabled"].as_bool()), (Some("fixture"), Some(true)));
 
     let pid = read_pid(&pid_file).expect("the fixture wrote its pid");
@@ -153,7 +156,10 @@ async fn admin_choices_survive_refresh_and_list_changes(backend: Backend) {
     let disabled = app.post(&format!("/api/v1/toolservers/tools/{echo}/disable"), &app.admin_key, json!({})).await;
     assert_eq!(disabled.body, json!({"success": true, "message": "Tool disabled successfully"}));
     let refreshed = app.post(&format!("{path}/refresh-tools"), &app.admin_key, json!({})).await;
-    assert_eq!((refreshed.status, refreshed.body["tools_count"].as_i64()), (StatusCode::OK, Some(10)));
+    assert_eq!(
+        (refreshed.status, refreshed.body["tools_count"].as_i64()),
+        (StatusCode::OK, Some(support::FIXTURE_TOOLS as i64))
+    );
     assert!(
         tool_names(&app, &id).await.contains(&("echo".into(), true, "disabled".into())),
         "disabled survives refresh"
@@ -393,7 +399,7 @@ async fn auto_start_servers_start_on_create_and_builtins_run() {
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(
         (created.body["status"].as_str(), created.body["tools"].as_array().unwrap().len()),
-        (Some("enabled"), 10)
+        (Some("enabled"), support::FIXTURE_TOOLS)
     );
 
     let listed = app.get(SERVERS, &app.admin_key).await.body;

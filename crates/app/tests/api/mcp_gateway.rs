@@ -28,6 +28,7 @@ toolhub_test_support::on_both_databases!(
     third_party_clients_see_and_call_what_each_principal_may,
     resources_and_prompts_of_readable_servers,
     a_cancelled_call_and_a_crash_mid_call,
+    upstream_progress_reaches_the_client_that_asked,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -467,6 +468,48 @@ async fn a_cancelled_call_and_a_crash_mid_call(backend: Backend) {
     })
     .await;
     assert!(back, "the server was restarted and answers through the same session");
+    client.cancel().await.unwrap();
+    app.stop().await;
+}
+
+/// One progress notification: progress, total, message.
+type Report = (f64, Option<f64>, Option<String>);
+
+/// Records the progress notifications a client receives.
+#[derive(Clone, Default)]
+struct ProgressRecorder(Arc<std::sync::Mutex<Vec<Report>>>);
+
+impl ClientHandler for ProgressRecorder {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.0.lock().unwrap().push((params.progress, params.total, params.message));
+    }
+}
+
+async fn upstream_progress_reaches_the_client_that_asked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    Fixture::register(&app).await;
+    let recorder = ProgressRecorder::default();
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", app.base)).auth_header(&app.admin_key);
+    let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+    let client = recorder.clone().serve(transport).await.expect("the MCP handshake succeeds");
+
+    // rmcp's client gives every request a progress token of its own.
+    let params = CallToolRequestParams::new("fixture__progress")
+        .with_arguments(json!({"steps": 3}).as_object().unwrap().clone());
+    let answer = client.call_tool(params).await.unwrap();
+    assert_eq!(serde_json::to_value(&answer).unwrap()["content"][0]["text"], "3 steps");
+    let reports = toolhub_test_support::eventually_some(Duration::from_secs(5), || async {
+        let reports = recorder.0.lock().unwrap().clone();
+        (reports.len() == 3).then_some(reports)
+    })
+    .await
+    .expect("three progress reports reach the client");
+    assert_eq!(reports[2], (3.0, Some(3.0), Some("step 3".into())), "in order, as the upstream sent them");
+
     client.cancel().await.unwrap();
     app.stop().await;
 }

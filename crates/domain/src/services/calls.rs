@@ -8,8 +8,7 @@ use serde_json::{Map, Value};
 use crate::{
     DomainError, Principal, ResourceKind,
     access::{AccessLevel, Quota, ToolRef},
-    api_request::ApiRequest,
-    calls::{CallFilter, CallRecord, CallStatus, check_with, compile_schema, redact, summarize},
+    calls::{CallFilter, CallRecord, CallStatus, check_with, redact, summarize},
     circuit::Circuits,
     error::DomainResult,
     new_id,
@@ -21,8 +20,15 @@ use crate::{
         lifecycle::timeout_of,
     },
     tool::ToolStatus,
-    upstream::{UpstreamConnector, UpstreamError},
+    upstream::{ProgressSink, UpstreamConnector, UpstreamError},
 };
+
+/// What a caller hands to a call besides the tool.
+struct Call {
+    arguments: Option<Map<String, Value>>,
+    correlation_id: Option<String>,
+    progress: Option<ProgressSink>,
+}
 
 /// What a call names: a server's tool, or a toolkit's.
 #[derive(Clone, Copy)]
@@ -112,12 +118,12 @@ impl CallService {
         arguments: Option<Map<String, Value>>,
         correlation_id: Option<String>,
     ) -> DomainResult<CallOutcome> {
-        self.call_until(actor, selector, arguments, correlation_id, std::future::pending()).await
+        self.call_until(actor, selector, arguments, correlation_id, std::future::pending(), None).await
     }
 
     /// As [`Self::call`], giving up when `cancelled` resolves while the upstream works: the
     /// upstream call is dropped (the connector tells the server) and the call is recorded as
-    /// failed with `CALL_CANCELLED`.
+    /// failed with `CALL_CANCELLED`. The upstream's progress reports go to `progress`.
     pub async fn call_until(
         &self,
         actor: &Principal,
@@ -125,8 +131,10 @@ impl CallService {
         arguments: Option<Map<String, Value>>,
         correlation_id: Option<String>,
         cancelled: impl Future<Output = ()> + Send,
+        progress: Option<ProgressSink>,
     ) -> DomainResult<CallOutcome> {
-        self.recorded(actor, Named::Server(selector), arguments, correlation_id, cancelled).await
+        let call = Call { arguments, correlation_id, progress };
+        self.recorded(actor, Named::Server(selector), call, cancelled).await
     }
 
     /// Calls a tool of a toolkit (by its name there, or its id): a server tool it stands for
@@ -136,13 +144,14 @@ impl CallService {
     pub async fn call_in_toolkit(
         &self,
         actor: &Principal,
-        toolkit: &str,
-        tool: &str,
+        (toolkit, tool): (&str, &str),
         arguments: Option<Map<String, Value>>,
         correlation_id: Option<String>,
         cancelled: impl Future<Output = ()> + Send,
+        progress: Option<ProgressSink>,
     ) -> DomainResult<CallOutcome> {
-        self.recorded(actor, Named::Toolkit { toolkit, tool }, arguments, correlation_id, cancelled).await
+        let call = Call { arguments, correlation_id, progress };
+        self.recorded(actor, Named::Toolkit { toolkit, tool }, call, cancelled).await
     }
 
     /// Runs a call and records it, whatever its outcome.
@@ -150,10 +159,10 @@ impl CallService {
         &self,
         actor: &Principal,
         named: Named<'_>,
-        arguments: Option<Map<String, Value>>,
-        correlation_id: Option<String>,
+        call: Call,
         cancelled: impl Future<Output = ()> + Send,
     ) -> DomainResult<CallOutcome> {
+        let Call { arguments, correlation_id, progress } = call;
         let started = Instant::now();
         let args_value = Value::Object(arguments.clone().unwrap_or_default());
         let mut record = CallRecord {
@@ -186,9 +195,12 @@ impl CallService {
             Named::Server(ToolSelector::Id(_)) => {}
         }
         let result = match named {
-            Named::Server(selector) => self.run(actor, selector, arguments, &args_value, &mut record, cancelled).await,
+            Named::Server(selector) => {
+                self.run(actor, selector, arguments, &args_value, &mut record, cancelled, progress).await
+            }
             Named::Toolkit { toolkit, tool } => {
-                self.run_in_toolkit(actor, toolkit, tool, arguments, &args_value, &mut record, cancelled).await
+                self.run_in_toolkit(actor, (toolkit, tool), arguments, &args_value, &mut record, cancelled, progress)
+                    .await
             }
         };
         record.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -220,21 +232,23 @@ impl CallService {
     async fn run_in_toolkit(
         &self,
         actor: &Principal,
-        toolkit: &str,
-        tool: &str,
+        (toolkit, tool): (&str, &str),
         arguments: Option<Map<String, Value>>,
         args_value: &Value,
         record: &mut CallRecord,
         cancelled: impl Future<Output = ()> + Send,
+        progress: Option<ProgressSink>,
     ) -> DomainResult<CallOutcome> {
-        let (kit, view) = self.toolkits.readable_tool(actor, toolkit, tool).await?;
+        let resolved = self.toolkits.readable_tool(actor, toolkit, tool).await?;
+        let (kit, view) = (&resolved.toolkit, &resolved.view);
         if let Some((server_tool, _)) = &view.target {
-            return self.run(actor, ToolSelector::Id(&server_tool.id), arguments, args_value, record, cancelled).await;
+            let selector = ToolSelector::Id(&server_tool.id);
+            return self.run(actor, selector, arguments, args_value, record, cancelled, progress).await;
         }
         record.tool_id = Some(view.entry.id.clone());
         record.tool_name = view.name().to_owned();
         record.server_name = kit.name.clone();
-        let decision = self.toolkits.decide(actor, &kit, &view, AccessLevel::Execute, true);
+        let decision = self.toolkits.decide(actor, kit, view, AccessLevel::Execute, true);
         self.metrics.access_decision(decision.allowed);
         if !decision.allowed {
             let reason = decision.reason.unwrap_or(std::borrow::Cow::Borrowed("access denied"));
@@ -247,15 +261,11 @@ impl CallService {
                 view.entry.kind
             ))));
         }
-        let request = view
-            .entry
-            .config
-            .as_ref()
-            .ok_or_else(|| "the tool has no config".to_owned())
-            .and_then(|config| ApiRequest::parse(config.expose()).map_err(|e| format!("config: {e}")))
+        let request = resolved
+            .request()
             .map_err(|e| DomainError::Upstream(UpstreamError::Unavailable(format!("the tool cannot run: {e}"))))?;
-        if let Some(validator) = compile_schema(view.entry.parameters.as_ref()) {
-            check_with(&validator, args_value).map_err(DomainError::InvalidArguments)?;
+        if let Some(validator) = resolved.arguments_validator() {
+            check_with(validator, args_value).map_err(DomainError::InvalidArguments)?;
         }
         if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
             record.grant_id = Some(id.clone());
@@ -281,6 +291,7 @@ impl CallService {
         Ok(CallOutcome { result, is_error, duration_ms: 0.0, quota })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         actor: &Principal,
@@ -289,6 +300,7 @@ impl CallService {
         args_value: &Value,
         record: &mut CallRecord,
         cancelled: impl Future<Output = ()> + Send,
+        progress: Option<ProgressSink>,
     ) -> DomainResult<CallOutcome> {
         let target = self.catalogue.call_target(&actor.tenant, selector).await?;
         let CallTarget { tool, server, .. } = &*target;
@@ -326,7 +338,12 @@ impl CallService {
             .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
         let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
-        let call = self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server));
+        let call = match progress {
+            Some(progress) => {
+                self.upstream.call_tool_reporting(&server.id, &tool.name, arguments, timeout_of(server), progress)
+            }
+            None => self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)),
+        };
         let result = match futures::future::select(std::pin::pin!(call), std::pin::pin!(cancelled)).await {
             futures::future::Either::Left((result, _)) => result,
             futures::future::Either::Right(((), _)) => Err(UpstreamError::Cancelled),

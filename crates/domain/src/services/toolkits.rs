@@ -8,11 +8,13 @@ use serde_json::Value;
 use crate::{
     DomainError, Principal, ResourceKind, Role,
     access::{AccessLevel, ToolRef},
+    api_request::ApiRequest,
+    calls::{ArgumentsValidator, compile_schema},
     error::DomainResult,
     new_id,
     ports::{Clock, ToolkitRepository},
     server::ToolServer,
-    services::{AccessService, CatalogueCache},
+    services::{AccessService, CALL_TARGET_CACHE_SECS, CatalogueCache},
     tool::Tool,
     toolkit::{
         self, API_REQUEST_TYPE, MCP_TYPE, NewToolkit, NewToolkitTool, SyncedTool, ToolConfig, Toolkit, ToolkitPatch,
@@ -67,12 +69,45 @@ pub struct ToolkitContents {
     pub tools: Vec<ToolkitToolView>,
 }
 
+/// A toolkit's tool as calls resolve it, with what they make of it (the argument check, the
+/// request) made once per copy.
+pub struct ResolvedTool {
+    pub toolkit: Toolkit,
+    pub view: ToolkitToolView,
+    validator: std::sync::OnceLock<Option<ArgumentsValidator>>,
+    request: std::sync::OnceLock<Result<ApiRequest, String>>,
+}
+
+impl ResolvedTool {
+    /// The check of the tool's own `parameters` (a tool standing for a server tool is checked
+    /// on that path).
+    pub fn arguments_validator(&self) -> Option<&ArgumentsValidator> {
+        self.validator.get_or_init(|| compile_schema(self.view.entry.parameters.as_ref())).as_ref()
+    }
+
+    /// The request an `api-request` tool's config describes, or why there is none.
+    pub fn request(&self) -> Result<&ApiRequest, String> {
+        let parsed = self.request.get_or_init(|| {
+            let config = self.view.entry.config.as_ref().ok_or_else(|| "the tool has no config".to_owned())?;
+            ApiRequest::parse(config.expose()).map_err(|e| format!("config: {e}"))
+        });
+        parsed.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// Resolved toolkit tools kept at most; past this the copy starts over.
+const RESOLVED_MAX: usize = 10_000;
+
+type ResolvedCache = HashMap<(String, String, String), (u64, std::time::Instant, Arc<ResolvedTool>)>;
+
 /// Toolkits and their tools.
 pub struct ToolkitService {
     toolkits: Arc<dyn ToolkitRepository>,
     catalogue: Arc<CatalogueCache>,
     access: Arc<AccessService>,
     clock: Arc<dyn Clock>,
+    /// Tools calls resolved, while nothing was written (see [`Self::readable_tool`]).
+    resolved: std::sync::Mutex<ResolvedCache>,
 }
 
 impl ToolkitService {
@@ -84,7 +119,7 @@ impl ToolkitService {
         access: Arc<AccessService>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { toolkits, catalogue, access, clock }
+        Self { toolkits, catalogue, access, clock, resolved: Default::default() }
     }
 
     /// Makes a toolkit, owned by the actor (or, for administrators, by the user named).
@@ -255,22 +290,50 @@ impl ToolkitService {
     }
 
     /// A tool of a toolkit the actor may see, named as in the toolkit (or by its id), with its
-    /// toolkit: the call path's way in.
-    pub async fn readable_tool(
-        &self,
-        actor: &Principal,
-        key: &str,
-        name: &str,
-    ) -> DomainResult<(Toolkit, ToolkitToolView)> {
-        let contents = self.contents(actor, key).await?;
-        let kit = contents.toolkit;
-        let view = contents
-            .tools
+    /// toolkit: the call path's way in. Resolved from a copy kept while nothing is written here
+    /// (at most [`CALL_TARGET_CACHE_SECS`]), then decided in memory.
+    pub async fn readable_tool(&self, actor: &Principal, key: &str, name: &str) -> DomainResult<Arc<ResolvedTool>> {
+        let resolved = self.resolve(&actor.tenant, key, name).await?;
+        if !self.level_allows(actor, &resolved.toolkit, AccessLevel::Read) {
+            return Err(DomainError::not_found(ResourceKind::Toolkit, key));
+        }
+        if !self.decide(actor, &resolved.toolkit, &resolved.view, AccessLevel::Read, false).allowed {
+            return Err(DomainError::not_found(ResourceKind::ToolkitTool, name));
+        }
+        Ok(resolved)
+    }
+
+    async fn resolve(&self, tenant: &str, key: &str, name: &str) -> DomainResult<Arc<ResolvedTool>> {
+        let cache_key = (tenant.to_owned(), key.to_owned(), name.to_owned());
+        let generation = self.catalogue.changes().generation();
+        {
+            let cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((kept_generation, at, resolved)) = cache.get(&cache_key)
+                && *kept_generation == generation
+                && at.elapsed().as_secs() < CALL_TARGET_CACHE_SECS as u64
+            {
+                return Ok(resolved.clone());
+            }
+        }
+        let kit = self.find(tenant, key).await?;
+        let view = self
+            .views(&kit)
+            .await?
             .into_iter()
             .find(|t| t.name() == name || t.entry.id == name)
-            .filter(|view| self.decide(actor, &kit, view, AccessLevel::Read, false).allowed)
             .ok_or_else(|| DomainError::not_found(ResourceKind::ToolkitTool, name))?;
-        Ok((kit, view))
+        let resolved = Arc::new(ResolvedTool {
+            toolkit: kit,
+            view,
+            validator: std::sync::OnceLock::new(),
+            request: std::sync::OnceLock::new(),
+        });
+        let mut cache = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= RESOLVED_MAX {
+            cache.clear();
+        }
+        cache.insert(cache_key, (generation, std::time::Instant::now(), resolved.clone()));
+        Ok(resolved)
     }
 
     /// One tool of a toolkit the actor may see.

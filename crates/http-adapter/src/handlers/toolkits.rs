@@ -220,7 +220,7 @@ pub async fn call_toolkit_tool(
     let outcome = state
         .services
         .calls
-        .call_in_toolkit(&caller, &toolkit, &tool, arguments, correlation, std::future::pending())
+        .call_in_toolkit(&caller, (&toolkit, &tool), arguments, correlation, std::future::pending(), None)
         .await?;
     Ok(super::calls::answer(outcome))
 }

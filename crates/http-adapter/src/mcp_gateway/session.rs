@@ -336,6 +336,30 @@ impl GatewaySession {
     }
 }
 
+/// A call's progress sink, and the work that passes what it receives to the client under the
+/// token it gave, in order; it ends when the sink is dropped (the call ended). Reports beyond a
+/// small backlog are dropped rather than queued without bound.
+fn forward_progress(
+    peer: rmcp::Peer<RoleServer>,
+    token: rmcp::model::ProgressToken,
+) -> (toolhub_domain::upstream::ProgressSink, impl Future<Output = ()>) {
+    let (sender, mut reports) = tokio::sync::mpsc::channel::<toolhub_domain::upstream::Progress>(64);
+    let forwarding = async move {
+        while let Some(report) = reports.recv().await {
+            let mut param = rmcp::model::ProgressNotificationParam::new(token.clone(), report.progress);
+            param.total = report.total;
+            param.message = report.message;
+            if peer.notify_progress(param).await.is_err() {
+                return;
+            }
+        }
+    };
+    let sink: toolhub_domain::upstream::ProgressSink = Arc::new(move |report| {
+        let _ = sender.try_send(report);
+    });
+    (sink, forwarding)
+}
+
 /// Where a call came from, as the call log's correlation id: `mcp:<client>/<version>@<session>`
 /// (the client as its `initialize` named itself), at most 128 characters.
 fn call_origin(context: &RequestContext<RoleServer>) -> String {
@@ -572,23 +596,34 @@ impl ServerHandler for GatewaySession {
         let origin = call_origin(&context);
         // The client's `notifications/cancelled` ends the call, upstream too; the log says so.
         let cancelled = context.ct.clone().cancelled_owned();
+        let token = context.meta.get_progress_token().or_else(|| request.meta.as_ref()?.get_progress_token());
+        let (progress, forwarding) = match token {
+            Some(token) => {
+                let (sink, forwarding) = forward_progress(context.peer.clone(), token);
+                (Some(sink), futures::future::Either::Left(forwarding))
+            }
+            None => (None, futures::future::Either::Right(std::future::ready(()))),
+        };
         let calls = &self.services.calls;
-        let outcome = match &scope {
-            Scope::Toolkit(key) => {
-                let called =
-                    calls.call_in_toolkit(&principal, key, &tool_id, request.arguments, Some(origin), cancelled);
-                match called.await {
-                    // A name the toolkit does not have (or hides) is unknown, as on every endpoint.
-                    Err(toolhub_domain::DomainError::NotFound { .. }) => return Err(unknown()),
-                    other => other,
+        let call = async {
+            match &scope {
+                Scope::Toolkit(key) => {
+                    let (arguments, origin) = (request.arguments, Some(origin));
+                    calls.call_in_toolkit(&principal, (key, &tool_id), arguments, origin, cancelled, progress).await
+                }
+                _ => {
+                    let selector = ToolSelector::Id(&tool_id);
+                    calls.call_until(&principal, selector, request.arguments, Some(origin), cancelled, progress).await
                 }
             }
-            _ => {
-                calls
-                    .call_until(&principal, ToolSelector::Id(&tool_id), request.arguments, Some(origin), cancelled)
-                    .await
-            }
         };
+        // The reports go out before the answer, on the request's own stream (rmcp routes them by
+        // token while the request is open).
+        let (outcome, ()) = futures::join!(call, forwarding);
+        if let (Scope::Toolkit(_), Err(toolhub_domain::DomainError::NotFound { .. })) = (&scope, &outcome) {
+            // A name the toolkit does not have (or hides) is unknown, as on every endpoint.
+            return Err(unknown());
+        }
         let result = match outcome {
             Ok(outcome) => match serde_json::from_value::<CallToolResult>(outcome.result) {
                 Ok(result) => result,

@@ -164,13 +164,20 @@ async fn streamable_http_upstreams_share_one_connection() {
 }
 
 #[tokio::test]
-async fn egress_policy_and_unsupported_transports_refuse_to_connect() {
+async fn egress_policy_and_unreachable_servers_refuse_to_connect() {
     let manager = manager();
     let metadata = http_server("http://169.254.169.254/mcp", TransportType::Http);
     assert!(matches!(manager.start(&metadata, Recorder::allowing(0)).await, Err(UpstreamError::Refused(_))));
-    let sse = http_server("http://127.0.0.1:9/sse", TransportType::Sse);
+    let metadata_sse = http_server("http://169.254.169.254/sse", TransportType::Sse);
+    assert!(matches!(manager.start(&metadata_sse, Recorder::allowing(0)).await, Err(UpstreamError::Refused(_))));
+    let sse = http_server(&format!("http://127.0.0.1:{}/sse", support::free_port()), TransportType::Sse);
     match manager.start(&sse, Recorder::allowing(0)).await {
-        Err(UpstreamError::Unavailable(reason)) => assert!(reason.contains("Streamable HTTP"), "{reason}"),
+        Err(UpstreamError::Unavailable(reason)) => assert!(reason.contains("event stream"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    let websocket = http_server("http://127.0.0.1:9/ws", TransportType::Websocket);
+    match manager.start(&websocket, Recorder::allowing(0)).await {
+        Err(UpstreamError::Unavailable(reason)) => assert!(reason.contains("not supported"), "{reason}"),
         other => panic!("{other:?}"),
     }
     let closed_port = http_server(&format!("http://127.0.0.1:{}/mcp", support::free_port()), TransportType::Http);
@@ -190,4 +197,23 @@ async fn builtin_tools_run_in_process() {
     assert!(bad.is_error);
     manager.stop(&server.id).await;
     assert!(!manager.is_running(&server.id));
+}
+
+#[tokio::test]
+async fn progress_reports_reach_the_sink_of_their_call() {
+    let manager = manager();
+    let server = stdio_server(&support::fixture_bin(), &[], &[]);
+    manager.start(&server, Recorder::allowing(0)).await.unwrap();
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = {
+        let reports = reports.clone();
+        std::sync::Arc::new(move |p: toolhub_domain::upstream::Progress| reports.lock().unwrap().push(p.progress))
+    };
+    let answer =
+        manager.call_tool_reporting(&server.id, "progress", args(json!({"steps": 3})), CALL, sink).await.unwrap();
+    assert_eq!(text(&answer.result), "3 steps");
+    let got = support::eventually(Duration::from_secs(5), || reports.lock().unwrap().len() == 3).await;
+    assert!(got, "{:?}", reports.lock().unwrap());
+    assert_eq!(*reports.lock().unwrap(), [1.0, 2.0, 3.0]);
+    manager.stop(&server.id).await;
 }
