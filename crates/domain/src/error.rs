@@ -70,6 +70,8 @@ error_codes! {
         "Invalid fields, listed in `errors`."),
     InvalidArgs = ("INVALID_ARGS", 422, "Invalid Arguments",
         "The call's arguments do not match the tool's input schema."),
+    InvalidSpec = ("INVALID_SPEC", 422, "Unusable Document",
+        "The OpenAPI document of an `openapi` server cannot be used; the detail says where and why."),
     MalformedRequest = ("MALFORMED_REQUEST", 400, "Bad Request",
         "The body is not valid JSON of the expected shape."),
     PayloadTooLarge = ("PAYLOAD_TOO_LARGE", 413, "Payload Too Large",

@@ -96,6 +96,9 @@ pub enum UpstreamError {
     /// The caller gave up (an MCP client's `notifications/cancelled`); the upstream was told.
     #[error("the call was cancelled by its caller")]
     Cancelled,
+    /// What describes the server (an OpenAPI document) cannot be used; the text says where.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl UpstreamError {
@@ -107,6 +110,7 @@ impl UpstreamError {
             Self::Protocol(_) => ErrorCode::ExecutionError,
             Self::Refused(_) => ErrorCode::EgressDenied,
             Self::Cancelled => ErrorCode::CallCancelled,
+            Self::Unusable(_) => ErrorCode::InvalidSpec,
         }
     }
 
@@ -164,6 +168,12 @@ pub trait UpstreamConnector: Send + Sync {
         arguments: Option<Map<String, Value>>,
         timeout: Duration,
     ) -> Result<ToolCallOutcome, UpstreamError>;
+
+    /// Checks what can be checked of a server without reaching it (an OpenAPI document given
+    /// inline), so that a registration Toolhub could never run is refused at once.
+    fn check(&self, _server: &ToolServer) -> Result<(), UpstreamError> {
+        Ok(())
+    }
 
     /// As [`Self::call_tool`], passing the upstream's progress reports on the call to
     /// `progress` (connectors that cannot report progress just call).

@@ -35,6 +35,14 @@ fn service_error(e: ServiceError) -> UpstreamError {
     }
 }
 
+/// `work` within `timeout`.
+pub async fn timed<T>(
+    timeout: Duration,
+    work: impl Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, UpstreamError> {
+    tokio::time::timeout(timeout, work).await.map_err(|_| UpstreamError::Timeout(timeout))?
+}
+
 pub async fn within<T>(
     timeout: Duration,
     work: impl Future<Output = Result<T, ServiceError>>,

@@ -258,12 +258,24 @@ impl UpstreamConnector for UpstreamManager {
     }
 
     async fn list_tools(&self, server_id: &str, timeout: Duration) -> Result<Vec<DiscoveredTool>, UpstreamError> {
-        match self.peer(server_id)? {
+        match self.live(server_id)? {
             None => Ok(builtin::tools()),
-            Some(peer) => {
+            // An OpenAPI server reads its document again, saying why when it cannot be used.
+            Some(Live { direct: Some(openapi), .. }) => {
+                let tools = convert::timed(timeout, openapi.refresh()).await?;
+                Ok(tools.into_iter().map(convert::discovered).collect())
+            }
+            Some(Live { peer, .. }) => {
                 convert::ping(&peer, timeout).await?;
                 convert::fetch_tools(&peer, timeout).await
             }
+        }
+    }
+
+    fn check(&self, server: &ToolServer) -> Result<(), UpstreamError> {
+        match server.transport_type {
+            toolhub_domain::server::TransportType::Openapi => openapi::check_inline(server),
+            _ => Ok(()),
         }
     }
 

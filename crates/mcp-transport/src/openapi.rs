@@ -131,6 +131,14 @@ impl OpenApiServer {
         Ok(this)
     }
 
+    /// Reads the document again (a refresh) and lists its operations as tools.
+    pub async fn refresh(&self) -> Result<Vec<Tool>, UpstreamError> {
+        let operations = self.read_operations().await?;
+        let tools = operations.iter().map(|o| o.tool.clone()).collect();
+        *self.service.operations.lock().unwrap_or_else(|p| p.into_inner()) = operations;
+        Ok(tools)
+    }
+
     /// Reads the document (again) and turns it into operations.
     async fn read_operations(&self) -> Result<Vec<Operation>, UpstreamError> {
         let document = match &self.service.source {
@@ -235,7 +243,18 @@ fn tool_error(message: String) -> CallToolResult {
 }
 
 fn unusable(place: &str, reason: &str) -> UpstreamError {
-    UpstreamError::Unavailable(format!("the OpenAPI document at {place} cannot be used: {reason}"))
+    UpstreamError::Unusable(format!("the OpenAPI document at {place} cannot be used: {reason}"))
+}
+
+/// Checks a server's document when it is given inline (no I/O): the reason it cannot be used.
+pub fn check_inline(server: &ToolServer) -> Result<(), UpstreamError> {
+    match server.openapi.spec.as_deref() {
+        Some(spec) if toolhub_domain::server::OpenApiSettings::is_inline(spec) => {
+            let document = parse_document(spec).map_err(|e| unusable("the inline document", &e))?;
+            operations(&document, &server.openapi).map(|_| ()).map_err(|e| unusable("the inline document", &e))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn timeout_of(server: &ToolServer) -> Duration {

@@ -83,17 +83,42 @@ async fn toolhubs_own_api_is_a_tool_server(backend: Backend) {
     .await;
     assert!(refused.is_some(), "a wrong key is the service's 401, as a tool error");
 
-    // A document Toolhub cannot use: the start fails and says where.
-    let broken = app
-        .post(
-            SERVERS,
-            &app.admin_key,
-            json!({"name": "broken", "display_name": "B", "transport_type": "openapi", "base_url": app.base,
-                   "openapi_spec": "{\"openapi\": \"2.0\", \"paths\": {}}"}),
-        )
-        .await;
-    assert_eq!(broken.body["status"], "error", "{}", broken.body);
-    assert!(broken.body["last_startup_error"].as_str().unwrap().contains("not 3.0 or 3.1"), "{}", broken.body);
+    // A document Toolhub cannot use is a 422 that says where: given inline, at registration
+    // (nothing is stored); at a URL, when it is read (a start reports it, a refresh answers it).
+    let inline = json!({"name": "broken", "display_name": "B", "transport_type": "openapi", "base_url": app.base,
+                        "openapi_spec": "{\"openapi\": \"2.0\", \"paths\": {}}"});
+    let refused = app.post(SERVERS, &app.admin_key, inline).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_SPEC"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body["detail"].as_str().unwrap().contains("the inline document"), "{}", refused.body);
+    let at_url = json!({"name": "elsewhere", "display_name": "E", "transport_type": "openapi", "base_url": app.base,
+                        "openapi_spec": "healthz"});
+    let started = app.post(SERVERS, &app.admin_key, at_url).await;
+    assert_eq!(started.body["status"], "error", "{}", started.body);
+    assert!(
+        started.body["last_startup_error"].as_str().unwrap().contains("/healthz cannot be used"),
+        "{}",
+        started.body
+    );
+    let id = server["id"].as_str().unwrap();
+    let broken = json!({"openapi_spec": "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n"});
+    let unchanged = app.put(&format!("{SERVERS}/{id}"), &app.admin_key, broken).await;
+    assert_eq!(
+        (unchanged.status, unchanged.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_SPEC"),
+        "{}",
+        unchanged.body
+    );
+    assert!(unchanged.body["detail"].as_str().unwrap().contains("paths: missing"), "{}", unchanged.body);
+    assert_eq!(
+        app.get(&format!("{SERVERS}/{id}"), &app.admin_key).await.body["openapi_spec"],
+        Value::Null,
+        "nothing changed"
+    );
     app.stop().await;
 }
 

@@ -55,6 +55,7 @@ impl ServerService {
         let server =
             ToolServer::register(input, new_id(), actor.tenant.clone(), Some(actor.id.clone()), self.clock.now())?;
         self.commands.check(actor, None, &server)?;
+        self.lifecycle.check_runnable(&server)?;
         match self.servers.insert(&server).await {
             Err(DomainError::Conflict(_)) => {
                 Err(DomainError::Conflict(format!("a tool server named '{}' already exists", server.name)))
@@ -104,6 +105,7 @@ impl ServerService {
             let before = server.clone();
             server.apply(patch.clone(), self.clock.now())?;
             self.commands.check(actor, Some(&before), &server)?;
+            self.lifecycle.check_runnable(&server)?;
             server.version = read_version + 1;
             if self.servers.update(&server, read_version).await? {
                 // A running server picks up its new configuration by reconnecting.

@@ -23,7 +23,7 @@ crate::problems! {
     DisableToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
     CheckServerHealthErrors = [ServerNotFound] + PROTECTED;
     TestServerConnectivityErrors = [ServerNotFound] + PROTECTED;
-    RefreshServerToolsErrors = [ServerNotFound, Conflict] + UPSTREAM + PROTECTED;
+    RefreshServerToolsErrors = [ServerNotFound, Conflict, InvalidSpec] + UPSTREAM + PROTECTED;
     GetServerToolsErrors = [ServerNotFound, ValidationFailed] + PROTECTED;
     ListAllToolsErrors = [] + PROTECTED;
     EnableToolErrors = [ToolNotFound] + PROTECTED;

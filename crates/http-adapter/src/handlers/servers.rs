@@ -11,10 +11,10 @@ use crate::{
 };
 
 crate::problems! {
-    CreateToolServerErrors = [Conflict] + BODY + PROTECTED;
+    CreateToolServerErrors = [Conflict, InvalidSpec] + BODY + PROTECTED;
     ListToolServersErrors = [ValidationFailed] + PROTECTED;
     GetToolServerErrors = [ServerNotFound] + PROTECTED;
-    UpdateToolServerErrors = [ServerNotFound, VersionMismatch, Conflict] + BODY + PROTECTED;
+    UpdateToolServerErrors = [ServerNotFound, VersionMismatch, Conflict, InvalidSpec] + BODY + PROTECTED;
     DeleteToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
 }
 

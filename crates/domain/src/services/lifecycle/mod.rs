@@ -64,6 +64,12 @@ pub struct LifecycleService {
 }
 
 impl LifecycleService {
+    /// Refuses a server Toolhub could never run, as far as that shows without reaching it (an
+    /// OpenAPI document given inline that cannot be used: 422 `INVALID_SPEC`).
+    pub fn check_runnable(&self, server: &ToolServer) -> DomainResult<()> {
+        self.upstream.check(server).map_err(crate::DomainError::Upstream)
+    }
+
     /// The service over `ports`' upstream connector, with servers and tools through `catalogue`;
     /// `uptime` is where it notes when servers go up and down (for server stats).
     pub fn new(
