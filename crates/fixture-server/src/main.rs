@@ -214,21 +214,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve_http(address: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use hyper_util::{
-        rt::{TokioExecutor, TokioIo},
-        server::conn::auto::Builder,
-        service::TowerToHyperService,
-    };
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
     };
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
-    let service = TowerToHyperService::new(StreamableHttpService::new(
+    let service = StreamableHttpService::new(
         || Ok(Fixture::default()),
         LocalSessionManager::default().into(),
         StreamableHttpServerConfig::default(),
-    ));
+    );
+    serve_connections(listener, service).await
+}
+
+/// Serves every connection `listener` accepts with `service` (HTTP/1 or 2, TCP_NODELAY).
+async fn serve_connections<S, B>(
+    listener: tokio::net::TcpListener,
+    service: S,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto::Builder,
+        service::TowerToHyperService,
+    };
+    let service = TowerToHyperService::new(service);
     loop {
         let (io, _) = listener.accept().await?;
         let _ = io.set_nodelay(true);
@@ -243,22 +263,9 @@ async fn serve_http(address: &str) -> Result<(), Box<dyn std::error::Error>> {
 /// empty), for benchmarks of HTTP tools (OpenAPI operations, custom tools) against the same
 /// endpoint called directly.
 async fn serve_rest(address: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use hyper_util::{
-        rt::{TokioExecutor, TokioIo},
-        server::conn::auto::Builder,
-        service::TowerToHyperService,
-    };
     let listener = tokio::net::TcpListener::bind(address).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    let service = TowerToHyperService::new(RestEcho);
-    loop {
-        let (io, _) = listener.accept().await?;
-        let _ = io.set_nodelay(true);
-        let service = service.clone();
-        tokio::spawn(async move {
-            let _ = Builder::new(TokioExecutor::default()).serve_connection(TokioIo::new(io), service).await;
-        });
-    }
+    serve_connections(listener, RestEcho).await
 }
 
 #[derive(Clone)]
