@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Role, Timestamp, secret::Secret};
 
+/// What every key Toolhub issues starts with.
 pub const KEY_PREFIX: &str = "th_";
 
 /// Limits of API keys.
@@ -19,23 +20,32 @@ pub mod limits {
 /// A stored key: everything but the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
+    /// The key's id (a ULID).
     pub id: String,
+    /// The tenant of its principal.
     pub tenant: String,
     /// The principal (user id) the key authenticates as.
     pub principal_id: String,
+    /// Its role.
     pub role: Role,
+    /// A label to recognise it by.
     pub name: String,
     /// Hex SHA-256 of the full key.
     pub key_hash: String,
     /// The first characters of the key, so an operator can tell keys apart.
     pub key_prefix: String,
+    /// When it stops working.
     pub expires_at: Option<Timestamp>,
+    /// When it was issued.
     pub created_at: Timestamp,
+    /// When it last authenticated a request.
     pub last_used_at: Option<Timestamp>,
+    /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
 }
 
 impl ApiKey {
+    /// Whether it may authenticate at `now`: not revoked, not expired.
     pub fn is_usable(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
     }
@@ -48,6 +58,7 @@ pub fn generate_key() -> Secret {
     Secret::new(format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
+/// The SHA-256 of a key, hex: what is stored and looked up.
 pub fn hash_key(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

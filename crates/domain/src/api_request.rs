@@ -64,19 +64,26 @@ enum BodyTemplate {
 /// A request ready to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
+    /// `GET`, `POST`, ...
     pub method: String,
     /// The absolute URL, query included.
     pub url: String,
+    /// Headers to send, as filled.
     pub headers: Vec<(String, String)>,
+    /// The JSON body, if any.
     pub body: Option<Value>,
+    /// How long the answer may take.
     pub timeout: std::time::Duration,
 }
 
 /// What the service answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpAnswer {
+    /// The HTTP status.
     pub status: u16,
+    /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// The body, as received.
     pub body: Vec<u8>,
 }
 

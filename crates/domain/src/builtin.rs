@@ -9,6 +9,7 @@ pub const SERVER_NAME: &str = "builtin_tools";
 /// The stand-in command of built-in servers (never executed).
 pub const COMMAND: &str = "toolhub-builtin";
 
+/// The built-in tools, as discovery lists them.
 pub fn tools() -> Vec<DiscoveredTool> {
     vec![
         DiscoveredTool {

@@ -31,23 +31,37 @@ impl CallStatus {
 /// One tool call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallRecord {
+    /// The record's id (a ULID).
     pub id: String,
+    /// The tenant of the call.
     pub tenant: String,
+    /// The tool called, when the call named an existing one.
     pub tool_id: Option<String>,
+    /// The tool's name (as named when the tool was unknown).
     pub tool_name: String,
+    /// The tool's server, when known.
     pub server_id: Option<String>,
+    /// The server's name (as named when unknown).
     pub server_name: String,
+    /// Who called.
     pub principal_id: String,
+    /// The caller's groups at the time.
     pub groups: Vec<String>,
     /// Redacted and size-capped.
     pub arguments: Value,
+    /// A short account of the result or the failure.
     pub result_summary: Option<String>,
+    /// How the call ended.
     pub status: CallStatus,
+    /// The stable error code of a failed or refused call.
     pub error_code: Option<String>,
+    /// How long it took, in milliseconds.
     pub duration_ms: f64,
+    /// The request's correlation id (`mcp:<client>/<version>@<session>` from the gateway).
     pub correlation_id: Option<String>,
     /// The grant whose quota and usage the call counted against.
     pub grant_id: Option<String>,
+    /// When the call was made.
     pub called_at: Timestamp,
 }
 
@@ -150,11 +164,17 @@ impl Usage {
 /// Which calls a listing returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallFilter {
+    /// Only calls of this tool name.
     pub tool: Option<String>,
+    /// Only calls of this server name.
     pub server: Option<String>,
+    /// Only calls of this user.
     pub user: Option<String>,
+    /// Only calls that ended so.
     pub status: Option<CallStatus>,
+    /// Only calls made at or after this time.
     pub since: Option<Timestamp>,
+    /// Only calls made before this time.
     pub until: Option<Timestamp>,
 }
 

@@ -9,9 +9,11 @@ use std::{collections::HashMap, sync::Mutex};
 use crate::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a server's circuit opens, and for how long.
 pub struct CircuitSettings {
     /// Consecutive unhealthy calls that open the circuit; 0 never opens it.
     pub failures: u32,
+    /// How long an open circuit refuses calls before a trial call.
     pub cooldown: chrono::Duration,
 }
 
@@ -50,6 +52,7 @@ pub struct Admission<'a> {
 }
 
 impl Circuits {
+    /// Circuits that open as `settings` say.
     pub fn new(settings: CircuitSettings) -> Self {
         Self { settings, states: Mutex::default() }
     }

@@ -123,12 +123,19 @@ impl std::fmt::Display for ErrorCode {
 /// The kinds of resource a lookup can miss, so that "not found" carries a precise code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
+    /// A tool server.
     ToolServer,
+    /// A tool.
     Tool,
+    /// A grant (the seed's permission).
     Permission,
+    /// A role rule.
     RoleRule,
+    /// A user.
     User,
+    /// An API key.
     ApiKey,
+    /// A toolkit.
     Toolkit,
     /// A tool of a toolkit.
     ToolkitTool,
@@ -182,13 +189,23 @@ impl ResourceKind {
 pub enum DomainError {
     /// The resource does not exist in the caller's tenant, or the caller may not see it.
     #[error("{} '{id}' not found", kind.label())]
-    NotFound { kind: ResourceKind, id: String },
+    NotFound {
+        /// What kind of resource.
+        kind: ResourceKind,
+        /// The id or name asked for.
+        id: String,
+    },
     /// A uniqueness rule, or the resource's current state, forbids the change.
     #[error("{0}")]
     Conflict(String),
     /// Optimistic locking: the resource changed since the version the caller read.
     #[error("the {} was changed by someone else (current version {current})", kind.label())]
-    VersionMismatch { kind: ResourceKind, current: i64 },
+    VersionMismatch {
+        /// What kind of resource.
+        kind: ResourceKind,
+        /// Its version now.
+        current: i64,
+    },
     /// Invalid input, field by field.
     #[error("the request contains invalid data")]
     Validation(Vec<FieldError>),

@@ -64,6 +64,9 @@
 //! # });
 //! ```
 
+// Every public item is documented, and stays so: clippy runs with `-D warnings`.
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod api_key;
 pub mod api_request;

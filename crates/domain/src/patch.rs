@@ -6,12 +6,16 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Patch<T> {
     #[default]
+    /// The field was not sent: keep the value.
     Absent,
+    /// The field was sent as `null`: clear the value.
     Null,
+    /// The field was sent with this value.
     Value(T),
 }
 
 impl<T> Patch<T> {
+    /// Whether the field was not sent.
     pub fn is_absent(&self) -> bool {
         matches!(self, Self::Absent)
     }
@@ -24,6 +28,7 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The patch, borrowing its value.
     pub fn as_ref(&self) -> Patch<&T> {
         match self {
             Self::Absent => Patch::Absent,
@@ -32,6 +37,7 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The patch with its value mapped.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
         match self {
             Self::Absent => Patch::Absent,

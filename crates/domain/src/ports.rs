@@ -161,6 +161,7 @@ pub trait ToolkitRepository: Send + Sync {
 }
 
 #[async_trait]
+/// API keys, stored by their hash only.
 pub trait ApiKeyRepository: Send + Sync {
     /// Conflict when a key has the same id or hash.
     async fn insert(&self, key: &ApiKey) -> PortResult<()>;

@@ -44,7 +44,9 @@ pub struct Principal {
     pub id: String,
     /// The tenant this request acts in (a super admin may act in another than its own).
     pub tenant: String,
+    /// Its role (for API keys, the key's; for JWTs, the claims').
     pub role: Role,
+    /// Its groups, as grants to groups match them.
     pub groups: Vec<String>,
 }
 
@@ -70,6 +72,7 @@ impl Principal {
         Ok(self)
     }
 
+    /// Refuses (403) anyone but an administrator, saying what needed one.
     pub fn require_admin(&self, action: &str) -> Result<(), DomainError> {
         if self.is_admin() { Ok(()) } else { Err(DomainError::Forbidden(format!("only administrators may {action}"))) }
     }
@@ -78,13 +81,21 @@ impl Principal {
 /// A known user: created on first authenticated request, or by an administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The user's id (the token subject).
     pub id: String,
+    /// Its role.
     pub role: Role,
+    /// Its groups.
     pub groups: Vec<String>,
+    /// A name for people.
     pub display_name: Option<String>,
+    /// A disabled user's credentials are refused.
     pub disabled: bool,
+    /// When Toolhub first saw or made it.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 

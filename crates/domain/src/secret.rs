@@ -11,6 +11,7 @@ pub const MASK: &str = "********";
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -36,11 +37,14 @@ impl fmt::Display for Secret {
 /// One value of a headers or environment map; secret values are sealed at rest and masked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigValue {
+    /// A value shown as it is.
     Plain(String),
+    /// A value sealed at rest and masked in answers.
     Secret(Secret),
 }
 
 impl ConfigValue {
+    /// Whether the value is secret.
     pub fn is_secret(&self) -> bool {
         matches!(self, Self::Secret(_))
     }
@@ -53,6 +57,7 @@ impl ConfigValue {
         }
     }
 
+    /// The clear value (for the upstream connection, and for sealing).
     pub fn expose(&self) -> &str {
         match self {
             Self::Plain(v) => v,

@@ -10,23 +10,41 @@ use crate::{
 
 /// Limits of the seed API, kept in one place; the OpenAPI schema repeats them (checked by a test).
 pub mod limits {
+    /// Characters of a server's name.
     pub const NAME_MAX: usize = 100;
+    /// Characters of a display name.
     pub const DISPLAY_NAME_MAX: usize = 200;
+    /// Characters of a description.
     pub const DESCRIPTION_MAX: usize = 10_000;
+    /// The shortest deadline of a request to a server, in seconds.
     pub const TIMEOUT_MIN: i64 = 5;
+    /// The longest deadline of a request to a server, in seconds.
     pub const TIMEOUT_MAX: i64 = 300;
+    /// The deadline when none is given, in seconds.
     pub const TIMEOUT_DEFAULT: i32 = 30;
+    /// The fewest consecutive failures that may end a server in `error`.
     pub const MAX_FAILURES_MIN: i64 = 1;
+    /// The most consecutive failures that may be allowed before `error`.
     pub const MAX_FAILURES_MAX: i64 = 10;
+    /// Consecutive failures allowed when none is given.
     pub const MAX_FAILURES_DEFAULT: i32 = 3;
+    /// Characters of a stdio server's command.
     pub const COMMAND_MAX: usize = 1_000;
+    /// Arguments of a stdio server.
     pub const ARGS_MAX: usize = 100;
+    /// Characters of one argument.
     pub const ARG_MAX: usize = 4_096;
+    /// Entries of a headers or environment map.
     pub const MAP_ENTRIES_MAX: usize = 100;
+    /// Characters of one header or environment value.
     pub const MAP_VALUE_MAX: usize = 8_192;
+    /// Tags of one server.
     pub const TAGS_MAX: usize = 20;
+    /// Characters of one tag.
     pub const TAG_MAX: usize = 50;
+    /// Characters of a category.
     pub const CATEGORY_MAX: usize = 100;
+    /// Characters of an OAuth setting.
     pub const OAUTH_FIELD_MAX: usize = 500;
     /// Servers one bulk operation may name.
     pub const BULK_MAX: usize = 100;
@@ -78,103 +96,177 @@ crate::wire_enum! {
 /// OAuth 2 client-credentials settings for a remote server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthConfig {
+    /// The OAuth client id.
     pub client_id: String,
+    /// The client secret (sealed at rest, masked in answers).
     pub client_secret: Secret,
+    /// Where tokens are requested (client credentials grant).
     pub token_url: String,
+    /// The scope requested, if any.
     pub scope: Option<String>,
 }
 
 /// A registered tool server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolServer {
+    /// The server's id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// Unique in the tenant; it prefixes the server's tools on the MCP gateway.
     pub name: String,
+    /// A name for people.
     pub display_name: String,
+    /// What the server offers.
     pub description: Option<String>,
+    /// Where a remote server (`http`, `sse`, `openapi`) is reached.
     pub base_url: Option<String>,
+    /// How Toolhub reaches the server.
     pub transport_type: TransportType,
+    /// The program a `stdio` server runs.
     pub command: Option<String>,
+    /// The program's arguments.
     pub args: Vec<String>,
+    /// The child process's environment (secret values sealed at rest and masked).
     pub env: ConfigMap,
+    /// Headers sent to a remote server (secret values sealed at rest and masked).
     pub headers: ConfigMap,
+    /// OAuth client credentials: the token they get is sent as a bearer token.
     pub oauth_config: Option<OAuthConfig>,
+    /// Seconds each request to the server may take.
     pub timeout: i32,
+    /// Started when registered and when Toolhub starts.
     pub auto_start: bool,
+    /// The seed's `auto_update` flag, stored and returned.
     pub auto_update: bool,
+    /// Consecutive failures after which the server is set to `error` and not restarted.
     pub max_failures: i32,
+    /// The server's state; `enabled` means running.
     pub status: ServerStatus,
+    /// Toolhub's own in-process tools (they cannot be stopped or deleted).
     pub is_builtin: bool,
+    /// When the server's health was last checked.
     pub last_health_check: Option<Timestamp>,
+    /// When the server last started.
     pub last_startup_success: Option<Timestamp>,
+    /// Why the server last failed (its secret values masked).
     pub last_startup_error: Option<String>,
+    /// Failures in a row since the server last ran steadily.
     pub consecutive_failures: i32,
+    /// A category, for listings.
     pub category: Option<String>,
+    /// Labels, for listings.
     pub tags: Vec<String>,
     /// For `openapi` servers: the document and the operation filter.
     pub openapi: OpenApiSettings,
     /// Incremented on every write; an update naming an older version is refused.
     pub version: i64,
+    /// When it was registered.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
+    /// Who registered it.
     pub created_by: Option<String>,
 }
 
 /// OAuth settings as a client sends them; the secret may be the mask on update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthInput {
+    /// The OAuth client id.
     pub client_id: String,
+    /// The client secret; the mask keeps the stored one.
     pub client_secret: String,
+    /// Where tokens are requested (client credentials grant).
     pub token_url: String,
+    /// The scope requested, if any.
     pub scope: Option<String>,
 }
 
 /// What a client may set when registering a server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewToolServer {
+    /// Unique in the tenant.
     pub name: String,
+    /// A name for people.
     pub display_name: String,
+    /// What the server offers.
     pub description: Option<String>,
+    /// Where a remote server is reached.
     pub base_url: Option<String>,
+    /// How Toolhub reaches it (default `http`).
     pub transport_type: Option<TransportType>,
+    /// The program a `stdio` server runs.
     pub command: Option<String>,
+    /// The program's arguments.
     pub args: Vec<String>,
+    /// The child process's environment.
     pub env: BTreeMap<String, String>,
+    /// Names in `env` whose values are secret, beyond credential-like names.
     pub secret_env: Vec<String>,
+    /// Headers sent to a remote server.
     pub headers: BTreeMap<String, String>,
+    /// Names in `headers` whose values are secret, beyond credential-like names.
     pub secret_headers: Vec<String>,
+    /// OAuth client credentials.
     pub oauth_config: Option<OAuthInput>,
+    /// Seconds each request may take (default 30).
     pub timeout: Option<i32>,
+    /// Start when registered and when Toolhub starts (default true).
     pub auto_start: Option<bool>,
+    /// The seed's `auto_update` flag (default true).
     pub auto_update: Option<bool>,
+    /// Consecutive failures before `error` (default 3).
     pub max_failures: Option<i32>,
+    /// A category, for listings.
     pub category: Option<String>,
+    /// Labels, for listings.
     pub tags: Vec<String>,
+    /// For `openapi` servers: where the document is, or the document (see [`OpenApiSettings::spec`]).
     pub openapi_spec: Option<String>,
+    /// For `openapi` servers: which operations become tools (see [`OpenApiSettings::function_filter`]).
     pub function_filter: Vec<String>,
 }
 
 /// What a client may change; absent fields stay as they are. The name cannot change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerPatch {
+    /// A new display name (`Null` is refused: it is required).
     pub display_name: Patch<String>,
+    /// A new description; `Null` clears it.
     pub description: Patch<String>,
+    /// A new base URL; `Null` clears it.
     pub base_url: Patch<String>,
+    /// Another transport (`Null` is refused).
     pub transport_type: Patch<TransportType>,
+    /// A new command; `Null` clears it.
     pub command: Patch<String>,
+    /// New arguments; `Null` clears them.
     pub args: Patch<Vec<String>>,
+    /// A new environment; `Null` clears it; masked values keep the stored ones.
     pub env: Patch<BTreeMap<String, String>>,
+    /// Names in `env` whose values are secret.
     pub secret_env: Vec<String>,
+    /// New headers; `Null` clears them; masked values keep the stored ones.
     pub headers: Patch<BTreeMap<String, String>>,
+    /// Names in `headers` whose values are secret.
     pub secret_headers: Vec<String>,
+    /// New OAuth settings; `Null` removes them; a masked secret keeps the stored one.
     pub oauth_config: Patch<OAuthInput>,
+    /// A new deadline in seconds (`Null` is refused).
     pub timeout: Patch<i32>,
+    /// A new `auto_start` (`Null` is refused).
     pub auto_start: Patch<bool>,
+    /// A new `auto_update` (`Null` is refused).
     pub auto_update: Patch<bool>,
+    /// A new failure limit (`Null` is refused).
     pub max_failures: Patch<i32>,
+    /// A new category; `Null` clears it.
     pub category: Patch<String>,
+    /// New tags; `Null` clears them.
     pub tags: Patch<Vec<String>>,
+    /// A new OpenAPI document location or document; `Null` clears it.
     pub openapi_spec: Patch<String>,
+    /// A new operation filter; `Null` clears it.
     pub function_filter: Patch<Vec<String>>,
     /// When given, the update applies only if the server is still at this version.
     pub expected_version: Option<i64>,
@@ -492,14 +584,20 @@ fn is_header_name(name: &str) -> bool {
 /// The fields supervision changes while a server runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeState {
+    /// The server's state.
     pub status: ServerStatus,
+    /// When its health was last checked.
     pub last_health_check: Option<Timestamp>,
+    /// When it last started.
     pub last_startup_success: Option<Timestamp>,
+    /// Why it last failed.
     pub last_startup_error: Option<String>,
+    /// Failures in a row since it last ran steadily.
     pub consecutive_failures: i32,
 }
 
 impl ToolServer {
+    /// The fields supervision changes, as they are now.
     pub fn runtime(&self) -> RuntimeState {
         RuntimeState {
             status: self.status,
@@ -510,6 +608,7 @@ impl ToolServer {
         }
     }
 
+    /// Sets the fields supervision changes.
     pub fn set_runtime(&mut self, state: RuntimeState) {
         self.status = state.status;
         self.last_health_check = state.last_health_check;
@@ -522,7 +621,9 @@ impl ToolServer {
 /// Which servers a listing returns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerFilter {
+    /// Only servers in this state.
     pub status: Option<ServerStatus>,
+    /// Include the built-in server.
     pub include_builtin: bool,
 }
 

@@ -51,6 +51,7 @@ pub struct InMemoryStore {
 }
 
 impl InMemoryStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -525,10 +526,12 @@ impl ApiKeyRepository for InMemoryStore {
 pub struct FixedClock(Mutex<Timestamp>);
 
 impl FixedClock {
+    /// A clock stopped at `at`.
     pub fn new(at: Timestamp) -> Self {
         Self(Mutex::new(at))
     }
 
+    /// Moves the clock forward.
     pub fn advance(&self, by: chrono::Duration) {
         *lock(&self.0) += by;
     }

@@ -10,28 +10,51 @@ crate::wire_enum! {
 /// A tool of a server, with its usage counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
+    /// The tool's id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The server that offers it.
     pub server_id: String,
+    /// Its name as the server gives it, unique on that server.
     pub name: String,
+    /// A name for people (the MCP title, else derived from the name).
     pub display_name: String,
+    /// What it does.
     pub description: Option<String>,
+    /// The JSON Schema of its arguments (MCP `inputSchema`).
     pub args_schema: Option<serde_json::Value>,
+    /// The JSON Schema of its structured result, if the server gives one.
     pub output_schema: Option<serde_json::Value>,
+    /// MCP annotations (read-only, destructive, ... hints), as the server gives them.
     pub annotations: Option<serde_json::Value>,
+    /// Its administrative state.
     pub status: ToolStatus,
+    /// The server listed it at its last discovery.
     pub is_available: bool,
+    /// The seed's flag, stored and returned.
     pub bypass_when_unavailable: bool,
+    /// A category, for listings.
     pub category: Option<String>,
+    /// Its place in the server's listing.
     pub sort_order: i32,
+    /// When discovery last saw it.
     pub discovered_at: Option<Timestamp>,
+    /// What discovered it (`start`, `restart`, `refresh`, `list_changed`).
     pub discovered_by: Option<String>,
+    /// Calls recorded.
     pub total_calls: i64,
+    /// Calls that failed or returned a tool error.
     pub total_errors: i64,
+    /// When it was last called.
     pub last_called: Option<Timestamp>,
+    /// The last failure's text (shown only to those who manage its server).
     pub last_error: Option<String>,
+    /// The mean duration of its calls, in milliseconds.
     pub avg_response_time_ms: Option<f64>,
+    /// When it was first discovered.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
@@ -62,7 +85,9 @@ pub fn display_name_for(name: &str) -> String {
 /// What a discovery changes: tools to insert and tools to update.
 #[derive(Debug, Default, PartialEq)]
 pub struct Reconciliation {
+    /// Tools to store for the first time.
     pub inserted: Vec<Tool>,
+    /// Stored tools whose listing changed.
     pub updated: Vec<Tool>,
 }
 

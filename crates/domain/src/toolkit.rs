@@ -41,11 +41,15 @@ pub const API_REQUEST_TYPE: &str = "api-request";
 /// A toolkit. `server_id` links it to one server, whose tools a sync matches by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Toolkit {
+    /// The toolkit's id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
     /// Unique in the tenant; a slug, since it names the toolkit's MCP endpoint.
     pub name: String,
+    /// A name for people.
     pub display_name: String,
+    /// What the toolkit is for.
     pub description: Option<String>,
     /// The user who holds `admin` on it by ownership.
     pub owner_id: String,
@@ -53,17 +57,24 @@ pub struct Toolkit {
     pub server_id: Option<String>,
     /// Incremented on every write; an update naming an older version is refused.
     pub version: i64,
+    /// Who made it.
     pub created_by: String,
+    /// When it was made.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
 /// A toolkit to make.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewToolkit {
+    /// Unique in the tenant; a slug (see [`is_slug`]).
     pub name: String,
+    /// Defaults to the name.
     pub display_name: Option<String>,
+    /// What the toolkit is for.
     pub description: Option<String>,
+    /// A server whose tools a sync matches by name (the maker must administer it).
     pub server_id: Option<String>,
     /// Defaults to the creator.
     pub owner_id: Option<String>,
@@ -72,9 +83,13 @@ pub struct NewToolkit {
 /// Changes to a toolkit; absent fields stay. The name cannot change (it names an endpoint).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ToolkitPatch {
+    /// A new display name.
     pub display_name: Option<String>,
+    /// A new description, or `Null` to clear it.
     pub description: Patch<String>,
+    /// Another linked server, or `Null` to unlink.
     pub server_id: Patch<String>,
+    /// A new owner (by its owner or an administrator).
     pub owner_id: Option<String>,
     /// When given, the update applies only if the toolkit is still at this version.
     pub expected_version: Option<i64>,
@@ -84,8 +99,11 @@ pub struct ToolkitPatch {
 /// own (a custom tool, or a discovered one no server of Toolhub runs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolkitTool {
+    /// The toolkit tool's own id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The toolkit holding it.
     pub toolkit_id: String,
     /// The server tool this stands for; calls go to it.
     pub tool_id: Option<String>,
@@ -99,31 +117,45 @@ pub struct ToolkitTool {
     pub parameters: Option<Value>,
     /// Settings of a custom tool; may hold credentials (sealed at rest, masked in answers).
     pub config: Option<ToolConfig>,
+    /// Its place: tools are listed by `sort_order`, then name.
     pub sort_order: i32,
+    /// When a sync brought it.
     pub discovered_at: Option<Timestamp>,
+    /// Who discovered it (a sync's `discoveredBy`, e.g. `server` or `client`).
     pub discovered_by: Option<String>,
+    /// When it was added.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 
 /// A tool to put in a toolkit (a custom one, or a reference when `tool_id` is set).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewToolkitTool {
+    /// The server tool it stands for (a reference), if any.
     pub tool_id: Option<String>,
+    /// Its name in the toolkit (required for a custom tool).
     pub name: Option<String>,
+    /// Its description in the toolkit.
     pub description: Option<String>,
     /// Defaults to `api-request` for a custom tool; a reference is always `mcp`.
     pub kind: Option<String>,
+    /// A custom tool's JSON Schema of arguments.
     pub parameters: Option<Value>,
+    /// A custom tool's settings (JSON text or an object; masked values keep the stored ones).
     pub config: Option<Value>,
+    /// Its place (default 0).
     pub sort_order: Option<i32>,
 }
 
 /// A discovered tool handed to a sync.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncedTool {
+    /// The tool's name (MCP's tool-name characters).
     pub name: String,
+    /// What it does.
     pub description: Option<String>,
+    /// Its JSON Schema of arguments.
     pub input_schema: Option<Value>,
 }
 

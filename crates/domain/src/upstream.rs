@@ -32,6 +32,7 @@ pub struct Progress {
     pub progress: f64,
     /// The whole, when known.
     pub total: Option<f64>,
+    /// What is being done, in words.
     pub message: Option<String>,
 }
 

@@ -5,11 +5,14 @@ use serde::Serialize;
 /// One invalid field, as reported in a 422 problem's `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    /// The field, as the client named it (`oauth_config.token_url`, `args[2]`).
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
 impl FieldError {
+    /// An error of `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
     }
@@ -22,14 +25,17 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// A validator with no errors yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Records an error of `field`.
     pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, message));
     }
 
+    /// Records an error of `field` unless `ok` (the message is made only then).
     pub fn check(&mut self, ok: bool, field: &str, message: impl FnOnce() -> String) {
         if !ok {
             self.error(field, message());
@@ -48,6 +54,7 @@ impl Validator {
         }
     }
 
+    /// An integer from `min` to `max`.
     pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
         if value < min || value > max {
             self.error(field, format!("must be between {min} and {max}"));
@@ -67,11 +74,13 @@ impl Validator {
         }
     }
 
+    /// `Ok` when no error was recorded, else a validation error listing them all.
     pub fn finish(self) -> Result<(), crate::DomainError> {
         if self.errors.is_empty() { Ok(()) } else { Err(crate::DomainError::Validation(self.errors)) }
     }
 }
 
+/// The longest URL accepted, in bytes (what browsers accept).
 pub const MAX_URL_LEN: usize = 2083;
 
 /// What the OpenAPI document's URL pattern says, checked by hand: `http://` or `https://` (any

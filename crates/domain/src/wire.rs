@@ -19,7 +19,7 @@ macro_rules! wire_enum {
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize,
         )]
-        pub enum $name { $($(#[doc = $doc])? #[serde(rename = $wire)] $variant),+ }
+        pub enum $name { $($(#[doc = $doc])? #[doc = concat!("On the wire: `", $wire, "`.")] #[serde(rename = $wire)] $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.

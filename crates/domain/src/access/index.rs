@@ -13,9 +13,13 @@ pub fn bypasses(principal: &Principal, admin_bypass: bool) -> bool {
 /// The tool a decision is about, with what the decision needs to know of it.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolRef<'a> {
+    /// The tool's id (empty for a decision about the server itself).
     pub tool_id: &'a str,
+    /// The tool's name, as role rules match it.
     pub tool_name: &'a str,
+    /// The server's id.
     pub server_id: &'a str,
+    /// The server's name, as role rules match it.
     pub server_name: &'a str,
     /// The tool is enabled and available.
     pub tool_usable: bool,
@@ -57,9 +61,17 @@ pub enum DecidedBy {
     Admin,
     /// A grant of this tier (`user+tool`, `user+server`, `user+toolkit`, `group+tool`,
     /// `group+server`, `group+toolkit`, `public`).
-    Grant { id: String, tier: &'static str },
+    Grant {
+        /// The grant.
+        id: String,
+        /// Its tier.
+        tier: &'static str,
+    },
     /// A role rule.
-    RoleRule { id: String },
+    RoleRule {
+        /// The rule.
+        id: String,
+    },
     /// The tool or server is not usable.
     Unavailable,
     /// No tier holds an applicable grant or rule.
@@ -71,12 +83,17 @@ pub enum DecidedBy {
 /// A decision, with the reason and the quota rules of what decided it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
+    /// Whether the required level is reached.
     pub allowed: bool,
+    /// The level decided (`none` when nothing gave access).
     pub level: AccessLevel,
     /// Why access is refused (static text on the hot path: most decisions deny).
     pub reason: Option<Cow<'static, str>>,
+    /// What decided.
     pub decided_by: DecidedBy,
+    /// The quotas and windows of what decided.
     pub conditions: Conditions,
+    /// When the deciding grant expires.
     pub expires_at: Option<Timestamp>,
     /// Why each tier did or did not decide, in order.
     pub explanation: Vec<String>,

@@ -16,8 +16,11 @@ crate::wire_enum! {
 /// Who a grant is for: `user:<id>`, `group:<name>`, or everyone (`*`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
+    /// One user, by id.
     User(String),
+    /// Every member of a group, by name.
     Group(String),
+    /// Everyone in the tenant.
     Public,
 }
 
@@ -49,7 +52,9 @@ impl FromStr for Subject {
 /// What a grant covers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
+    /// One tool, by id.
     Tool(String),
+    /// Every tool of one server, by id.
     Server(String),
     /// A toolkit: its members, in the tier of a server grant of the same subject kind.
     Toolkit(String),
@@ -58,7 +63,9 @@ pub enum Target {
 /// When a grant or rule applies, and how often it may be used.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
+    /// Calls allowed per sliding hour; `None` for no limit.
     pub rate_limit_per_hour: Option<u32>,
+    /// Calls allowed per sliding day; `None` for no limit.
     pub rate_limit_per_day: Option<u32>,
     /// UTC hours (0-23); empty or unset means any hour.
     pub allowed_hours: Option<Vec<u8>>,
@@ -67,6 +74,7 @@ pub struct Conditions {
 }
 
 impl Conditions {
+    /// Checks the limits, hours and days, reporting each bad field to `v`.
     pub fn validate(&self, v: &mut Validator) {
         for (field, limit) in
             [("rate_limit_per_hour", self.rate_limit_per_hour), ("rate_limit_per_day", self.rate_limit_per_day)]
@@ -143,17 +151,29 @@ impl Window {
 /// A grant: a subject's access to one tool, one server or one toolkit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grant {
+    /// The grant's id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// Who it is for.
     pub subject: Subject,
+    /// What it covers.
     pub target: Target,
+    /// What it allows; `none` denies.
     pub access_level: AccessLevel,
+    /// Its quotas and time windows.
     pub conditions: Conditions,
+    /// When it stops applying.
     pub expires_at: Option<Timestamp>,
+    /// Who made it.
     pub granted_by: String,
+    /// When it was made.
     pub granted_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
+    /// Calls made under it.
     pub usage_count: i64,
+    /// When a call last used it.
     pub last_used: Option<Timestamp>,
 }
 
@@ -187,15 +207,25 @@ impl Grant {
 /// A role rule: a role's access to the tools whose names match glob patterns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleRule {
+    /// The rule's id (a ULID).
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant: String,
+    /// The role it is for.
     pub role: Role,
+    /// A glob the tool's name must match; `None` matches every tool.
     pub tool_pattern: Option<String>,
+    /// A glob the server's name must match; `None` matches every server.
     pub server_pattern: Option<String>,
+    /// What it allows; `none` denies.
     pub access_level: AccessLevel,
+    /// Its quotas and time windows (the seed's default limits).
     pub conditions: Conditions,
+    /// Who made it.
     pub created_by: String,
+    /// When it was made.
     pub created_at: Timestamp,
+    /// When it last changed.
     pub updated_at: Timestamp,
 }
 

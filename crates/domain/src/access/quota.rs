@@ -20,13 +20,16 @@ pub struct UsageCounters {
 /// Remaining calls under a decision's limits (None: no limit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Quota {
+    /// Calls left in the sliding hour.
     pub remaining_hour: Option<u32>,
+    /// Calls left in the sliding day.
     pub remaining_day: Option<u32>,
     /// When used up: seconds until a call is possible again.
     pub retry_after_secs: Option<u64>,
 }
 
 impl Quota {
+    /// Whether a limit is used up.
     pub fn exhausted(&self) -> bool {
         self.remaining_hour == Some(0) || self.remaining_day == Some(0)
     }

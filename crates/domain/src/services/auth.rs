@@ -16,10 +16,15 @@ use crate::{
 /// Who a verified credential says the caller is (from an API key or JWT claims).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
+    /// The subject: the user's id.
     pub id: String,
+    /// The tenant it acts in.
     pub tenant: String,
+    /// Its role, as the credential says.
     pub role: Role,
+    /// Its groups, as the credential says.
     pub groups: Vec<String>,
+    /// A name for people, when the credential gives one.
     pub display_name: Option<String>,
     /// Where the identity comes from, which decides whose word the role is.
     pub source: CredentialSource,
@@ -38,13 +43,20 @@ pub enum CredentialSource {
 /// A key to issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {
+    /// The tenant of the key's principal.
     pub tenant: String,
+    /// The principal the key authenticates.
     pub principal_id: String,
+    /// The key's role (never above its issuer's).
     pub role: Role,
+    /// A label to recognise it by.
     pub name: String,
+    /// When it stops working.
     pub expires_at: Option<crate::Timestamp>,
 }
 
+/// Credentials to principals: API keys (issued, hashed, revoked) and the identities of verified
+/// JWTs, with a 5 s cache of key lookups.
 pub struct AuthService {
     keys: Arc<dyn ApiKeyRepository>,
     users: Arc<dyn UserRepository>,
@@ -67,6 +79,7 @@ const TOUCH_INTERVAL_SECS: i64 = 60;
 const INVALID_KEY: &str = "invalid or expired API key";
 
 impl AuthService {
+    /// The service over these repositories.
     pub fn new(keys: Arc<dyn ApiKeyRepository>, users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
         Self { keys, users, clock, recent: Default::default() }
     }
@@ -76,6 +89,7 @@ impl AuthService {
         self.recent.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// The principal of an API key (`th_...`), from the 5 s cache when recent.
     pub async fn authenticate_key(&self, key: &str) -> DomainResult<Principal> {
         let unauthenticated = || DomainError::Unauthenticated(INVALID_KEY.into());
         if !api_key::looks_like_key(key) {

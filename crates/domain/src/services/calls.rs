@@ -40,9 +40,13 @@ enum Named<'a> {
 /// A finished call: the upstream's MCP result and what it cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallOutcome {
+    /// The MCP `CallToolResult`, as JSON.
     pub result: Value,
+    /// Whether the tool reported an error.
     pub is_error: bool,
+    /// How long the call took, in milliseconds.
     pub duration_ms: f64,
+    /// What remains of the deciding grant's or rule's quota.
     pub quota: Quota,
 }
 

@@ -37,17 +37,25 @@ pub enum ToolSelector<'a> {
     /// By the tool's id.
     Id(&'a str),
     /// By the tool's name, and its server's name when several servers have a tool of that name.
-    Name { server: Option<&'a str>, tool: &'a str },
+    Name {
+        /// The server's name; needed when several servers have a tool of that name.
+        server: Option<&'a str>,
+        /// The tool's name.
+        tool: &'a str,
+    },
 }
 
 /// A tool and its server, as a call sees them.
 pub struct CallTarget {
+    /// The tool.
     pub tool: Tool,
+    /// Its server.
     pub server: ToolServer,
     validator: OnceLock<Option<ArgumentsValidator>>,
 }
 
 impl CallTarget {
+    /// A target of this tool and server.
     pub fn new(tool: Tool, server: ToolServer) -> Self {
         Self { tool, server, validator: OnceLock::new() }
     }
@@ -70,7 +78,9 @@ struct Cache {
 /// server's order), for listings that look at all of them (the MCP gateway's `tools/list`).
 #[derive(Debug, Default)]
 pub struct TenantCatalogue {
+    /// The servers, in creation order.
     pub servers: Vec<ToolServer>,
+    /// The tools, in their servers' order.
     pub tools: Vec<Tool>,
 }
 
@@ -97,6 +107,7 @@ struct ChangesInner {
 }
 
 impl Changes {
+    /// Announces a change to every listener.
     pub fn notify(&self) {
         self.0.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut listeners = self.0.listeners.lock().unwrap_or_else(|p| p.into_inner());

@@ -24,6 +24,7 @@ pub struct OfferingService {
 }
 
 impl OfferingService {
+    /// The service over the catalogue, the upstream connector and the engine.
     pub fn new(
         catalogue: Arc<CatalogueCache>,
         upstream: Arc<dyn UpstreamConnector>,

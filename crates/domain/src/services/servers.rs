@@ -15,7 +15,9 @@ use crate::{
 /// A server with its tools, as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerView {
+    /// The server (the reader view for those who may not manage it).
     pub server: ToolServer,
+    /// Its tools the viewer may read.
     pub tools: Vec<Tool>,
 }
 
@@ -50,6 +52,7 @@ impl ServerService {
         Self { servers: catalogue.clone(), tools: catalogue, clock, lifecycle, access, commands }
     }
 
+    /// Registers a server (administrators only); an `auto_start` server is started at once.
     pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
         actor.require_admin("register tool servers")?;
         let server =
@@ -70,12 +73,14 @@ impl ServerService {
         self.get(actor, &server.id).await
     }
 
+    /// The tenant's servers the actor may see, each with the tools it may read.
     pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
         let servers = self.servers.list(&actor.tenant, filter).await?;
         let views = self.with_tools(&actor.tenant, servers).await?;
         Ok(views.into_iter().filter_map(|v| self.visible(actor, v)).collect())
     }
 
+    /// One server the actor may see.
     pub async fn get(&self, actor: &Principal, id: &str) -> DomainResult<ServerView> {
         let server = self.access.load_server(actor, id).await?;
         let mut views = self.with_tools(&actor.tenant, vec![server]).await?;
@@ -89,6 +94,7 @@ impl ServerService {
         Some(ServerView { server, tools })
     }
 
+    /// Changes a server the actor manages, re-validated whole; a running server reconnects.
     pub async fn update(&self, actor: &Principal, id: &str, patch: ServerPatch) -> DomainResult<ServerView> {
         for attempt in 0..UPDATE_ATTEMPTS {
             if attempt > 0 {
@@ -120,6 +126,7 @@ impl ServerService {
         Err(DomainError::VersionMismatch { kind: ResourceKind::ToolServer, current })
     }
 
+    /// Deletes a server the actor manages: stopped first, its grants and toolkit places removed.
     pub async fn delete(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         let (mut server, _turn) = self.lifecycle.managed_in_turn(actor, id).await?;
         super::lifecycle::runtime::refuse_builtin(&server, "be deleted")?;

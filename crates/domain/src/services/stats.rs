@@ -14,14 +14,21 @@ use crate::{
 /// Usage figures of a server (the seed's `ToolServerMetrics`; not the Prometheus metrics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerStats {
+    /// The server (as the caller may see it).
     pub server: ToolServer,
+    /// Its tools.
     pub total_tools: usize,
+    /// Its enabled tools.
     pub enabled_tools: usize,
+    /// Calls recorded to its tools.
     pub total_calls: i64,
+    /// Of which failed or returned a tool error.
     pub total_errors: i64,
     /// 1.0 with no calls: nothing has failed.
     pub success_rate: f64,
+    /// The mean call duration, in milliseconds.
     pub avg_response_time_ms: Option<f64>,
+    /// When one of its tools was last called.
     pub last_activity: Option<crate::Timestamp>,
     /// Share (0-1) of the time since this Toolhub first started the server that it was connected.
     pub uptime_percentage: Option<f64>,

@@ -27,6 +27,7 @@ use crate::{
 /// for (and that tool's server) when it is a reference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolkitToolView {
+    /// The stored toolkit tool.
     pub entry: ToolkitTool,
     /// The server tool and its server, for a reference whose tool exists.
     pub target: Option<(Tool, ToolServer)>,
@@ -65,14 +66,18 @@ impl ToolkitToolView {
 /// A toolkit with its tools, in the toolkit's order (`sort_order`, then name).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolkitContents {
+    /// The toolkit.
     pub toolkit: Toolkit,
+    /// Its tools, in order.
     pub tools: Vec<ToolkitToolView>,
 }
 
 /// A toolkit's tool as calls resolve it, with what they make of it (the argument check, the
 /// request) made once per copy.
 pub struct ResolvedTool {
+    /// The toolkit.
     pub toolkit: Toolkit,
+    /// The tool, with the server tool it stands for.
     pub view: ToolkitToolView,
     validator: std::sync::OnceLock<Option<ArgumentsValidator>>,
     request: std::sync::OnceLock<Result<ApiRequest, String>>,

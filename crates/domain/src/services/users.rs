@@ -14,9 +14,13 @@ use crate::{
 /// Changes to a user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserPatch {
+    /// A new role.
     pub role: Option<Role>,
+    /// New groups (replacing the old ones).
     pub groups: Option<Vec<String>>,
+    /// A new display name; `Null` clears it.
     pub display_name: Patch<String>,
+    /// Disable or enable the user.
     pub disabled: Option<bool>,
 }
 
@@ -60,11 +64,13 @@ impl UserService {
         self.users.insert_if_absent(&user).await
     }
 
+    /// The tenant's users (administrators only).
     pub async fn list_users(&self, actor: &Principal) -> DomainResult<Vec<User>> {
         actor.require_admin("list users")?;
         self.users.list(&actor.tenant).await
     }
 
+    /// A user of the tenant: oneself, or anyone for administrators.
     pub async fn get_user(&self, actor: &Principal, id: &str) -> DomainResult<User> {
         if actor.id != id && !actor.is_admin() {
             return Err(DomainError::Forbidden("only administrators may read other users".into()));
@@ -72,6 +78,7 @@ impl UserService {
         self.users.get(&actor.tenant, id).await?.ok_or_else(|| DomainError::not_found(ResourceKind::User, id))
     }
 
+    /// Changes a user (administrators only; only super administrators touch super administrators; a tenant keeps an enabled administrator).
     pub async fn update_user(&self, actor: &Principal, id: &str, patch: UserPatch) -> DomainResult<User> {
         actor.require_admin("manage users")?;
         let mut user =

@@ -11,7 +11,9 @@ use crate::{
 /// The answer of the access check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessReport {
+    /// The engine's decision, explained tier by tier.
     pub decision: Decision,
+    /// What remains of the deciding grant's or rule's quota.
     pub quota: Quota,
 }
 

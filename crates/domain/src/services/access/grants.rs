@@ -12,21 +12,32 @@ use crate::{
 /// A grant to make.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewGrant {
+    /// Who it is for.
     pub subject: Subject,
+    /// What it covers.
     pub target: Target,
+    /// What it allows; `none` denies.
     pub access_level: AccessLevel,
+    /// Its quotas and time windows.
     pub conditions: Conditions,
+    /// When it stops applying.
     pub expires_at: Option<Timestamp>,
 }
 
 /// Changes to a grant; absent fields stay, `Null` clears.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GrantPatch {
+    /// A new level.
     pub access_level: Option<AccessLevel>,
+    /// A new hourly quota; `Null` removes it.
     pub rate_limit_per_hour: Patch<u32>,
+    /// A new daily quota; `Null` removes it.
     pub rate_limit_per_day: Patch<u32>,
+    /// New hours; `Null` means always.
     pub allowed_hours: Patch<Vec<u8>>,
+    /// New days; `Null` means always.
     pub allowed_days: Patch<Vec<u8>>,
+    /// A new expiry; `Null` removes it.
     pub expires_at: Patch<Timestamp>,
 }
 
@@ -40,6 +51,7 @@ impl AccessService {
         if exists { Ok(()) } else { Err(DomainError::not_found(kind, id)) }
     }
 
+    /// Makes a grant (administrators only); its target must exist in the tenant.
     pub async fn grant(&self, actor: &Principal, input: NewGrant) -> DomainResult<Grant> {
         actor.require_admin("grant access")?;
         let mut v = Validator::new();
@@ -61,6 +73,7 @@ impl AccessService {
         Ok(grant)
     }
 
+    /// A grant of the tenant: administrators see any, others their own.
     pub async fn get_grant(&self, actor: &Principal, id: &str) -> DomainResult<Grant> {
         let grant = self
             .grants
@@ -73,6 +86,7 @@ impl AccessService {
         Ok(grant)
     }
 
+    /// Changes a grant (administrators only).
     pub async fn update_grant(&self, actor: &Principal, id: &str, patch: GrantPatch) -> DomainResult<Grant> {
         actor.require_admin("change grants")?;
         let mut grant = self.get_grant(actor, id).await?;
@@ -95,6 +109,7 @@ impl AccessService {
         Ok(grant)
     }
 
+    /// Deletes a grant (administrators only).
     pub async fn revoke(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         actor.require_admin("revoke grants")?;
         if !self.grants.delete(&actor.tenant, id).await? {
@@ -104,6 +119,7 @@ impl AccessService {
         Ok(())
     }
 
+    /// The tenant's grants matching `filter` (administrators only).
     pub async fn list_grants(&self, actor: &Principal, filter: &GrantFilter) -> DomainResult<Vec<Grant>> {
         actor.require_admin("list grants")?;
         self.grants.list(&actor.tenant, filter).await

@@ -11,10 +11,15 @@ use crate::{
 /// A role rule to make, or the new content of one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInput {
+    /// The role it is for.
     pub role: Role,
+    /// A glob the tool's name must match; `None` (or `*`) matches every tool.
     pub tool_pattern: Option<String>,
+    /// A glob the server's name must match; `None` (or `*`) matches every server.
     pub server_pattern: Option<String>,
+    /// What it allows; `none` denies.
     pub access_level: AccessLevel,
+    /// Its quotas and time windows.
     pub conditions: Conditions,
 }
 
@@ -41,6 +46,7 @@ impl AccessService {
         })
     }
 
+    /// Makes a role rule (administrators only); one per role and pair of patterns.
     pub async fn create_rule(&self, actor: &Principal, input: RuleInput) -> DomainResult<RoleRule> {
         actor.require_admin("create role access rules")?;
         Self::validate_rule(&input)?;
@@ -66,6 +72,7 @@ impl AccessService {
         Ok(rule)
     }
 
+    /// Replaces a role rule's fields (administrators only).
     pub async fn update_rule(&self, actor: &Principal, id: &str, input: RuleInput) -> DomainResult<RoleRule> {
         actor.require_admin("change role access rules")?;
         Self::validate_rule(&input)?;
@@ -92,6 +99,7 @@ impl AccessService {
         Ok(rule)
     }
 
+    /// Deletes a role rule (administrators only).
     pub async fn delete_rule(&self, actor: &Principal, id: &str) -> DomainResult<()> {
         actor.require_admin("delete role access rules")?;
         if !self.rules.delete(&actor.tenant, id).await? {
@@ -101,6 +109,7 @@ impl AccessService {
         Ok(())
     }
 
+    /// The tenant's role rules, of one role or all (administrators only).
     pub async fn list_rules(&self, actor: &Principal, role: Option<Role>) -> DomainResult<Vec<RoleRule>> {
         actor.require_admin("list role access rules")?;
         self.rules.list(&actor.tenant, role).await

@@ -18,6 +18,7 @@ impl AccessService {
         principal.is_admin() || self.decide(principal, &ToolRef::server(server), AccessLevel::Admin).allowed
     }
 
+    /// Refuses (403) a principal who may not manage the server.
     pub fn require_manage(&self, principal: &Principal, server: &ToolServer) -> DomainResult<()> {
         if self.may_manage(principal, server) {
             Ok(())

@@ -29,7 +29,9 @@ use crate::{
 /// The outcome of a lifecycle operation, as the seed reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// Whether the operation did what it asked.
     pub success: bool,
+    /// What happened, in words.
     pub message: String,
 }
 

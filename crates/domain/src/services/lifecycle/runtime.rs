@@ -12,26 +12,37 @@ use crate::{
 /// A live health check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthReport {
+    /// The server (as the caller may see it).
     pub server: ToolServer,
+    /// Toolhub holds a connection to it.
     pub is_running: bool,
+    /// It answered a ping and a listing just now.
     pub is_responsive: bool,
+    /// The tools it listed.
     pub tools_count: usize,
+    /// Why it did not answer, if it did not.
     pub error_message: Option<String>,
 }
 
 /// A one-off connection attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectivityReport {
+    /// The server (as the caller may see it).
     pub server: ToolServer,
+    /// Why a connection could not be made, if it could not.
     pub error: Option<String>,
+    /// The tools a fresh connection listed.
     pub tools_count: usize,
 }
 
 /// One item of a bulk operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkItem {
+    /// The server the operation was about.
     pub server_id: String,
+    /// Whether the operation did what it asked.
     pub success: bool,
+    /// What happened, in words.
     pub message: String,
 }
 
@@ -108,15 +119,18 @@ impl LifecycleService {
         self.set_runtime(server, state).await
     }
 
+    /// Whether Toolhub holds a connection to the server.
     pub fn is_running(&self, server_id: &str) -> bool {
         self.upstream.is_running(server_id)
     }
 
+    /// Starts (connects to or spawns) a server the actor manages; a failure is an outcome, not an error.
     pub async fn start(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         self.connect(&mut server).await
     }
 
+    /// Stops a server the actor manages (its process tree, for stdio); built-in servers refuse.
     pub async fn stop(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         refuse_builtin(&server, "be stopped")?;
@@ -124,6 +138,7 @@ impl LifecycleService {
         Ok(Outcome::new(true, "Server stopped successfully"))
     }
 
+    /// Stops and starts a server the actor manages.
     pub async fn restart(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         self.disconnect(&mut server).await?;
@@ -136,6 +151,7 @@ impl LifecycleService {
         Ok(self.connect(&mut server).await?.on_success("Server enabled successfully"))
     }
 
+    /// Stops a server the actor manages and keeps it stopped.
     pub async fn disable(&self, actor: &Principal, id: &str) -> DomainResult<Outcome> {
         let (mut server, _turn) = self.managed_in_turn(actor, id).await?;
         refuse_builtin(&server, "be disabled")?;
@@ -143,6 +159,7 @@ impl LifecycleService {
         Ok(Outcome::new(true, "Server disabled successfully"))
     }
 
+    /// Pings a running server and lists its tools, now.
     pub async fn health(&self, actor: &Principal, id: &str) -> DomainResult<HealthReport> {
         let mut server = self.access.visible_server(actor, id).await?;
         let is_running = self.upstream.is_running(id);
