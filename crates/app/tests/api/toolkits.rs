@@ -68,6 +68,10 @@ async fn toolkits_bundle_server_tools_under_their_own_names_and_grants(backend: 
     );
     let add = json!({"tool_id": fixture.tool_id("add"), "sort_order": 1, "description": "Adds two numbers"});
     assert_eq!(app.post(&tools, &pat, add).await.status, StatusCode::CREATED);
+    // Where Toolhub sends requests is an administrator's to write, as for servers.
+    let request = json!({"name": "probe", "config": {"url": "http://127.0.0.1:9/"}});
+    let custom = app.post(&format!("/api/toolkits/{kit}/tools"), &pat, request).await;
+    assert_eq!((custom.status, custom.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"), "{}", custom.body);
     let clash = app.post(&tools, &pat, json!({"tool_id": fixture.tool_id("fail"), "name": "say"})).await;
     assert_eq!((clash.status, clash.code()), (StatusCode::CONFLICT, "CONFLICT"));
     let unknown = app.post(&tools, &pat, json!({"tool_id": "01NOSUCHTOOL000000000000000"})).await;

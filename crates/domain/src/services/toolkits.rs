@@ -566,6 +566,11 @@ impl ToolkitService {
             Some(_) => MCP_TYPE.into(),
             None => input.kind.unwrap_or_else(|| API_REQUEST_TYPE.into()),
         };
+        // An api-request tool's config decides where Toolhub sends requests, from its network
+        // position: like registering a server, that is an administrator's to write.
+        if entry.kind == API_REQUEST_TYPE && input.config.is_some() {
+            actor.require_admin("write the request of an api-request tool")?;
+        }
         entry.config = input.config.map(|c| ToolConfig::merged(c, entry.config.as_ref()));
         entry.tool_id = input.tool_id;
         entry.name = input.name;
