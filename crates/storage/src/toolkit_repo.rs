@@ -1,7 +1,9 @@
 //! Toolkits and their tools on sea-orm. A custom tool's config is sealed whole.
 
 use async_trait::async_trait;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 use toolhub_domain::{
     DomainError,
     ports::{PortResult, SecretCipher, ToolkitRepository},
@@ -219,8 +221,21 @@ impl ToolkitRepository for Store {
     }
 
     async fn memberships(&self) -> PortResult<Vec<(String, String, String)>> {
-        let rows = toolkit_tools::Entity::find().all(&self.db).await.map_err(db_error)?;
-        Ok(rows.into_iter().map(|r| (r.tenant, r.tool_id.unwrap_or(r.id), r.toolkit_id)).collect())
+        // Only the ids: the index needs no names, schemas or sealed configs.
+        let rows: Vec<(String, String, Option<String>, String)> = toolkit_tools::Entity::find()
+            .select_only()
+            .column(toolkit_tools::Column::Tenant)
+            .column(toolkit_tools::Column::Id)
+            .column(toolkit_tools::Column::ToolId)
+            .column(toolkit_tools::Column::ToolkitId)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, id, tool_id, toolkit_id)| (tenant, tool_id.unwrap_or(id), toolkit_id))
+            .collect())
     }
 
     async fn delete_references(&self, tenant: &str, tool_ids: &[String]) -> PortResult<()> {

@@ -96,6 +96,7 @@ async fn toolkits_bundle_server_tools_under_their_own_names_and_grants(backend: 
     // A toolkit grant reaches every member, in the tier of a server grant, and says so.
     let shared = grant(&app, json!({"subject": "user:alice", "toolkit_id": kit, "access_level": "execute"})).await;
     assert_eq!(app.get(&format!("{KITS}/pat:kit"), &alice).await.body["id"], json!(kit), "owner:name finds it");
+    assert_eq!(app.get(&format!("{KITS}/other:kit"), &alice).await.code(), "TOOLKIT_NOT_FOUND", "another owner's");
     let as_alice = connect(&app, "/mcp/toolkits/kit", &alice).await;
     let listed = as_alice.list_all_tools().await.unwrap();
     let in_order: Vec<&str> = listed.iter().map(|t| t.name.as_ref()).collect();

@@ -493,7 +493,7 @@ impl ToolkitService {
         if let Some(kit) = self.toolkits.get(tenant, key).await? {
             return Ok(kit);
         }
-        let (owner, name) = match key.split_once(':') {
+        let (owner, name) = match key.rsplit_once(':') {
             Some((owner, name)) => (Some(owner), name),
             None => (None, key),
         };
