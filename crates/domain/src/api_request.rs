@@ -126,7 +126,7 @@ impl ApiRequest {
         };
         let query = texts("query")?;
         let headers = texts("headers")?;
-        if let Some(name) = headers.keys().find(|n| !is_header_name(n)) {
+        if let Some(name) = headers.keys().find(|n| !crate::server::is_header_name(n)) {
             return Err(format!("headers.{name}: not an HTTP header name"));
         }
         let body = match (map.get("body"), map.get("arguments_as_body")) {
@@ -251,10 +251,6 @@ fn check_url_template(url: &str) -> Result<(), String> {
     }
     let sample = url.replace(['{', '}'], "");
     url::Url::parse(&sample).map(|_| ()).map_err(|e| format!("url: {e}"))
-}
-
-fn is_header_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Fills `{name}` placeholders with arguments' text (percent-encoded when `encode`).

@@ -295,8 +295,9 @@ impl UpstreamConnector for UpstreamManager {
                 })
             }
             Some(Live { direct: Some(openapi), .. }) => {
+                let call = openapi.call_by_name(tool, arguments.unwrap_or_default());
                 let result =
-                    convert::within(timeout, openapi.call_by_name(tool, arguments.unwrap_or_default())).await?;
+                    convert::within(timeout, async { call.await.map_err(rmcp::ServiceError::McpError) }).await?;
                 Ok(convert::outcome(&result))
             }
             Some(Live { peer, .. }) => convert::call(&peer, tool, arguments, timeout).await,

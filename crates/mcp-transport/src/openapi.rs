@@ -162,10 +162,10 @@ impl OpenApiServer {
 
     /// Calls an operation by its tool name, as the session's `tools/call` would (used by the
     /// connector to skip the in-process MCP hop).
-    pub async fn call_by_name(&self, name: &str, arguments: JsonObject) -> Result<CallToolResult, rmcp::ServiceError> {
+    pub async fn call_by_name(&self, name: &str, arguments: JsonObject) -> Result<CallToolResult, ErrorData> {
         match self.operation(name) {
             Some(operation) => Ok(self.call(&operation, arguments).await),
-            None => Err(rmcp::ServiceError::McpError(ErrorData::invalid_params(format!("unknown tool: {name}"), None))),
+            None => Err(ErrorData::invalid_params(format!("unknown tool: {name}"), None)),
         }
     }
 
@@ -231,10 +231,7 @@ impl ServerHandler for OpenApiServer {
         request: CallToolRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let Some(operation) = self.operation(&request.name) else {
-            return Err(ErrorData::invalid_params(format!("unknown tool: {}", request.name), None));
-        };
-        Ok(self.call(&operation, request.arguments.unwrap_or_default()).await.into())
+        Ok(self.call_by_name(&request.name, request.arguments.unwrap_or_default()).await?.into())
     }
 }
 

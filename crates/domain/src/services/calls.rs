@@ -277,22 +277,39 @@ impl CallService {
         let http = request
             .render(arguments.as_ref().unwrap_or(&Map::new()))
             .map_err(|e| DomainError::invalid("arguments", e))?;
+        let sent = self.upstream.send_request(&actor.tenant, &http);
+        let (answer, quota) =
+            self.dispatch(actor, &decision, (&view.entry.id, &kit.name), record, sent, cancelled).await?;
+        let (result, is_error) = request.result(&answer);
+        Ok(CallOutcome { result, is_error, duration_ms: 0.0, quota })
+    }
+
+    /// Runs the upstream work of an allowed call: through the circuit keyed `circuit` (named
+    /// `name` in metrics), counted against the deciding grant's or rule's quota, given up when
+    /// `cancelled` resolves; the circuit hears how it went.
+    async fn dispatch<T>(
+        &self,
+        actor: &Principal,
+        decision: &crate::access::Decision,
+        (circuit, name): (&str, &str),
+        record: &mut CallRecord,
+        work: impl Future<Output = Result<T, UpstreamError>> + Send,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> DomainResult<(T, Quota)> {
         let admission = self
             .circuits
-            .admit(&view.entry.id, self.clock.now())
+            .admit(circuit, self.clock.now())
             .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
-        let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
+        let quota = self.access.record_call(actor, decision).map_err(DomainError::RateLimited)?;
         record.status = CallStatus::Failed;
-        let sent = self.upstream.send_request(&actor.tenant, &http);
-        let answer = match futures::future::select(std::pin::pin!(sent), std::pin::pin!(cancelled)).await {
-            futures::future::Either::Left((answer, _)) => answer,
+        let result = match futures::future::select(std::pin::pin!(work), std::pin::pin!(cancelled)).await {
+            futures::future::Either::Left((result, _)) => result,
             futures::future::Either::Right(((), _)) => Err(UpstreamError::Cancelled),
         };
-        if admission.settle(answer.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
-            self.metrics.circuit_opened(&kit.name);
+        if admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
+            self.metrics.circuit_opened(name);
         }
-        let (result, is_error) = request.result(&answer?);
-        Ok(CallOutcome { result, is_error, duration_ms: 0.0, quota })
+        Ok((result?, quota))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -336,26 +353,14 @@ impl CallService {
         if let crate::access::DecidedBy::Grant { id, .. } = &decision.decided_by {
             record.grant_id = Some(id.clone());
         }
-        let admission = self
-            .circuits
-            .admit(&server.id, self.clock.now())
-            .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
-        let quota = self.access.record_call(actor, &decision).map_err(DomainError::RateLimited)?;
-        record.status = CallStatus::Failed;
         let call = match progress {
             Some(progress) => {
                 self.upstream.call_tool_reporting(&server.id, &tool.name, arguments, timeout_of(server), progress)
             }
             None => self.upstream.call_tool(&server.id, &tool.name, arguments, timeout_of(server)),
         };
-        let result = match futures::future::select(std::pin::pin!(call), std::pin::pin!(cancelled)).await {
-            futures::future::Either::Left((result, _)) => result,
-            futures::future::Either::Right(((), _)) => Err(UpstreamError::Cancelled),
-        };
-        if admission.settle(result.as_ref().err().is_none_or(|e| !e.is_unhealthy()), self.clock.now()) {
-            self.metrics.circuit_opened(&server.name);
-        }
-        let outcome = result?;
+        let (outcome, quota) =
+            self.dispatch(actor, &decision, (&server.id, &server.name), record, call, cancelled).await?;
         Ok(CallOutcome { result: outcome.result, is_error: outcome.is_error, duration_ms: 0.0, quota })
     }
 }
