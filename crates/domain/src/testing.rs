@@ -28,7 +28,9 @@ use crate::{
     services::Ports,
     tool::{Reconciliation, Tool, ToolStatus},
     toolkit::{Toolkit, ToolkitTool},
-    upstream::{DiscoveredTool, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver},
+    upstream::{
+        DiscoveredTool, LogLevel, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver,
+    },
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -555,6 +557,8 @@ pub struct InMemoryUpstream {
     handler: Box<CallHandler>,
     running: Mutex<HashMap<String, bool>>,
     clock: Arc<dyn Clock>,
+    /// Every log level servers were asked for, in order.
+    log_levels: Mutex<Vec<Option<LogLevel>>>,
 }
 
 impl InMemoryUpstream {
@@ -568,6 +572,7 @@ impl InMemoryUpstream {
             handler: Box::new(handler),
             running: Default::default(),
             clock: Arc::new(SystemClock),
+            log_levels: Default::default(),
         }
     }
 
@@ -585,6 +590,11 @@ impl InMemoryUpstream {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Every log level servers were asked for ([`UpstreamConnector::set_log_level`]), in order.
+    pub fn log_levels(&self) -> Vec<Option<LogLevel>> {
+        lock(&self.log_levels).clone()
     }
 
     fn tools_of(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
@@ -647,6 +657,10 @@ impl UpstreamConnector for InMemoryUpstream {
 
     async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
         self.tools_of(server)
+    }
+
+    fn set_log_level(&self, level: Option<LogLevel>) {
+        lock(&self.log_levels).push(level);
     }
 }
 

@@ -235,6 +235,11 @@ pub trait UpstreamConnector: Send + Sync {
     ) -> Result<crate::api_request::HttpAnswer, UpstreamError> {
         Err(UpstreamError::Unavailable("this connector sends no HTTP requests".into()))
     }
+
+    /// The least severe log level any of Toolhub's clients wants from servers (`None`: none
+    /// wants any). The connector asks every running server that offers logging for it, and
+    /// each server it connects later; connectors without logging ignore it.
+    fn set_log_level(&self, _level: Option<LogLevel>) {}
 }
 
 crate::wire_enum! {
@@ -244,6 +249,39 @@ crate::wire_enum! {
         ResourceTemplates = "resource_templates",
         Prompts = "prompts",
     }
+}
+
+crate::wire_enum! {
+    /// How severe a server's log message is: MCP's (syslog's) levels, least severe first.
+    LogLevel {
+        Debug = "debug",
+        Info = "info",
+        Notice = "notice",
+        Warning = "warning",
+        Error = "error",
+        Critical = "critical",
+        Alert = "alert",
+        Emergency = "emergency",
+    }
+}
+
+/// What a running server announces besides changes to its tools (those are
+/// [`UpstreamObserver::tools_changed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamNotice {
+    /// A log message (MCP `notifications/message`).
+    Log {
+        /// How severe it is.
+        level: LogLevel,
+        /// The logger the server names, if any.
+        logger: Option<String>,
+        /// The message: any JSON the server sent.
+        data: Value,
+    },
+    /// Its resources changed (`notifications/resources/list_changed`).
+    ResourcesChanged,
+    /// Its prompts changed (`notifications/prompts/list_changed`).
+    PromptsChanged,
 }
 
 /// What a supervised connection reports, from its background task.
@@ -261,4 +299,8 @@ pub trait UpstreamObserver: Send + Sync {
 
     /// The server announced `tools/list_changed`; these are its tools now.
     async fn tools_changed(&self, server: &ServerRef, tools: Vec<DiscoveredTool>);
+
+    /// The server announced something else (a log message, a change of its resources or
+    /// prompts). Observers that pass nothing on ignore it.
+    async fn notice(&self, _server: &ServerRef, _notice: UpstreamNotice) {}
 }

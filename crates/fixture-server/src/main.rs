@@ -4,7 +4,9 @@
 //! Tools: `echo {message}`, `add {a, b}`, `slow {ms}`, `hang`, `fail {message}` (a tool error),
 //! `crash {code}` (exits the process), `pid` (its process id), `spawn_child` (starts a
 //! `sleep` grandchild and returns its pid), `set_tools {names}` (adds tools named so and
-//! notifies `tools/list_changed`); with `FIXTURE_PROBE` set, also `read_file {path}` (its
+//! notifies `tools/list_changed`), `announce {message, level}` (a log message at `level` if it
+//! is at or above the level the client set, then `resources/list_changed` and
+//! `prompts/list_changed`; answers with the level the client set); with `FIXTURE_PROBE` set, also `read_file {path}` (its
 //! content, or the error as a tool error) and `cwd` (its working directory), which tests use to
 //! prove what a child can and cannot reach.
 //!
@@ -31,6 +33,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Default)]
 struct Fixture {
     extra_tools: Arc<Mutex<Vec<String>>>,
+    /// The log level the client set (`logging/setLevel`), as MCP names it.
+    log_level: Arc<Mutex<Option<String>>>,
 }
 
 fn schema(value: Value) -> Arc<JsonObject> {
@@ -67,6 +71,11 @@ fn base_tools() -> Vec<Tool> {
             "Replace the extra tools and notify tools/list_changed",
             object(json!({"names": {"type": "array", "items": {"type": "string"}}}), json!(["names"])),
         ),
+        Tool::new(
+            "announce",
+            "Log a message at a level, then notify resources/list_changed and prompts/list_changed",
+            object(json!({"message": {"type": "string"}, "level": {"type": "string"}}), json!(["message"])),
+        ),
     ]
 }
 
@@ -74,10 +83,26 @@ fn text(value: impl ToString) -> Result<CallToolResponse, ErrorData> {
     Ok(CallToolResult::success(vec![ContentBlock::text(value.to_string())]).into())
 }
 
+/// MCP's log levels, least severe first.
+const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+#[allow(deprecated)] // MCP logging, which rmcp marks deprecated (SEP-2577), is what is tested.
 impl ServerHandler for Fixture {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tool_list_changed().build())
-            .with_server_info(Implementation::new("toolhub-fixture", "1.0.0"))
+        let capabilities = ServerCapabilities::builder().enable_logging().enable_tools().enable_tool_list_changed();
+        ServerConfig::new(capabilities.build()).with_server_info(Implementation::new("toolhub-fixture", "1.0.0"))
+    }
+
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let level = serde_json::to_value(request.level).ok().and_then(|v| v.as_str().map(str::to_owned));
+        if let Ok(mut set) = self.log_level.lock() {
+            *set = level;
+        }
+        Ok(())
     }
 
     async fn list_tools(
@@ -162,6 +187,22 @@ impl ServerHandler for Fixture {
                 }
                 let _ = context.peer.notify_tool_list_changed().await;
                 text("ok")
+            }
+            "announce" => {
+                let level = args.get("level").and_then(Value::as_str).unwrap_or("info");
+                let set = self.log_level.lock().ok().and_then(|l| l.clone());
+                let rank = |level: &str| LOG_LEVELS.iter().position(|l| *l == level);
+                if rank(level) >= set.as_deref().and_then(rank) {
+                    let message = args.get("message").cloned().unwrap_or(Value::Null);
+                    let level = serde_json::from_value(json!(level))
+                        .map_err(|_| ErrorData::invalid_params(format!("unknown level {level}"), None))?;
+                    let mut param = rmcp::model::LoggingMessageNotificationParam::new(level, message);
+                    param.logger = Some("fixture".into());
+                    let _ = context.peer.notify_logging_message(param).await;
+                }
+                let _ = context.peer.notify_resource_list_changed().await;
+                let _ = context.peer.notify_prompt_list_changed().await;
+                text(set.unwrap_or_else(|| "none".into()))
             }
             name if self.extra_tools.lock().map(|e| e.iter().any(|t| t == name)).unwrap_or(false) => text(name),
             other => Err(ErrorData::invalid_params(format!("unknown tool {other}"), None)),

@@ -12,7 +12,7 @@ use rmcp::{
     service::{Peer, ServiceError},
 };
 use serde_json::{Map, Value, json};
-use toolhub_domain::upstream::{DiscoveredTool, Offering, ProgressSink, ToolCallOutcome, UpstreamError};
+use toolhub_domain::upstream::{DiscoveredTool, LogLevel, Offering, ProgressSink, ToolCallOutcome, UpstreamError};
 
 use crate::session::ProgressRoutes;
 
@@ -211,5 +211,53 @@ pub async fn complete(peer: &Peer<RoleClient>, params: Value, timeout: Duration)
             serde_json::to_value(result).map_err(|e| UpstreamError::Protocol(e.to_string()))
         }
         _ => Err(UpstreamError::Protocol("unexpected answer to completion/complete".into())),
+    }
+}
+
+// rmcp marks MCP logging deprecated (SEP-2577 drops it after protocol 2025-11-25); servers and
+// clients of the versions before still use it, so Toolhub relays it.
+
+/// A server's log level as the domain names it.
+#[allow(deprecated)]
+pub fn log_level_of(level: rmcp::model::LoggingLevel) -> LogLevel {
+    use rmcp::model::LoggingLevel as L;
+    match level {
+        L::Debug => LogLevel::Debug,
+        L::Info => LogLevel::Info,
+        L::Notice => LogLevel::Notice,
+        L::Warning => LogLevel::Warning,
+        L::Error => LogLevel::Error,
+        L::Critical => LogLevel::Critical,
+        L::Alert => LogLevel::Alert,
+        L::Emergency => LogLevel::Emergency,
+    }
+}
+
+/// The domain's log level as MCP names it.
+#[allow(deprecated)]
+pub fn logging_level(level: LogLevel) -> rmcp::model::LoggingLevel {
+    use rmcp::model::LoggingLevel as L;
+    match level {
+        LogLevel::Debug => L::Debug,
+        LogLevel::Info => L::Info,
+        LogLevel::Notice => L::Notice,
+        LogLevel::Warning => L::Warning,
+        LogLevel::Error => L::Error,
+        LogLevel::Critical => L::Critical,
+        LogLevel::Alert => L::Alert,
+        LogLevel::Emergency => L::Emergency,
+    }
+}
+
+/// Asks a server for its log messages at `level` and above (`None`: as few as it sends, its
+/// `emergency`), if it offers logging at all; a server that refuses is left as it is.
+#[allow(deprecated)]
+pub async fn ask_log_level(peer: &Peer<RoleClient>, level: Option<LogLevel>, timeout: Duration) {
+    if peer.peer_info().is_none_or(|info| info.capabilities.logging.is_none()) {
+        return;
+    }
+    let params = rmcp::model::SetLevelRequestParams::new(logging_level(level.unwrap_or(LogLevel::Emergency)));
+    if let Err(error) = within(timeout, peer.set_level(params)).await {
+        tracing::debug!(%error, "the server did not take the log level");
     }
 }

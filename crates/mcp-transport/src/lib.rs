@@ -32,7 +32,8 @@ use toolhub_domain::{
     server::ToolServer,
     services::lifecycle::timeout_of,
     upstream::{
-        DiscoveredTool, Offering, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError, UpstreamObserver,
+        DiscoveredTool, LogLevel, Offering, ServerRef, ToolCallOutcome, UpstreamConnector, UpstreamError,
+        UpstreamObserver,
     },
 };
 
@@ -104,6 +105,9 @@ struct Supervised {
     group: Arc<std::sync::atomic::AtomicI32>,
 }
 
+/// How long a server gets to take a new log level.
+const LOG_LEVEL_TIMEOUT: Duration = Duration::from_secs(10);
+
 struct Shared {
     settings: Settings,
     tokens: oauth::TokenCache,
@@ -111,6 +115,8 @@ struct Shared {
     requests: http::RequestClients,
     /// Calls in flight that pass on their progress.
     progress: Arc<session::ProgressRoutes>,
+    /// The log level servers are asked for (`None`: none was asked for, or none is now).
+    log_level: std::sync::Mutex<Option<LogLevel>>,
 }
 
 pub struct UpstreamManager {
@@ -133,6 +139,7 @@ impl UpstreamManager {
                 tokens: oauth::TokenCache::default(),
                 requests: Default::default(),
                 progress: Default::default(),
+                log_level: Default::default(),
             }),
             running: Mutex::new(HashMap::new()),
             runtime: tokio::runtime::Handle::current(),
@@ -192,6 +199,10 @@ impl Shared {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
         let session = session::open(server, &self.settings, bearer, timeout, self.progress.clone()).await?;
+        let level = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
+        if level.is_some() {
+            convert::ask_log_level(&session.peer, level, timeout).await;
+        }
         match convert::fetch_tools(&session.peer, timeout).await {
             Ok(tools) => Ok((session, tools, refresh_at)),
             Err(e) => {
@@ -368,6 +379,21 @@ impl UpstreamConnector for UpstreamManager {
         }
     }
 
+    fn set_log_level(&self, level: Option<LogLevel>) {
+        *self.shared.log_level.lock().unwrap_or_else(|p| p.into_inner()) = level;
+        let peers: Vec<Peer<RoleClient>> = {
+            let Ok(running) = self.running.lock() else { return };
+            let live = running.values().filter_map(|r| match r {
+                Running::Mcp(mcp) => mcp.slot.read().ok()?.as_ref().map(|live| live.peer.clone()),
+                Running::Builtin => None,
+            });
+            live.collect()
+        };
+        for peer in peers {
+            self.runtime.spawn(async move { convert::ask_log_level(&peer, level, LOG_LEVEL_TIMEOUT).await });
+        }
+    }
+
     async fn probe(&self, server: &ToolServer) -> Result<Vec<DiscoveredTool>, UpstreamError> {
         if server.is_builtin {
             return Ok(builtin::tools());
@@ -479,14 +505,16 @@ impl Supervisor {
         };
         tokio::pin!(token_expiry);
         loop {
-            let changed = tokio::select! {
+            tokio::select! {
                 _ = self.stop.changed() => return Interruption::Stop,
                 ended = &mut session.ended => return Interruption::Failed(session.explain(ended)),
                 _ = &mut token_expiry => return Interruption::TokenExpiring,
-                Some(()) = session.tools_changed.recv() => true,
-            };
-            if changed && let Ok(tools) = convert::fetch_tools(&session.peer, timeout).await {
-                self.observer.tools_changed(server, tools).await;
+                Some(()) = session.tools_changed.recv() => {
+                    if let Ok(tools) = convert::fetch_tools(&session.peer, timeout).await {
+                        self.observer.tools_changed(server, tools).await;
+                    }
+                }
+                Some(notice) = session.notices.recv() => self.observer.notice(server, notice).await,
             }
         }
     }

@@ -21,7 +21,7 @@ use tokio::{
 };
 use toolhub_domain::{
     server::{ToolServer, TransportType},
-    upstream::UpstreamError,
+    upstream::{UpstreamError, UpstreamNotice},
 };
 
 use crate::{
@@ -71,15 +71,48 @@ impl Drop for RouteGuard {
     }
 }
 
+/// Notices a session holds for its supervisor; more are dropped (a server's chatter never
+/// queues without bound).
+const NOTICE_BACKLOG: usize = 64;
+
 /// Receives the upstream's notifications.
 pub struct ClientHooks {
     tools_changed: mpsc::UnboundedSender<()>,
+    notices: mpsc::Sender<UpstreamNotice>,
     progress: Arc<ProgressRoutes>,
+}
+
+impl ClientHooks {
+    fn notice(&self, notice: UpstreamNotice) {
+        let _ = self.notices.try_send(notice);
+    }
 }
 
 impl ClientHandler for ClientHooks {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         let _ = self.tools_changed.send(());
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.notice(UpstreamNotice::ResourcesChanged);
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.notice(UpstreamNotice::PromptsChanged);
+    }
+
+    // Relayed though rmcp marks it deprecated: see `convert::log_level_of`.
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.notice(UpstreamNotice::Log {
+            level: crate::convert::log_level_of(params.level),
+            logger: params.logger,
+            data: params.data,
+        });
     }
 
     async fn on_progress(
@@ -111,6 +144,8 @@ pub struct Session {
     /// Fires when the session ends by itself (process exit, connection closed).
     pub ended: oneshot::Receiver<String>,
     pub tools_changed: mpsc::UnboundedReceiver<()>,
+    /// Log messages and resource and prompt changes, for the observer.
+    pub notices: mpsc::Receiver<UpstreamNotice>,
     /// The process group of a stdio server (its leader's pid).
     pub process_group: Option<i32>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
@@ -162,7 +197,8 @@ pub async fn open(
     progress: Arc<ProgressRoutes>,
 ) -> Result<Session, UpstreamError> {
     let (tx, tools_changed) = mpsc::unbounded_channel();
-    let hooks = ClientHooks { tools_changed: tx, progress };
+    let (notice_tx, notices) = mpsc::channel(NOTICE_BACKLOG);
+    let hooks = ClientHooks { tools_changed: tx, notices: notice_tx, progress };
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let mut direct = None;
     let (service, process_group) = match server.transport_type {
@@ -252,7 +288,7 @@ pub async fn open(
         };
         let _ = done.send(reason);
     });
-    Ok(Session { peer, direct, cancel, ended, tools_changed, process_group, stderr_tail })
+    Ok(Session { peer, direct, cancel, ended, tools_changed, notices, process_group, stderr_tail })
 }
 
 /// Resolves when the process exits (without reaping it: its `Child` does). Never resolves

@@ -43,7 +43,7 @@ fn required(path: PathBuf, what: &str) -> PathBuf {
 }
 
 /// How many tools the fixture lists (without `FIXTURE_PROBE` or added tools).
-pub const FIXTURE_TOOLS: usize = 11;
+pub const FIXTURE_TOOLS: usize = 12;
 
 /// npm `@modelcontextprotocol/server-everything`.
 pub fn everything_bin() -> PathBuf {

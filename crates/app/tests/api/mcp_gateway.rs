@@ -29,6 +29,7 @@ toolhub_test_support::on_both_databases!(
     resources_and_prompts_of_readable_servers,
     a_cancelled_call_and_a_crash_mid_call,
     upstream_progress_reaches_the_client_that_asked,
+    upstream_notices_reach_those_who_may_hear_them,
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -511,5 +512,127 @@ async fn upstream_progress_reaches_the_client_that_asked(backend: Backend) {
     assert_eq!(reports[2], (3.0, Some(3.0), Some("step 3".into())), "in order, as the upstream sent them");
 
     client.cancel().await.unwrap();
+    app.stop().await;
+}
+
+/// A log message as a client heard it: level, logger, data.
+type Heard = (String, Option<String>, Value);
+
+/// What a client hears of the servers besides tools: log messages and list changes.
+#[derive(Clone, Default)]
+struct NoticeRecorder {
+    logs: Arc<std::sync::Mutex<Vec<Heard>>>,
+    resources: Arc<AtomicUsize>,
+    prompts: Arc<AtomicUsize>,
+}
+
+#[allow(deprecated)] // MCP logging, which rmcp marks deprecated (SEP-2577), is what is tested.
+impl ClientHandler for NoticeRecorder {
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let level = serde_json::to_value(params.level).unwrap().as_str().unwrap().to_owned();
+        self.logs.lock().unwrap().push((level, params.logger, params.data));
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.resources.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.prompts.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl NoticeRecorder {
+    async fn connect(app: &TestApp, path: &str, key: &str, level: &str) -> (RunningService<RoleClient, Self>, Self) {
+        let config = StreamableHttpClientTransportConfig::with_uri(format!("{}{path}", app.base)).auth_header(key);
+        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        let recorder = Self::default();
+        let client = recorder.clone().serve(transport).await.expect("the MCP handshake succeeds");
+        let level = serde_json::from_value(json!(level)).unwrap();
+        #[allow(deprecated)]
+        client.set_level(rmcp::model::SetLevelRequestParams::new(level)).await.expect("the gateway takes the level");
+        (client, recorder)
+    }
+
+    fn logs(&self) -> Vec<Heard> {
+        self.logs.lock().unwrap().clone()
+    }
+}
+
+/// A server's log messages reach the sessions of those who may administer it, each at its
+/// own level (the server is asked for the least severe any session wants), under the server's
+/// name on `/mcp`; its resource and prompt changes reach those who may read it; a principal
+/// with no access hears nothing. A revoked grant is a change of what the reader may list.
+async fn upstream_notices_reach_those_who_may_hear_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fixture = Fixture::register(&app).await;
+    let (reader, outsider) =
+        (app.key("reader", Role::User, "default").await, app.key("outsider", Role::User, "default").await);
+    let grant = json!({"subject": "user:reader", "server_id": fixture.id, "access_level": "read"});
+    let grant = app.post("/api/v1/grants", &app.admin_key, grant).await;
+    assert_eq!(grant.status, StatusCode::CREATED);
+
+    let (as_admin, admin_heard) = NoticeRecorder::connect(&app, "/mcp", &app.admin_key, "warning").await;
+    let (scoped, scoped_heard) = NoticeRecorder::connect(&app, "/mcp/servers/fixture", &app.admin_key, "error").await;
+    let (as_reader, reader_heard) = NoticeRecorder::connect(&app, "/mcp", &reader, "debug").await;
+    let (as_outsider, outsider_heard) = NoticeRecorder::connect(&app, "/mcp", &outsider, "debug").await;
+    assert!(as_reader.list_all_resources().await.unwrap().is_empty(), "the fixture offers no resources");
+
+    let announce = |message: &str, level: &str| {
+        let params = CallToolRequestParams::new("fixture__announce")
+            .with_arguments(json!({"message": message, "level": level}).as_object().unwrap().clone());
+        let client = as_admin.peer().clone();
+        async move {
+            let answer = serde_json::to_value(client.call_tool(params).await.unwrap()).unwrap();
+            answer["content"][0]["text"].as_str().unwrap().to_owned()
+        }
+    };
+    // The fixture was asked for the least severe level any session wants.
+    assert_eq!(announce("quiet", "info").await, "debug");
+    assert_eq!(announce("loud", "error").await, "debug");
+
+    let loud = (String::from("error"), Some(String::from("fixture/fixture")), json!("loud"));
+    let logged = |recorder: &NoticeRecorder| {
+        let recorder = recorder.clone();
+        toolhub_test_support::eventually(Duration::from_secs(5), move || !recorder.logs().is_empty())
+    };
+    assert!(logged(&admin_heard).await && logged(&scoped_heard).await, "the administrator's sessions hear it");
+    assert_eq!(admin_heard.logs(), vec![loud], "named after the server on /mcp, and nothing below warning");
+    let scoped_logs = scoped_heard.logs();
+    assert_eq!(scoped_logs.len(), 1, "{scoped_logs:?}");
+    assert_eq!(scoped_logs[0].1.as_deref(), Some("fixture"), "the server's own logger on its own endpoint");
+
+    let both_changed = |recorder: &NoticeRecorder, count: usize| {
+        let recorder = recorder.clone();
+        toolhub_test_support::eventually(Duration::from_secs(5), move || {
+            recorder.resources.load(Ordering::SeqCst) >= count && recorder.prompts.load(Ordering::SeqCst) >= count
+        })
+    };
+    assert!(both_changed(&reader_heard, 2).await, "the reader hears the server's resource and prompt changes");
+    assert!(reader_heard.logs().is_empty(), "but not its log, which is for those who administer it");
+    assert!(both_changed(&admin_heard, 2).await);
+
+    // Revoking the reader's grant changes which servers' resources and prompts it may list.
+    let grant_id = grant.body["id"].as_str().unwrap();
+    let revoked = app.delete(&format!("/api/v1/grants/{grant_id}"), &app.admin_key).await;
+    assert!(revoked.status.is_success(), "{}", revoked.body);
+    assert!(both_changed(&reader_heard, 3).await, "a revoked grant is a change of what it may list");
+
+    // Once the chatty sessions are gone, the fixture is asked for the least severe level left.
+    as_reader.cancel().await.unwrap();
+    as_outsider.cancel().await.unwrap();
+    let level_rose = toolhub_test_support::eventually_async(Duration::from_secs(10), || async {
+        announce("again", "debug").await == "warning"
+    })
+    .await;
+    assert!(level_rose, "the fixture is asked for warning once only the administrator's sessions are left");
+    assert_eq!(outsider_heard.logs(), vec![]);
+    assert_eq!(outsider_heard.resources.load(Ordering::SeqCst), 0, "no access, nothing heard");
+    as_admin.cancel().await.unwrap();
+    scoped.cancel().await.unwrap();
     app.stop().await;
 }

@@ -12,6 +12,7 @@
 //! | [`AuthService`] | credentials to principals; API keys |
 //! | [`CallService`] | tool calls and the call log |
 //! | [`ToolkitService`] | toolkits: bundles of tools across servers, custom tools, syncs |
+//! | [`UpstreamNotices`] | servers' log messages and resource and prompt changes, to the MCP gateway |
 //! | [`CatalogueCache`] | servers and tools as every service reads them, with a short-lived copy of call targets |
 
 pub mod access;
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod calls;
 pub mod catalogue_cache;
 pub mod lifecycle;
+pub mod notices;
 pub mod offerings;
 pub mod servers;
 pub mod stats;
@@ -32,6 +34,7 @@ pub use auth::{AuthService, CredentialSource, Identity, NewApiKey};
 pub use calls::{CallOutcome, CallService};
 pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, Changes, ToolSelector};
 pub use lifecycle::{BulkOperation, LifecycleService, Outcome};
+pub use notices::{ListenerId, NoticeStream, UpstreamNotices};
 pub use offerings::OfferingService;
 pub use servers::{ServerService, ServerView};
 pub use stats::{ServerStats, StatsService, UptimeLog};

@@ -1,6 +1,8 @@
 //! What servers offer besides tools (resources, resource templates, prompts), for the
 //! principals who may read the server itself: administrators, and holders of a server-level
 //! `read` (or higher) grant or rule. A tool grant alone does not open a server's resources.
+//! Servers' log messages are for those who may administer the server: an upstream session is
+//! shared by every caller, so its log may quote anyone's calls.
 
 use std::sync::Arc;
 
@@ -12,8 +14,8 @@ use crate::{
     error::DomainResult,
     ports::ServerRepository,
     server::{ServerFilter, ServerStatus, ToolServer},
-    services::{AccessService, CatalogueCache, lifecycle::timeout_of},
-    upstream::{Offering, UpstreamConnector},
+    services::{AccessService, CatalogueCache, ListenerId, NoticeStream, UpstreamNotices, lifecycle::timeout_of},
+    upstream::{LogLevel, Offering, ServerRef, UpstreamConnector, UpstreamNotice},
 };
 
 /// Lists, reads and gets what the servers a principal may read offer.
@@ -21,20 +23,52 @@ pub struct OfferingService {
     servers: Arc<dyn ServerRepository>,
     upstream: Arc<dyn UpstreamConnector>,
     access: Arc<AccessService>,
+    notices: Arc<UpstreamNotices>,
 }
 
 impl OfferingService {
-    /// The service over the catalogue, the upstream connector and the engine.
+    /// The service over the catalogue, the upstream connector, the engine, and the hub of
+    /// servers' notices.
     pub fn new(
         catalogue: Arc<CatalogueCache>,
         upstream: Arc<dyn UpstreamConnector>,
         access: Arc<AccessService>,
+        notices: Arc<UpstreamNotices>,
     ) -> Self {
-        Self { servers: catalogue, upstream, access }
+        Self { servers: catalogue, upstream, access, notices }
     }
 
     fn may_read(&self, actor: &Principal, server: &ToolServer) -> bool {
-        actor.is_admin() || self.access.decide(actor, &ToolRef::server(server), AccessLevel::Read).allowed
+        self.may(actor, server, AccessLevel::Read)
+    }
+
+    fn may(&self, actor: &Principal, server: &ToolServer, level: AccessLevel) -> bool {
+        actor.is_admin() || self.access.decide(actor, &ToolRef::server(server), level).allowed
+    }
+
+    /// Every later notice of every server; pass each through [`Self::hears`] before it goes
+    /// to a principal. Log messages come once a level is set ([`Self::set_log_level`]).
+    pub fn notices(&self) -> NoticeStream {
+        self.notices.subscribe()
+    }
+
+    /// Sets the least severe log message a listener wants (`None`: none).
+    pub fn set_log_level(&self, listener: ListenerId, level: Option<LogLevel>) {
+        self.notices.set_level(listener, level);
+    }
+
+    /// The server of a notice, if `actor` may hear it: a change of resources or prompts, if it
+    /// may read the server; a log message, if it may administer it.
+    pub async fn hears(&self, actor: &Principal, server: &ServerRef, notice: &UpstreamNotice) -> Option<ToolServer> {
+        if server.tenant != actor.tenant {
+            return None;
+        }
+        let stored = self.servers.get(&server.tenant, &server.id).await.ok().flatten()?;
+        let level = match notice {
+            UpstreamNotice::Log { .. } => AccessLevel::Admin,
+            UpstreamNotice::ResourcesChanged | UpstreamNotice::PromptsChanged => AccessLevel::Read,
+        };
+        self.may(actor, &stored, level).then_some(stored)
     }
 
     /// The running servers of the actor's tenant it may read, in creation order.

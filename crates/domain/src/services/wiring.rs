@@ -11,7 +11,7 @@ use crate::{
     server::CommandPolicy,
     services::{
         AccessService, AuthService, CallService, CatalogueCache, LifecycleService, OfferingService, ServerService,
-        StatsService, ToolService, ToolkitService, UptimeLog, UserService,
+        StatsService, ToolService, ToolkitService, UpstreamNotices, UptimeLog, UserService,
     },
     upstream::UpstreamConnector,
 };
@@ -112,10 +112,13 @@ impl Services {
         let users = Arc::new(UserService::new(ports.users.clone(), auth.clone(), clock.clone()));
         let access = Arc::new(AccessService::new(ports, catalogue.clone(), settings));
         let uptime = Arc::new(UptimeLog::default());
-        let lifecycle = LifecycleService::new(ports, catalogue.clone(), access.clone(), uptime.clone(), settings);
+        let notices = Arc::new(UpstreamNotices::new(ports.upstream.clone()));
+        let lifecycle =
+            LifecycleService::new(ports, catalogue.clone(), access.clone(), uptime.clone(), notices.clone(), settings);
         let tools = Arc::new(ToolService::new(catalogue.clone(), access.clone(), clock.clone()));
         let stats = Arc::new(StatsService::new(access.clone(), uptime, clock.clone()));
-        let offerings = Arc::new(OfferingService::new(catalogue.clone(), ports.upstream.clone(), access.clone()));
+        let offerings =
+            Arc::new(OfferingService::new(catalogue.clone(), ports.upstream.clone(), access.clone(), notices));
         let servers = Arc::new(ServerService::new(
             catalogue.clone(),
             access.clone(),

@@ -14,15 +14,15 @@ use rmcp::{
         ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities,
         ServerConfig, Tool as McpTool, ToolAnnotations,
     },
-    service::{NotificationContext, RequestContext},
+    service::{NotificationContext, Peer, RequestContext},
 };
 use serde_json::Value;
 use toolhub_domain::{
     Principal,
     server::ToolServer,
-    services::{Services, ToolSelector},
+    services::{ListenerId, Services, ToolSelector},
     tool::Tool,
-    upstream::Offering,
+    upstream::{LogLevel, Offering, ServerRef, UpstreamNotice},
 };
 
 /// Between a server's name and its tool's name in the tools of `/mcp`.
@@ -61,6 +61,16 @@ impl Scope {
             }
         }
     }
+
+    /// Whether the scope serves what a server offers besides tools (its resources, prompts
+    /// and log messages): toolkits bundle tools only.
+    fn serves_offerings_of(&self, server: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Server(name) => name == server,
+            Self::Toolkit(_) => false,
+        }
+    }
 }
 
 /// One MCP session's handler; the principal and scope come with every request.
@@ -76,6 +86,17 @@ pub struct GatewaySession {
     shown: Arc<std::sync::Mutex<Option<u64>>>,
     /// The last listing, with when and at which generation of changes it was made.
     listing: Arc<std::sync::Mutex<Option<KeptListing>>>,
+    /// The fingerprint of the servers whose resources and prompts the client was last given;
+    /// until it lists them, there is nothing to tell it about.
+    offered: Arc<std::sync::Mutex<Option<u64>>>,
+    /// The log level the client asked for, and the listener it applies to once listening.
+    log: Arc<std::sync::Mutex<LogWish>>,
+}
+
+#[derive(Default)]
+struct LogWish {
+    level: Option<LogLevel>,
+    listener: Option<ListenerId>,
 }
 
 type KeptListing = (std::time::Instant, u64, Scope, Arc<Vec<Listed>>);
@@ -85,11 +106,20 @@ const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl GatewaySession {
     pub fn new(services: Services) -> Self {
-        Self { services, owner: Arc::default(), shown: Arc::default(), listing: Arc::default() }
+        let (owner, shown, listing, offered, log) = Default::default();
+        Self { services, owner, shown, listing, offered, log }
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
         self.shown.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn offered_shown(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.offered.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, LogWish> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -301,8 +331,76 @@ impl GatewaySession {
         kind: Offering,
     ) -> Result<Vec<T>, ErrorData> {
         let (principal, scope) = self.caller(&context.extensions)?;
+        let servers = self.offering_servers(&principal, &scope).await?;
         let items = self.offered(&principal, &scope, kind).await?;
+        *self.offered_shown() = Some(servers);
         Ok(items.into_iter().filter_map(|(_, item)| serde_json::from_value(item).ok()).collect())
+    }
+
+    /// The fingerprint of the servers whose resources and prompts the scope shows the
+    /// principal: when it changes, so may what they list.
+    async fn offering_servers(&self, principal: &Principal, scope: &Scope) -> Result<u64, ErrorData> {
+        use std::hash::{Hash, Hasher};
+        let servers = self.services.offerings.readable_servers(principal).await.map_err(internal)?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        for server in servers.iter().filter(|s| scope.serves_offerings_of(&s.name)) {
+            server.id.hash(&mut hasher);
+        }
+        Ok(hasher.finish())
+    }
+
+    /// Tells the client what changed since it last listed: its tools, and the servers whose
+    /// resources and prompts it sees. Fails when the client is gone.
+    async fn tell_changes(&self, principal: &Principal, scope: &Scope, peer: &Peer<RoleServer>) -> Result<(), ()> {
+        let shown = *self.shown();
+        if let Some(shown) = shown
+            && let Ok(listed) = self.listing(principal, scope).await
+            && fingerprint(&listed) != shown
+        {
+            *self.shown() = Some(fingerprint(&listed));
+            peer.notify_tool_list_changed().await.map_err(drop)?;
+        }
+        let offered = *self.offered_shown();
+        if let Some(offered) = offered
+            && let Ok(now) = self.offering_servers(principal, scope).await
+            && now != offered
+        {
+            *self.offered_shown() = Some(now);
+            peer.notify_resource_list_changed().await.map_err(drop)?;
+            peer.notify_prompt_list_changed().await.map_err(drop)?;
+        }
+        Ok(())
+    }
+
+    /// Passes a server's notice to the client, if its principal may hear it and the scope
+    /// serves that server. On `/mcp`, a log message's logger is prefixed with the server's
+    /// name. Fails when the client is gone.
+    #[allow(deprecated)] // MCP logging: see `set_level`.
+    async fn relay(
+        &self,
+        (principal, scope): (&Principal, &Scope),
+        peer: &Peer<RoleServer>,
+        server: &ServerRef,
+        notice: UpstreamNotice,
+    ) -> Result<(), ()> {
+        let Some(server) = self.services.offerings.hears(principal, server, &notice).await else { return Ok(()) };
+        if !scope.serves_offerings_of(&server.name) {
+            return Ok(());
+        }
+        match notice {
+            UpstreamNotice::Log { level, logger, data } => {
+                let level = serde_json::from_value(Value::from(level.as_str())).map_err(drop)?;
+                let mut param = rmcp::model::LoggingMessageNotificationParam::new(level, data);
+                param.logger = match (scope, logger) {
+                    (Scope::All, Some(logger)) => Some(format!("{}/{logger}", server.name)),
+                    (Scope::All, None) => Some(server.name),
+                    (_, logger) => logger,
+                };
+                peer.notify_logging_message(param).await.map_err(drop)
+            }
+            UpstreamNotice::ResourcesChanged => peer.notify_resource_list_changed().await.map_err(drop),
+            UpstreamNotice::PromptsChanged => peer.notify_prompt_list_changed().await.map_err(drop),
+        }
     }
 
     /// As [`Self::offered`], with each item's name as its server gave it.
@@ -313,15 +411,12 @@ impl GatewaySession {
         kind: Offering,
     ) -> Result<Vec<(ToolServer, String, Value)>, ErrorData> {
         if let Scope::Toolkit(_) = scope {
-            // Toolkits bundle tools; resources and prompts stay with their servers' endpoints.
             return Ok(Vec::new());
         }
         let listed = self.services.offerings.list(principal, kind).await.map_err(internal)?;
         let mut named = Vec::new();
         for (server, items) in listed {
-            if let Scope::Server(name) = scope
-                && *name != server.name
-            {
+            if !scope.serves_offerings_of(&server.name) {
                 continue;
             }
             for mut item in items {
@@ -399,12 +494,16 @@ fn internal(error: toolhub_domain::DomainError) -> ErrorData {
 }
 
 impl ServerHandler for GatewaySession {
+    #[allow(deprecated)] // MCP logging: see `set_level`.
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_tool_list_changed()
             .enable_resources()
+            .enable_resources_list_changed()
             .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_logging()
             .enable_completions();
         ServerConfig::new(capabilities.build())
             .with_server_info(Implementation::new("toolhub", env!("CARGO_PKG_VERSION")))
@@ -417,32 +516,72 @@ impl ServerHandler for GatewaySession {
     /// Watches what the session's principal may call, and tells the client when it changed
     /// since it last listed: on every write to servers, tools, grants and rules (debounced),
     /// and each minute for time windows and expiries. Ends with the session.
+    /// Also relays the servers' notices the principal may hear (see [`Self::relay`]).
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let Ok((principal, scope)) = self.caller(&context.extensions) else { return };
         let (session, peer) = (self.clone(), context.peer);
         let mut changes = self.services.catalogue.changes().subscribe();
+        let mut notices = self.services.offerings.notices();
+        {
+            let mut log = self.log();
+            log.listener = Some(notices.id());
+            if log.level.is_some() {
+                self.services.offerings.set_log_level(notices.id(), log.level);
+            }
+        }
+        let mut window_check = tokio::time::interval_at(tokio::time::Instant::now() + WINDOW_CHECK, WINDOW_CHECK);
         tokio::spawn(async move {
             loop {
-                tokio::select! {
-                    change = changes.next() => if change.is_none() { return },
-                    _ = tokio::time::sleep(WINDOW_CHECK) => {}
-                }
-                // Let a burst of writes (a start and its discovery) settle into one notice.
-                tokio::time::sleep(SETTLE).await;
+                let notice = tokio::select! {
+                    change = changes.next() => {
+                        if change.is_none() {
+                            return;
+                        }
+                        // Let a burst of writes (a start and its discovery) settle into one notice.
+                        tokio::time::sleep(SETTLE).await;
+                        None
+                    }
+                    notice = notices.next() => match notice {
+                        Some(notice) => Some(notice),
+                        None => return,
+                    },
+                    _ = window_check.tick() => None,
+                };
                 if peer.is_transport_closed() {
                     return;
                 }
-                let Some(shown) = *session.shown() else { continue };
-                let Ok(listed) = session.listing(&principal, &scope).await else { continue };
-                let now = fingerprint(&listed);
-                if now != shown {
-                    *session.shown() = Some(now);
-                    if peer.notify_tool_list_changed().await.is_err() {
-                        return;
-                    }
+                let told = match notice {
+                    Some((server, notice)) => session.relay((&principal, &scope), &peer, &server, notice).await,
+                    None => session.tell_changes(&principal, &scope, &peer).await,
+                };
+                if told.is_err() {
+                    return;
                 }
             }
         });
+    }
+
+    /// The client's level applies to the log messages of the servers it may administer; the
+    /// servers themselves are asked for the least severe level any client wants. rmcp marks
+    /// MCP logging deprecated (SEP-2577 drops it after protocol 2025-11-25); the clients of
+    /// the versions before still use it.
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let (_, scope) = self.caller(&context.extensions)?;
+        if let Scope::Toolkit(_) = scope {
+            return Ok(()); // a toolkit relays no log messages
+        }
+        let level = serde_json::to_value(request.level).ok().and_then(|v| v.as_str()?.parse::<LogLevel>().ok());
+        let mut log = self.log();
+        log.level = level;
+        if let Some(listener) = log.listener {
+            self.services.offerings.set_log_level(listener, level);
+        }
+        Ok(())
     }
 
     async fn list_tools(

@@ -22,7 +22,7 @@ use crate::{
     error::DomainResult,
     ports::{Clock, Metrics, ServerRepository, ToolRepository},
     server::{RuntimeState, ToolServer},
-    services::{AccessService, CatalogueCache, Ports, Settings, stats::UptimeLog},
+    services::{AccessService, CatalogueCache, Ports, Settings, UpstreamNotices, stats::UptimeLog},
     upstream::{ServerRef, UpstreamConnector, UpstreamObserver},
 };
 
@@ -57,6 +57,8 @@ pub struct LifecycleService {
     access: Arc<AccessService>,
     metrics: Arc<dyn Metrics>,
     uptime: Arc<UptimeLog>,
+    /// Where servers' other notices go (to the MCP gateway's sessions).
+    notices: Arc<UpstreamNotices>,
     /// One discovery at a time per server (see [`Self::sync_tools`]).
     discoveries: Turns,
     /// One operation (start, stop, refresh, delete, ...) at a time per server, so a refresh
@@ -73,12 +75,14 @@ impl LifecycleService {
     }
 
     /// The service over `ports`' upstream connector, with servers and tools through `catalogue`;
-    /// `uptime` is where it notes when servers go up and down (for server stats).
+    /// `uptime` is where it notes when servers go up and down (for server stats), `notices` where
+    /// it passes on what servers announce besides their tools.
     pub fn new(
         ports: &Ports,
         catalogue: Arc<CatalogueCache>,
         access: Arc<AccessService>,
         uptime: Arc<UptimeLog>,
+        notices: Arc<UpstreamNotices>,
         settings: &Settings,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
@@ -90,6 +94,7 @@ impl LifecycleService {
             access,
             metrics: ports.metrics.clone(),
             uptime,
+            notices,
             discoveries: Turns::default(),
             operations: Turns::default(),
             me: me.clone(),

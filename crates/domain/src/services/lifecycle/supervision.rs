@@ -9,7 +9,7 @@ use super::LifecycleService;
 use crate::{
     DomainError,
     server::ServerStatus,
-    upstream::{DiscoveredTool, ServerRef, UpstreamObserver},
+    upstream::{DiscoveredTool, ServerRef, UpstreamNotice, UpstreamObserver},
 };
 
 #[async_trait]
@@ -57,6 +57,10 @@ impl UpstreamObserver for LifecycleService {
         {
             log_failure(&e);
         }
+    }
+
+    async fn notice(&self, server: &ServerRef, notice: UpstreamNotice) {
+        self.notices.publish(server, &notice);
     }
 }
 
