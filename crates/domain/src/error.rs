@@ -72,6 +72,8 @@ error_codes! {
         "The call's arguments do not match the tool's input schema."),
     InvalidSpec = ("INVALID_SPEC", 422, "Unusable Document",
         "The OpenAPI document of an `openapi` server cannot be used; the detail says where and why."),
+    InvalidQuery = ("INVALID_QUERY", 400, "Invalid Query",
+        "A list's `q`, `sort`, `fields`, `pageSize` or `pageNumber` cannot be read or names a field the list does not have; the detail says which."),
     MalformedRequest = ("MALFORMED_REQUEST", 400, "Bad Request",
         "The body is not valid JSON of the expected shape."),
     PayloadTooLarge = ("PAYLOAD_TOO_LARGE", 413, "Payload Too Large",
@@ -209,6 +211,9 @@ pub enum DomainError {
     /// Invalid input, field by field.
     #[error("the request contains invalid data")]
     Validation(Vec<FieldError>),
+    /// A list query that cannot be read, or names a field the list does not have.
+    #[error("{0}")]
+    InvalidQuery(String),
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -250,6 +255,7 @@ impl DomainError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::VersionMismatch { .. } => ErrorCode::VersionMismatch,
             Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Forbidden(_) => ErrorCode::AccessDenied,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::ToolDisabled(_) => ErrorCode::ToolDisabled,

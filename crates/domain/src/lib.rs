@@ -77,6 +77,7 @@ pub mod error;
 pub mod patch;
 pub mod ports;
 pub mod principal;
+pub mod query;
 pub mod secret;
 pub mod server;
 pub mod services;

@@ -59,6 +59,10 @@ pub trait ToolRepository: Send + Sync {
     async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Vec<Tool>>;
     /// One page of a server's tools (sort order, then name) and the total count.
     async fn page(&self, tenant: &str, server_id: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)>;
+    /// The tenant's tools that pass `query` ([`crate::tool::TOOL_FIELDS`]), in its order (then
+    /// server, sort order, name), its page of them if it has one, and how many passed. Runs in
+    /// the database.
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Tool>, u64)>;
     /// The tenant's tool of that id, if any.
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>>;
     /// Enables or disables a tool (an administrator's choice, kept across discoveries).

@@ -157,6 +157,10 @@ impl ToolRepository for InMemoryStore {
         Ok((page, total))
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Tool>, u64)> {
+        Ok(query.apply(self.tools_where(|t| t.tenant == tenant)))
+    }
+
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
         Ok(lock(&self.tools).get(id).filter(|t| t.tenant == tenant).cloned())
     }

@@ -1,6 +1,11 @@
 //! Tools: what a server offers, discovered from it.
 
-use crate::{Timestamp, new_id, server::ToolServer, upstream::DiscoveredTool};
+use crate::{
+    Timestamp, new_id,
+    query::{Field, FieldKind, Fields, Queryable, Scalar},
+    server::ToolServer,
+    upstream::DiscoveredTool,
+};
 
 crate::wire_enum! {
     /// A tool's administrative state; availability upstream is the separate `is_available`.
@@ -56,6 +61,52 @@ pub struct Tool {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+/// The fields a tool list can be queried and sorted by: what every reader of a tool sees
+/// (not its last error, which only those who manage its server see).
+pub const TOOL_FIELDS: Fields = &[
+    Field::new("id", FieldKind::Text),
+    Field::new("name", FieldKind::Text),
+    Field::new("display_name", FieldKind::Text),
+    Field::new("description", FieldKind::Text),
+    Field::new("server_id", FieldKind::Text),
+    Field::new("status", FieldKind::Text),
+    Field::new("is_available", FieldKind::Bool),
+    Field::new("category", FieldKind::Text),
+    Field::new("sort_order", FieldKind::Integer),
+    Field::new("total_calls", FieldKind::Integer),
+    Field::new("total_errors", FieldKind::Integer),
+    Field::new("avg_response_time_ms", FieldKind::Number),
+    Field::new("last_called", FieldKind::Time),
+    Field::new("discovered_at", FieldKind::Time),
+    Field::new("created_at", FieldKind::Time),
+    Field::new("updated_at", FieldKind::Time),
+];
+
+impl Queryable for Tool {
+    fn value(&self, field: &str) -> Option<Scalar> {
+        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        match field {
+            "id" => text(&self.id),
+            "name" => text(&self.name),
+            "display_name" => text(&self.display_name),
+            "description" => self.description.as_deref().and_then(text),
+            "server_id" => text(&self.server_id),
+            "status" => text(self.status.as_str()),
+            "is_available" => Some(Scalar::Bool(self.is_available)),
+            "category" => self.category.as_deref().and_then(text),
+            "sort_order" => Some(Scalar::Integer(self.sort_order.into())),
+            "total_calls" => Some(Scalar::Integer(self.total_calls)),
+            "total_errors" => Some(Scalar::Integer(self.total_errors)),
+            "avg_response_time_ms" => self.avg_response_time_ms.map(Scalar::Number),
+            "last_called" => self.last_called.map(Scalar::Time),
+            "discovered_at" => self.discovered_at.map(Scalar::Time),
+            "created_at" => Some(Scalar::Time(self.created_at)),
+            "updated_at" => Some(Scalar::Time(self.updated_at)),
+            _ => None,
+        }
+    }
 }
 
 impl Tool {

@@ -195,6 +195,9 @@ impl ToolRepository for Replicas {
     async fn page(&self, tenant: &str, server: &str, limit: u64, offset: u64) -> PortResult<(Vec<Tool>, u64)> {
         self.store.page(tenant, server, limit, offset).await
     }
+    async fn query(&self, tenant: &str, query: &toolhub_domain::query::ListQuery) -> PortResult<(Vec<Tool>, u64)> {
+        self.store.query(tenant, query).await
+    }
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
         ToolRepository::get(&*self.store, tenant, id).await
     }

@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(lifecycle::test_server_connectivity)
                 .service(lifecycle::refresh_server_tools)
                 .service(lifecycle::list_all_tools)
+                .service(lifecycle::search_tools)
                 .service(lifecycle::enable_tool)
                 .service(lifecycle::disable_tool)
                 .service(access::grant_tool_permission)

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod cipher;
 mod entities;
 mod mapping;
+mod query;
 mod repos;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -27,6 +28,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
+        // `REGEXP` for list queries (`q=name:~...`), with Rust's regex engine.
+        options.map_sqlx_sqlite_opts(|sqlite| sqlite.with_regexp());
         if url.contains(":memory:") || url.contains("mode=memory") {
             options.max_connections(1).min_connections(1);
         } else {

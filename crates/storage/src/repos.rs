@@ -10,6 +10,7 @@ use toolhub_domain::{
     api_key::ApiKey,
     ports::{ApiKeyRepository, PortResult, ServerRepository, SessionRepository, ToolRepository, UserRepository},
     principal::User,
+    query::ListQuery,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
     upstream::ServerRef,
@@ -154,6 +155,12 @@ impl ToolRepository for Store {
         let total = query.clone().count(&self.db).await.map_err(db_error)?;
         let page = self.tools(ordered_tools(query).limit(limit).offset(offset)).await?;
         Ok((page, total))
+    }
+
+    async fn query(&self, tenant: &str, query: &ListQuery) -> PortResult<(Vec<Tool>, u64)> {
+        let select = tools::Entity::find().filter(tools::Column::Tenant.eq(tenant));
+        let (rows, total) = crate::query::run(&self.db, select, query, ordered_tools).await?;
+        Ok((rows.into_iter().map(mapping::tool_from_row).collect::<PortResult<_>>()?, total))
     }
 
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {

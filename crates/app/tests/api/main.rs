@@ -11,5 +11,6 @@ mod matrix;
 mod mcp_gateway;
 mod openapi_servers;
 mod platform;
+mod queries;
 mod servers;
 mod toolkits;

@@ -309,6 +309,10 @@ impl ToolRepository for CatalogueCache {
         self.tools.page(tenant, server_id, limit, offset).await
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Tool>, u64)> {
+        self.tools.query(tenant, query).await
+    }
+
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<Tool>> {
         self.tools.get(tenant, id).await
     }

@@ -8,6 +8,7 @@ use crate::{
     access::AccessLevel,
     error::DomainResult,
     ports::{Clock, ServerRepository, ToolRepository},
+    query::ListQuery,
     server::{ServerFilter, ToolServer},
     services::{AccessService, CatalogueCache, Outcome},
     tool::{Tool, ToolStatus},
@@ -50,14 +51,20 @@ impl ToolService {
         Ok((visible.into_iter().skip(offset as usize).take(limit as usize).map(Tool::reader_view).collect(), total))
     }
 
-    /// Every tool of the tenant the actor may read, with its server's name.
-    pub async fn all_tools(&self, actor: &Principal) -> DomainResult<Vec<(Tool, String)>> {
+    /// The tools of the tenant the actor may read that pass `query`, with their server's name,
+    /// and how many passed. The database filters and sorts; for whoever manages every server
+    /// (who sees every tool) it pages too, for others the page is cut after their view.
+    pub async fn all_tools(&self, actor: &Principal, query: &ListQuery) -> DomainResult<(Vec<(Tool, String)>, u64)> {
         let servers = self.servers.list(&actor.tenant, ServerFilter::all()).await?;
         // Whether the actor manages a server is decided once per server, not once per tool.
         let servers: HashMap<&str, (&ToolServer, bool)> =
             servers.iter().map(|s| (s.id.as_str(), (s, self.access.may_manage(actor, s)))).collect();
-        let tools = self.tools.list_all(&actor.tenant).await?;
-        Ok(tools
+        let sees_all = servers.values().all(|(_, manages)| *manages);
+        let (tools, total) = match sees_all {
+            true => self.tools.query(&actor.tenant, query).await?,
+            false => self.tools.query(&actor.tenant, &query.unpaged()).await?,
+        };
+        let visible: Vec<(Tool, String)> = tools
             .into_iter()
             .filter_map(|t| {
                 let &(server, manages) = servers.get(t.server_id.as_str())?;
@@ -67,7 +74,12 @@ impl ToolService {
                 let readable = self.access.may_use(actor, &t, server, AccessLevel::Read);
                 readable.then(|| (t.reader_view(), server.name.clone()))
             })
-            .collect())
+            .collect();
+        if sees_all {
+            return Ok((visible, total));
+        }
+        let total = visible.len() as u64;
+        Ok((query.page_of(visible), total))
     }
 
     /// The tools the actor may call now, by server (servers in creation order, tools in their

@@ -104,6 +104,26 @@ pub fn connectivity_json(r: ConnectivityReport) -> Value {
 }
 
 /// The seed's untyped item of the all-tools listing.
+/// The fields of each item of the list of all tools.
+pub const TOOL_SUMMARY_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "display_name",
+    "description",
+    "server_id",
+    "server_name",
+    "status",
+    "enabled",
+    "is_available",
+    "total_calls",
+    "total_errors",
+    "avg_response_time_ms",
+    "last_called",
+    "last_error",
+    "created_at",
+    "updated_at",
+];
+
 pub fn tool_summary_json(tool: Tool, server_name: String) -> Value {
     json!({
         "id": tool.id,

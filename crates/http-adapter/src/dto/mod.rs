@@ -5,6 +5,7 @@ pub mod calls;
 pub mod common;
 pub mod keys;
 pub mod lifecycle;
+pub mod query;
 pub mod servers;
 pub mod toolkits;
 
@@ -13,6 +14,7 @@ pub use calls::*;
 pub use common::*;
 pub use keys::*;
 pub use lifecycle::*;
+pub use query::*;
 pub use servers::*;
 pub use toolkits::*;
 

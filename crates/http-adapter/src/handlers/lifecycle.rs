@@ -1,15 +1,15 @@
 //! Running servers and their tools (seed operations start to bulk).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde_json::json;
 
 use crate::{
     AppState,
     auth::Caller,
     dto::{
-        BulkOperationResult, BulkToolServerOperation, ServerToolResponse, ServerToolsQuery, ServerToolsResponse,
-        ToolOperationResponse, ToolServerHealthCheck, ToolServerOperationResponse, connectivity_json,
-        tool_summary_json,
+        BulkOperationResult, BulkToolServerOperation, ListParams, SearchBody, ServerToolResponse, ServerToolsQuery,
+        ServerToolsResponse, TOOL_SUMMARY_FIELDS, ToolOperationResponse, ToolServerHealthCheck,
+        ToolServerOperationResponse, TotalCountHeader, connectivity_json, tool_summary_json,
     },
     extract::Json,
     problem::ApiError,
@@ -25,7 +25,8 @@ crate::problems! {
     TestServerConnectivityErrors = [ServerNotFound] + PROTECTED;
     RefreshServerToolsErrors = [ServerNotFound, Conflict, InvalidSpec] + UPSTREAM + PROTECTED;
     GetServerToolsErrors = [ServerNotFound, ValidationFailed] + PROTECTED;
-    ListAllToolsErrors = [] + PROTECTED;
+    ListAllToolsErrors = [InvalidQuery, ValidationFailed] + PROTECTED;
+    SearchToolsErrors = [InvalidQuery] + BODY + PROTECTED;
     EnableToolErrors = [ToolNotFound] + PROTECTED;
     DisableToolErrors = [ToolNotFound] + PROTECTED;
     BulkServerOperationErrors = [] + BODY + PROTECTED;
@@ -242,19 +243,62 @@ pub async fn get_server_tools(
 
 /// List All Tools
 ///
-/// Every tool of the tenant across servers, ordered by server, then listing order.
+/// The tools of the tenant the caller may read, across servers, ordered by server, then
+/// listing order, unless `sort` says otherwise. Takes the list query parameters (`q`, `sort`,
+/// `pageSize`, `pageNumber`, `fields`; `X-Total-Count: true` for the count in that header).
 #[utoipa::path(
     operation_id = "list_all_tools_api_v1_toolservers_tools_all_get",
     tag = "Tool Servers",
+    params(ListParams, TotalCountHeader),
     responses(
-        (status = 200, description = "`{id, name, display_name, description, server_id, server_name, status, enabled, is_available, total_calls, total_errors, avg_response_time_ms, last_called, last_error, created_at, updated_at}` per tool", body = [Object]),
+        (status = 200, description = "`{id, name, display_name, description, server_id, server_name, status, enabled, is_available, total_calls, total_errors, avg_response_time_ms, last_called, last_error, created_at, updated_at}` per tool", body = [Object], headers(("X-Total-Count" = u64, description = "How many tools passed the filter (when asked for)"))),
         ListAllToolsErrors,
     )
 )]
 #[get("/tools/all")]
-pub async fn list_all_tools(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
-    let tools = state.services.tools.all_tools(&caller).await?;
-    Ok(HttpResponse::Ok().json(tools.into_iter().map(|(t, s)| tool_summary_json(t, s)).collect::<Vec<_>>()))
+pub async fn list_all_tools(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    tool_list(&request, &state, &caller, &params, None).await
+}
+
+/// Search Tools
+///
+/// As List All Tools, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_tools_api_v1_toolservers_tools_search_post",
+    tag = "Tool Servers",
+    params(ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses(
+        (status = 200, description = "As List All Tools", body = [Object], headers(("X-Total-Count" = u64, description = "How many tools passed the filter (when asked for)"))),
+        SearchToolsErrors,
+    )
+)]
+#[post("/tools/search")]
+pub async fn search_tools(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    tool_list(&request, &state, &caller, &params, Some(body.0.q.as_deref().unwrap_or_default())).await
+}
+
+async fn tool_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    params: &ListParams,
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let shaped = params.shape(toolhub_domain::tool::TOOL_FIELDS, TOOL_SUMMARY_FIELDS, q)?;
+    let (tools, total) = state.services.tools.all_tools(caller, &shaped.query).await?;
+    Ok(shaped.answer(request, tools.into_iter().map(|(t, s)| tool_summary_json(t, s)).collect(), total))
 }
 
 /// Enable Tool

@@ -6,5 +6,6 @@ mod access;
 mod calls;
 mod harness;
 mod keys_and_users;
+mod queries;
 mod servers;
 mod toolkits;

@@ -20,7 +20,7 @@ toolhub_test_support::on_every_store!(
     deleting_a_server_deletes_its_tools,
 );
 
-fn server(tenant: &str, name: &str) -> ToolServer {
+pub fn server(tenant: &str, name: &str) -> ToolServer {
     let input = NewToolServer {
         name: name.into(),
         display_name: format!("{name} server"),
@@ -166,7 +166,7 @@ async fn deleting_a_server_deletes_its_tools(backend: Backend) {
     assert!(t.tools().list_for_servers("default", std::slice::from_ref(&s.id)).await.unwrap().is_empty());
 }
 
-fn tool(server: &ToolServer, name: &str, sort_order: i32) -> Tool {
+pub fn tool(server: &ToolServer, name: &str, sort_order: i32) -> Tool {
     let now = chrono::Utc::now();
     Tool {
         id: new_id(),

@@ -1,0 +1,92 @@
+//! List queries over HTTP (`q`, `sort`, `pageSize`, `pageNumber`, `fields`, `X-Total-Count`,
+//! `POST .../search`): what the caller may see, filtered, sorted and paged.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use toolhub_domain::Role;
+
+use crate::{
+    harness::{Backend, TestApp, spawn_app},
+    mcp_gateway::Fixture,
+};
+
+toolhub_test_support::on_both_databases!(the_tool_list_answers_queries);
+
+const TOOLS: &str = "/api/v1/toolservers/tools/all";
+
+fn names(body: &Value) -> Vec<&str> {
+    body.as_array().unwrap_or_else(|| panic!("a list: {body}")).iter().map(|t| t["name"].as_str().unwrap()).collect()
+}
+
+/// GET with `X-Total-Count: true`: the status, the body and the count header.
+async fn counted(app: &TestApp, path: &str, key: &str) -> (StatusCode, Value, Option<u64>) {
+    let reply = app
+        .client
+        .request(Method::GET, format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .header("X-Total-Count", "true")
+        .send()
+        .await
+        .unwrap();
+    let total = reply.headers().get("x-total-count").map(|v| v.to_str().unwrap().parse().unwrap());
+    (reply.status(), reply.json().await.unwrap(), total)
+}
+
+async fn the_tool_list_answers_queries(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let fixture = Fixture::register(&app).await;
+    let admin = &app.admin_key;
+
+    let reply = app.get(&format!("{TOOLS}?q=name:echo"), admin).await;
+    assert_eq!((reply.status, names(&reply.body)), (StatusCode::OK, vec!["echo"]));
+    let reply = app.get(&format!("{TOOLS}?q=name:~%5Es%20name:~(ow%7Cet)&sort=name:desc"), admin).await;
+    assert_eq!(names(&reply.body), ["slow", "set_tools"], "{}", reply.body);
+
+    let of_fixture = format!("q=server_id:{}", fixture.id);
+    let (status, body, total) =
+        counted(&app, &format!("{TOOLS}?{of_fixture}&sort=name&pageSize=3&pageNumber=2"), admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(names(&body), ["echo", "fail", "hang"], "the second page of three, by name");
+    assert_eq!(total, Some(toolhub_test_support::FIXTURE_TOOLS as u64));
+    let reply = app.get(&format!("{TOOLS}?q=name:echo"), admin).await;
+    assert!(reply.headers.get("x-total-count").is_none(), "counted only when asked");
+
+    // Field selection keeps the id.
+    let reply = app.get(&format!("{TOOLS}?q=name:echo&fields=name,server_name"), admin).await;
+    let item = reply.body[0].as_object().unwrap();
+    assert_eq!(item.keys().map(String::as_str).collect::<Vec<_>>(), ["id", "name", "server_name"], "{item:?}");
+
+    // The search takes the filter in its body, the rest in the query.
+    let reply =
+        app.post("/api/v1/toolservers/tools/search?sort=name:desc", admin, json!({"q": "name:(add,pid)"})).await;
+    assert_eq!((reply.status, names(&reply.body)), (StatusCode::OK, vec!["pid", "add"]), "{}", reply.body);
+
+    // Bad queries are a 400 that names what is wrong, and change nothing.
+    for (query, says) in [
+        ("q=colour:red", "unknown field 'colour'"),
+        ("q=last_error:~secret", "unknown field 'last_error'"),
+        ("q=total_calls:many", "not a whole number"),
+        ("q=name:~(%3Fi)echo", "PostgreSQL"),
+        ("sort=colour", "unknown field"),
+        ("fields=secret", "unknown field 'secret'"),
+        ("pageSize=0", "pageSize"),
+        ("pageNumber=0", "pageNumber"),
+    ] {
+        let reply = app.get(&format!("{TOOLS}?{query}"), admin).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}: {}", reply.body);
+        assert_eq!(reply.body["code"], "INVALID_QUERY", "{query}: {}", reply.body);
+        assert!(reply.body["detail"].as_str().unwrap().contains(says), "{query}: {}", reply.body);
+    }
+
+    // A reader's list is what it may read, counted and paged after its view.
+    let reader = app.key("reader", Role::User, "default").await;
+    for tool in ["echo", "add", "pid"] {
+        let grant = json!({"subject": "user:reader", "tool_id": fixture.tool_id(tool), "access_level": "read"});
+        assert_eq!(app.post("/api/v1/grants", admin, grant).await.status, StatusCode::CREATED);
+    }
+    let (_, body, total) = counted(&app, &format!("{TOOLS}?sort=name&pageSize=2&pageNumber=2"), &reader).await;
+    assert_eq!((names(&body), total), (vec!["pid"], Some(3)));
+    let (_, body, total) = counted(&app, &format!("{TOOLS}?q=name:~^[a-e]&sort=name"), &reader).await;
+    assert_eq!((names(&body), total), (vec!["add", "echo"], Some(2)));
+    app.stop().await;
+}

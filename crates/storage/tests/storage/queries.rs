@@ -1,0 +1,87 @@
+//! List queries run by the store: the same answers in memory, on SQLite and on PostgreSQL.
+
+use toolhub_domain::{
+    query::{ListQuery, QueryText},
+    tool::{TOOL_FIELDS, Tool, ToolStatus},
+};
+
+use crate::{
+    harness::{Backend, TestDb, fresh},
+    servers::{server, tool},
+};
+
+toolhub_test_support::on_every_store!(tool_queries_filter_sort_and_page_alike);
+
+async fn names(t: &TestDb, q: &str, sort: &str, page: Option<(u64, u64)>) -> (Vec<String>, u64) {
+    let text = QueryText { q: Some(q), sort: Some(sort), page_size: page.map(|p| p.0), page_number: page.map(|p| p.1) };
+    let query = ListQuery::parse(&text, TOOL_FIELDS).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+    let (tools, total) = t.tools().query("default", &query).await.unwrap_or_else(|e| panic!("{q} {sort}: {e:?}"));
+    (tools.into_iter().map(|t| t.name).collect(), total)
+}
+
+async fn tool_queries_filter_sort_and_page_alike(backend: Backend) {
+    let t = fresh(backend).await;
+    let s = server("default", "main");
+    t.servers().insert(&s).await.unwrap();
+    let called = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let with = |name: &str, order: i32, calls: i64, edit: &dyn Fn(&mut Tool)| {
+        let mut made = tool(&s, name, order);
+        made.total_calls = calls;
+        edit(&mut made);
+        made
+    };
+    let tools = [
+        with("alpha", 2, 5, &|t| {
+            t.category = Some("net".into());
+            t.description = Some("Fetch a page".into());
+        }),
+        with("beta", 1, 20, &|t| t.status = ToolStatus::Disabled),
+        with("Gamma", 3, 10, &|t| {
+            t.category = Some("net".into());
+            t.avg_response_time_ms = Some(1.5);
+            t.last_called = Some(called);
+        }),
+        with("delta two", 4, 0, &|t| t.category = Some("files".into())),
+    ];
+    for made in &tools {
+        t.tools().insert(made).await.unwrap();
+    }
+    let other = server("other", "main");
+    t.servers().insert(&other).await.unwrap();
+    t.tools().insert(&tool(&other, "alpha", 0)).await.unwrap();
+
+    let just = |names: &[&str]| (names.iter().map(|n| n.to_string()).collect::<Vec<_>>(), names.len() as u64);
+    // Unsorted: the list's own order (server, sort order, name).
+    assert_eq!(names(&t, "", "", None).await, just(&["beta", "alpha", "Gamma", "delta two"]));
+    assert_eq!(names(&t, "name:alpha", "", None).await, just(&["alpha"]), "one tenant's tools");
+    assert_eq!(names(&t, "total_calls:>5", "", None).await, just(&["beta", "Gamma"]));
+    assert_eq!(names(&t, "total_calls:(>=5 AND <=10)", "", None).await, just(&["alpha", "Gamma"]));
+    assert_eq!(names(&t, "category:null", "", None).await, just(&["beta"]));
+    assert_eq!(names(&t, "category:exists total_calls:<10", "", None).await, just(&["alpha", "delta two"]));
+    assert_eq!(names(&t, "category:(net,files)", "", None).await.1, 3);
+    assert_eq!(names(&t, "name:~^[a-c]", "", None).await, just(&["beta", "alpha"]), "case-sensitive");
+    assert_eq!(names(&t, "description:~page", "", None).await, just(&["alpha"]), "contains a match");
+    assert_eq!(names(&t, "status:disabled is_available:true", "", None).await, just(&["beta"]));
+    assert_eq!(names(&t, r#"name:"delta two""#, "", None).await, just(&["delta two"]));
+    let since = (called - chrono::Duration::seconds(1)).to_rfc3339();
+    assert_eq!(names(&t, &format!(r#"last_called:>="{since}""#), "", None).await, just(&["Gamma"]));
+    assert_eq!(names(&t, "avg_response_time_ms:<2", "", None).await, just(&["Gamma"]));
+    assert_eq!(names(&t, "sort_order:3", "", None).await, just(&["Gamma"]));
+
+    // Text sorts by bytes (upper case first) on every store; no value sorts last either way.
+    assert_eq!(names(&t, "", "name", None).await, just(&["Gamma", "alpha", "beta", "delta two"]));
+    assert_eq!(names(&t, "", "category,name:desc", None).await, just(&["delta two", "alpha", "Gamma", "beta"]));
+    assert_eq!(names(&t, "", "category:desc,name", None).await, just(&["Gamma", "alpha", "delta two", "beta"]));
+    // Pages count from 1; the total counts every tool that passed.
+    let page = names(&t, "", "total_calls:desc", Some((3, 2))).await;
+    assert_eq!(page, (vec!["delta two".to_owned()], 4));
+    let page = names(&t, "total_calls:>0", "total_calls:desc", Some((2, 1))).await;
+    assert_eq!(page, (vec!["beta".to_owned(), "Gamma".to_owned()], 3));
+
+    // Every field can be tested and sorted by in every store.
+    for field in TOOL_FIELDS {
+        let (present, _) = names(&t, &format!("{}:exists", field.name), field.name, None).await;
+        let (absent, _) = names(&t, &format!("{}:null", field.name), &format!("{}:desc", field.name), None).await;
+        assert_eq!(present.len() + absent.len(), 4, "{}", field.name);
+    }
+}
