@@ -9,6 +9,7 @@ mod m20261130_000004_call_filters;
 mod m20261130_000005_mcp_sessions;
 mod m20261130_000006_toolkits;
 mod m20261130_000007_openapi_servers;
+mod m20261130_000008_list_queries;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_mcp_sessions::Migration),
             Box::new(m20261130_000006_toolkits::Migration),
             Box::new(m20261130_000007_openapi_servers::Migration),
+            Box::new(m20261130_000008_list_queries::Migration),
         ]
     }
 }

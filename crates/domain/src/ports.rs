@@ -32,6 +32,10 @@ pub trait ServerRepository: Send + Sync {
     async fn get(&self, tenant: &str, id: &str) -> PortResult<Option<ToolServer>>;
     /// Ordered by creation time, then id.
     async fn list(&self, tenant: &str, filter: ServerFilter) -> PortResult<Vec<ToolServer>>;
+    /// The tenant's servers that pass `query` ([`crate::server::SERVER_FIELDS`]), in its order
+    /// (then creation time, id), its page of them if it has one, and how many passed. Runs in
+    /// the database.
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<ToolServer>, u64)>;
     /// Writes `server` if the stored row is still at `expected_version`; the caller has already
     /// incremented `server.version`. Returns false when the row changed or disappeared.
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool>;

@@ -240,13 +240,14 @@ pub fn parse_sort(text: &str, fields: Fields) -> DomainResult<Vec<SortKey>> {
 }
 
 /// `fields`: a comma-separated list of names, each one of `known`.
-pub fn parse_projection(text: &str, known: &[&str]) -> DomainResult<Vec<String>> {
+pub fn parse_projection(text: &str, known: &[impl AsRef<str>]) -> DomainResult<Vec<String>> {
     if text.len() > TEXT_MAX {
         return Err(invalid("fields", "too long"));
     }
     let mut names = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if !known.contains(&name) {
+        if !known.iter().any(|k| k.as_ref() == name) {
+            let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
             return Err(invalid("fields", format!("unknown field '{name}' (fields: {})", known.join(", "))));
         }
         names.push(name.to_owned());

@@ -619,6 +619,66 @@ impl ToolServer {
     }
 }
 
+/// The fields a server list can be queried and sorted by: what every reader of a server sees
+/// (not its command, environment, headers, URL or errors, which only its managers see).
+pub const SERVER_FIELDS: crate::query::Fields = {
+    use crate::query::{Field, FieldKind::*};
+    &[
+        Field::new("id", Text),
+        Field::new("name", Text),
+        Field::new("display_name", Text),
+        Field::new("description", Text),
+        Field::new("transport_type", Text),
+        Field::new("status", Text),
+        Field::new("is_builtin", Bool),
+        Field::new("category", Text),
+        Field::new("auto_start", Bool),
+        Field::new("timeout", Integer),
+        Field::new("version", Integer),
+        Field::new("created_at", Time),
+        Field::new("updated_at", Time),
+    ]
+};
+
+impl crate::query::Queryable for ToolServer {
+    fn value(&self, field: &str) -> Option<crate::query::Scalar> {
+        use crate::query::Scalar;
+        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        match field {
+            "id" => text(&self.id),
+            "name" => text(&self.name),
+            "display_name" => text(&self.display_name),
+            "description" => self.description.as_deref().and_then(text),
+            "transport_type" => text(self.transport_type.as_str()),
+            "status" => text(self.status.as_str()),
+            "is_builtin" => Some(Scalar::Bool(self.is_builtin)),
+            "category" => self.category.as_deref().and_then(text),
+            "auto_start" => Some(Scalar::Bool(self.auto_start)),
+            "timeout" => Some(Scalar::Integer(self.timeout.into())),
+            "version" => Some(Scalar::Integer(self.version)),
+            "created_at" => Some(Scalar::Time(self.created_at)),
+            "updated_at" => Some(Scalar::Time(self.updated_at)),
+            _ => None,
+        }
+    }
+}
+
+impl ServerFilter {
+    /// The filter as terms of a server query.
+    pub fn terms(&self) -> Vec<crate::query::Term> {
+        use crate::query::{Scalar, Term, Test};
+        let field = |name: &str| SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
+        let mut terms = Vec::new();
+        if let Some(status) = self.status {
+            terms.push(Term { field: field("status"), test: Test::Equals(Scalar::Text(status.as_str().into())) });
+        }
+        if !self.include_builtin {
+            terms.push(Term { field: field("is_builtin"), test: Test::Equals(Scalar::Bool(false)) });
+        }
+        terms
+    }
+}
+
 /// Which servers a listing returns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerFilter {

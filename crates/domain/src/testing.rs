@@ -86,6 +86,10 @@ impl ServerRepository for InMemoryStore {
         Ok(list)
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<ToolServer>, u64)> {
+        Ok(query.apply(ServerRepository::list(self, tenant, ServerFilter::all()).await?))
+    }
+
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
         let mut servers = lock(&self.servers);
         match servers.get_mut(&server.id) {

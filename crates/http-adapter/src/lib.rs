@@ -58,6 +58,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(calls::call_tool)
                 .service(calls::call_tool_by_name)
                 .service(servers::list_tool_servers)
+                .service(servers::search_tool_servers)
                 .service(servers::get_tool_server)
                 .service(servers::update_tool_server)
                 .service(servers::delete_tool_server)

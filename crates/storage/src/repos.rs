@@ -59,6 +59,16 @@ impl ServerRepository for Store {
             .collect()
     }
 
+    async fn query(&self, tenant: &str, query: &ListQuery) -> PortResult<(Vec<ToolServer>, u64)> {
+        let select = tool_servers::Entity::find().filter(tool_servers::Column::Tenant.eq(tenant));
+        let then = |s: sea_orm::Select<tool_servers::Entity>| {
+            s.order_by_asc(tool_servers::Column::CreatedAt).order_by_asc(tool_servers::Column::Id)
+        };
+        let (rows, total) = crate::query::run(&self.db, select, query, then).await?;
+        let servers = rows.into_iter().map(|row| mapping::server_from_row(row, self.cipher.as_ref()));
+        Ok((servers.collect::<PortResult<_>>()?, total))
+    }
+
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
         let row = mapping::server_to_row(server, self.cipher.as_ref()).into_active_model().reset_all();
         let result = tool_servers::Entity::update_many()

@@ -140,6 +140,7 @@ const ROWS: &[Row] = &[
     ("GET", "/api/v1/toolservers/servers/{server_id}/metrics", Fresh::No, "", [H, H, A, H, A]),
     ("GET", "/api/v1/toolservers/servers/{server_id}/tools", Fresh::No, "", [H, H, A, H, A]),
     ("GET", "/api/v1/toolservers/tools/all", Fresh::No, "", [A, A, A, A, A]),
+    ("POST", "/api/v1/toolservers/servers/search", Fresh::No, r#"{"q": "name:~a"}"#, [A, A, A, A, A]),
     ("POST", "/api/v1/toolservers/tools/search", Fresh::No, r#"{"q": "name:calculator"}"#, [A, A, A, A, A]),
     (
         "POST",

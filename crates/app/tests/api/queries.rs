@@ -78,6 +78,24 @@ async fn the_tool_list_answers_queries(backend: Backend) {
         assert!(reply.body["detail"].as_str().unwrap().contains(says), "{query}: {}", reply.body);
     }
 
+    // The server list takes the same parameters, beside its own.
+    app.create_server("remote-b").await;
+    app.create_server("remote-a").await;
+    let (status, body, total) =
+        counted(&app, "/api/v1/toolservers/servers?q=name:~^remote&sort=name&pageSize=1&fields=name", admin).await;
+    assert_eq!((status, total), (StatusCode::OK, Some(2)));
+    assert_eq!(body, json!([{"id": body[0]["id"], "name": "remote-a"}]));
+    let reply = app
+        .post(
+            "/api/v1/toolservers/servers/search?include_builtin=false",
+            admin,
+            json!({"q": "name:(fixture,remote-b)"}),
+        )
+        .await;
+    assert_eq!(names(&reply.body), ["fixture", "remote-b"], "{}", reply.body);
+    let reply = app.get("/api/v1/toolservers/servers?q=command:x", admin).await;
+    assert_eq!(reply.body["code"], "INVALID_QUERY", "a manager's field is not a query field: {}", reply.body);
+
     // A reader's list is what it may read, counted and paged after its view.
     let reader = app.key("reader", Role::User, "default").await;
     for tool in ["echo", "add", "pid"] {
@@ -88,5 +106,7 @@ async fn the_tool_list_answers_queries(backend: Backend) {
     assert_eq!((names(&body), total), (vec!["pid"], Some(3)));
     let (_, body, total) = counted(&app, &format!("{TOOLS}?q=name:~^[a-e]&sort=name"), &reader).await;
     assert_eq!((names(&body), total), (vec!["add", "echo"], Some(2)));
+    let (_, body, total) = counted(&app, "/api/v1/toolservers/servers?q=name:~^remote", &reader).await;
+    assert_eq!((body, total), (json!([]), Some(0)), "the reader may see no remote server");
     app.stop().await;
 }

@@ -270,6 +270,10 @@ impl ServerRepository for CatalogueCache {
         self.servers.list(tenant, filter).await
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<ToolServer>, u64)> {
+        self.servers.query(tenant, query).await
+    }
+
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool> {
         self.changed(self.servers.update(server, expected_version).await)
     }

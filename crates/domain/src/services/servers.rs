@@ -7,6 +7,7 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ServerRepository, ToolRepository},
+    query::ListQuery,
     server::{CommandPolicy, NewToolServer, ServerFilter, ServerPatch, ToolServer},
     services::{AccessService, CatalogueCache, LifecycleService},
     tool::Tool,
@@ -75,9 +76,30 @@ impl ServerService {
 
     /// The tenant's servers the actor may see, each with the tools it may read.
     pub async fn list(&self, actor: &Principal, filter: ServerFilter) -> DomainResult<Vec<ServerView>> {
-        let servers = self.servers.list(&actor.tenant, filter).await?;
+        Ok(self.query(actor, filter, &ListQuery::default()).await?.0)
+    }
+
+    /// The servers the actor may see that pass the filter and `query`, and how many passed.
+    /// The database filters and sorts; for administrators (who see every server) it pages too,
+    /// for others the page is cut after their view.
+    pub async fn query(
+        &self,
+        actor: &Principal,
+        filter: ServerFilter,
+        query: &ListQuery,
+    ) -> DomainResult<(Vec<ServerView>, u64)> {
+        let mut query = query.clone();
+        query.terms.extend(filter.terms());
+        let sees_all = actor.is_admin();
+        let asked = if sees_all { query.clone() } else { query.unpaged() };
+        let (servers, total) = self.servers.query(&actor.tenant, &asked).await?;
         let views = self.with_tools(&actor.tenant, servers).await?;
-        Ok(views.into_iter().filter_map(|v| self.visible(actor, v)).collect())
+        let visible: Vec<ServerView> = views.into_iter().filter_map(|v| self.visible(actor, v)).collect();
+        if sees_all {
+            return Ok((visible, total));
+        }
+        let total = visible.len() as u64;
+        Ok((query.page_of(visible), total))
     }
 
     /// One server the actor may see.

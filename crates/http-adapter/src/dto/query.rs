@@ -54,7 +54,7 @@ pub struct Shaped {
 impl ListParams {
     /// Checks the parameters against the list's query fields and its items' fields; `q` from a
     /// search body replaces the parameter's.
-    pub fn shape(&self, fields: Fields, item_fields: &[&str], q: Option<&str>) -> Result<Shaped, ApiError> {
+    pub fn shape(&self, fields: Fields, item_fields: &[impl AsRef<str>], q: Option<&str>) -> Result<Shaped, ApiError> {
         let text = QueryText {
             q: q.or(self.q.as_deref()),
             sort: self.sort.as_deref(),
@@ -88,6 +88,16 @@ impl Shaped {
             response.insert_header(("X-Total-Count", total.to_string()));
         }
         response.json(items)
+    }
+}
+
+/// The top-level fields of a response item, as its schema documents them (what `fields` may
+/// name).
+pub fn field_names<T: utoipa::PartialSchema>() -> Vec<String> {
+    use utoipa::openapi::{RefOr, Schema};
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object.properties.into_keys().collect(),
+        _ => Vec::new(),
     }
 }
 

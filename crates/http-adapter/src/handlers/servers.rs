@@ -1,18 +1,22 @@
 //! Registering and managing tool servers (seed operations 1 to 5).
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use crate::{
     AppState,
     auth::Caller,
-    dto::{ListServersQuery, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse, ToolServerUpdate},
+    dto::{
+        ListParams, ListServersQuery, SearchBody, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse,
+        ToolServerUpdate, TotalCountHeader, field_names,
+    },
     extract::Json,
     problem::ApiError,
 };
 
 crate::problems! {
     CreateToolServerErrors = [Conflict, InvalidSpec] + BODY + PROTECTED;
-    ListToolServersErrors = [ValidationFailed] + PROTECTED;
+    ListToolServersErrors = [ValidationFailed, InvalidQuery] + PROTECTED;
+    SearchToolServersErrors = [InvalidQuery] + BODY + PROTECTED;
     GetToolServerErrors = [ServerNotFound] + PROTECTED;
     UpdateToolServerErrors = [ServerNotFound, VersionMismatch, Conflict, InvalidSpec] + BODY + PROTECTED;
     DeleteToolServerErrors = [ServerNotFound, Conflict] + PROTECTED;
@@ -43,24 +47,69 @@ pub async fn create_tool_server(
 
 /// List Tool Servers
 ///
-/// Lists the tenant's servers in creation order, optionally by status and without built-ins.
+/// Lists the tenant's servers the caller may see, in creation order, optionally by status and
+/// without built-ins. Takes the list query parameters (`q`, `sort`, `pageSize`, `pageNumber`,
+/// `fields`; `X-Total-Count: true` for the count in that header).
 #[utoipa::path(
     operation_id = "list_tool_servers_api_v1_toolservers_servers_get",
     tag = "Tool Servers",
-    params(ListServersQuery),
+    params(ListServersQuery, ListParams, TotalCountHeader),
     responses(
-        (status = 200, description = "The servers", body = Vec<ToolServerResponse>),
+        (status = 200, description = "The servers", body = Vec<ToolServerResponse>, headers(("X-Total-Count" = u64, description = "How many servers passed the filter (when asked for)"))),
         ListToolServersErrors,
     )
 )]
 #[get("/servers")]
 pub async fn list_tool_servers(
+    request: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    query: web::Query<ListServersQuery>,
+    filter: web::Query<ListServersQuery>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let views = state.services.servers.list(&caller, query.into_inner().into()).await?;
-    Ok(HttpResponse::Ok().json(views.into_iter().map(ToolServerResponse::from).collect::<Vec<_>>()))
+    server_list(&request, &state, &caller, (filter.into_inner(), &params), None).await
+}
+
+/// Search Tool Servers
+///
+/// As List Tool Servers, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_tool_servers_api_v1_toolservers_servers_search_post",
+    tag = "Tool Servers",
+    params(ListServersQuery, ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses(
+        (status = 200, description = "The servers", body = Vec<ToolServerResponse>, headers(("X-Total-Count" = u64, description = "How many servers passed the filter (when asked for)"))),
+        SearchToolServersErrors,
+    )
+)]
+#[post("/servers/search")]
+pub async fn search_tool_servers(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    filter: web::Query<ListServersQuery>,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Some(body.0.q.as_deref().unwrap_or_default());
+    server_list(&request, &state, &caller, (filter.into_inner(), &params), q).await
+}
+
+async fn server_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    (filter, params): (ListServersQuery, &ListParams),
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let item_fields = field_names::<ToolServerResponse>();
+    let shaped = params.shape(toolhub_domain::server::SERVER_FIELDS, &item_fields, q)?;
+    let (views, total) = state.services.servers.query(caller, filter.into(), &shaped.query).await?;
+    let items: Result<Vec<_>, _> =
+        views.into_iter().map(|v| serde_json::to_value(ToolServerResponse::from(v))).collect();
+    let items = items.map_err(|e| toolhub_domain::DomainError::Storage(format!("a server did not serialize: {e}")))?;
+    Ok(shaped.answer(request, items, total))
 }
 
 /// Get Tool Server

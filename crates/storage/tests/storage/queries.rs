@@ -1,7 +1,8 @@
 //! List queries run by the store: the same answers in memory, on SQLite and on PostgreSQL.
 
 use toolhub_domain::{
-    query::{ListQuery, QueryText},
+    query::{Fields, ListQuery, QueryText},
+    server::SERVER_FIELDS,
     tool::{TOOL_FIELDS, Tool, ToolStatus},
 };
 
@@ -10,7 +11,7 @@ use crate::{
     servers::{server, tool},
 };
 
-toolhub_test_support::on_every_store!(tool_queries_filter_sort_and_page_alike);
+toolhub_test_support::on_every_store!(tool_queries_filter_sort_and_page_alike, server_queries_run_on_every_field);
 
 async fn names(t: &TestDb, q: &str, sort: &str, page: Option<(u64, u64)>) -> (Vec<String>, u64) {
     let text = QueryText { q: Some(q), sort: Some(sort), page_size: page.map(|p| p.0), page_number: page.map(|p| p.1) };
@@ -83,5 +84,36 @@ async fn tool_queries_filter_sort_and_page_alike(backend: Backend) {
         let (present, _) = names(&t, &format!("{}:exists", field.name), field.name, None).await;
         let (absent, _) = names(&t, &format!("{}:null", field.name), &format!("{}:desc", field.name), None).await;
         assert_eq!(present.len() + absent.len(), 4, "{}", field.name);
+    }
+}
+
+fn parsed(q: &str, sort: &str, fields: Fields) -> ListQuery {
+    let text = QueryText { q: Some(q), sort: Some(sort), ..Default::default() };
+    ListQuery::parse(&text, fields).unwrap_or_else(|e| panic!("{q}: {e:?}"))
+}
+
+async fn server_queries_run_on_every_field(backend: Backend) {
+    let t = fresh(backend).await;
+    for name in ["b-server", "a-server", "c-server"] {
+        let mut made = server("default", name);
+        made.category = (name != "c-server").then(|| "remote".to_owned());
+        t.servers().insert(&made).await.unwrap();
+    }
+    t.servers().insert(&server("other", "a-server")).await.unwrap();
+    let t = &t;
+    let names = |query: ListQuery| async move {
+        let (servers, total) = t.servers().query("default", &query).await.unwrap();
+        (servers.into_iter().map(|s| s.name).collect::<Vec<_>>(), total)
+    };
+    let (all, total) = names(parsed("", "", SERVER_FIELDS)).await;
+    assert_eq!((all, total), (vec!["b-server".to_owned(), "a-server".into(), "c-server".into()], 3), "creation order");
+    let (sorted, _) = names(parsed("category:remote", "name:desc", SERVER_FIELDS)).await;
+    assert_eq!(sorted, ["b-server", "a-server"]);
+    let (matched, _) = names(parsed("name:~^[ac] transport_type:http is_builtin:false", "name", SERVER_FIELDS)).await;
+    assert_eq!(matched, ["a-server", "c-server"]);
+    for field in SERVER_FIELDS {
+        let (present, _) = names(parsed(&format!("{}:exists", field.name), field.name, SERVER_FIELDS)).await;
+        let (absent, _) = names(parsed(&format!("{}:missing", field.name), field.name, SERVER_FIELDS)).await;
+        assert_eq!(present.len() + absent.len(), 3, "{}", field.name);
     }
 }
