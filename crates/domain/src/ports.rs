@@ -98,6 +98,28 @@ pub struct GrantFilter {
     pub target: Option<Target>,
 }
 
+impl GrantFilter {
+    /// The filter as terms of a grant query.
+    pub fn into_query(&self, query: crate::query::ListQuery) -> crate::query::ListQuery {
+        use crate::query::{Scalar, Test};
+        let fields = crate::access::model::GRANT_FIELDS;
+        let equals = |text: &str| Test::Equals(Scalar::Text(text.to_owned()));
+        let mut query = query;
+        if let Some(subject) = &self.subject {
+            query = query.and(fields, "subject", equals(&subject.to_string()));
+        }
+        if let Some(target) = &self.target {
+            let (field, id) = match target {
+                Target::Tool(id) => ("tool_id", id),
+                Target::Server(id) => ("server_id", id),
+                Target::Toolkit(id) => ("toolkit_id", id),
+            };
+            query = query.and(fields, field, equals(id));
+        }
+        query
+    }
+}
+
 /// Grants, by tenant.
 #[async_trait]
 pub trait GrantRepository: Send + Sync {
@@ -111,6 +133,9 @@ pub trait GrantRepository: Send + Sync {
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
     /// Ordered by grant time, then id.
     async fn list(&self, tenant: &str, filter: &GrantFilter) -> PortResult<Vec<Grant>>;
+    /// The tenant's grants that pass `query` ([`crate::access::model::GRANT_FIELDS`]), in its
+    /// order (then grant time, id), its page of them if it has one, and how many passed.
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Grant>, u64)>;
     /// Every tenant's grants (to build the decision index).
     async fn list_all(&self) -> PortResult<Vec<Grant>>;
     /// Deletes the grants on a server and on these tools of it; returns the deleted ids.
@@ -130,6 +155,9 @@ pub trait RoleRuleRepository: Send + Sync {
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
     /// Ordered by creation time, then id.
     async fn list(&self, tenant: &str, role: Option<Role>) -> PortResult<Vec<RoleRule>>;
+    /// The tenant's rules that pass `query` ([`crate::access::model::RULE_FIELDS`]), in its
+    /// order (then creation time, id), its page of them if it has one, and how many passed.
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<RoleRule>, u64)>;
     /// Every tenant's rules (to build the decision index).
     async fn list_all(&self) -> PortResult<Vec<RoleRule>>;
 }

@@ -532,6 +532,13 @@ impl ListQuery {
         }
     }
 
+    /// The query with one more term, on a field of `fields` (a list's own filter parameters).
+    pub fn and(mut self, fields: Fields, name: &str, test: Test) -> Self {
+        let field = fields.iter().find(|f| f.name == name).expect("the list has this field");
+        self.terms.push(Term { field, test });
+        self
+    }
+
     /// The same query without its page (to page after filtering what storage cannot).
     pub fn unpaged(&self) -> Self {
         Self { page: None, ..self.clone() }

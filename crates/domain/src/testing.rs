@@ -411,6 +411,10 @@ impl GrantRepository for InMemoryStore {
         Ok(lock(&self.grants).values().cloned().collect())
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Grant>, u64)> {
+        Ok(query.apply(GrantRepository::list(self, tenant, &GrantFilter::default()).await?))
+    }
+
     async fn delete_for_targets(&self, tenant: &str, targets: &[Target]) -> PortResult<Vec<String>> {
         let mut grants = lock(&self.grants);
         let ids: Vec<String> = grants
@@ -486,6 +490,10 @@ impl RoleRuleRepository for InMemoryStore {
 
     async fn list_all(&self) -> PortResult<Vec<RoleRule>> {
         Ok(lock(&self.rules).values().cloned().collect())
+    }
+
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<RoleRule>, u64)> {
+        Ok(query.apply(RoleRuleRepository::list(self, tenant, None).await?))
     }
 }
 

@@ -82,6 +82,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::get_user_permissions)
                 .service(access::create_role_access_rule)
                 .service(access::get_role_access_rules)
+                .service(access::search_role_access_rules)
                 .service(access::update_role_access_rule)
                 .service(access::delete_role_access_rule)
                 .service(access::check_tool_access)
@@ -91,6 +92,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1/grants")
                 .service(access::create_grant)
                 .service(access::list_grants)
+                .service(access::search_grants)
                 .service(access::get_grant)
                 .service(access::update_grant)
                 .service(access::delete_grant),

@@ -7,6 +7,7 @@ use toolhub_domain::{
     DomainError, Role,
     access::{AccessLevel, Conditions, Grant, RoleRule, Subject, Target},
     ports::{GrantFilter, GrantRepository, PortResult, RoleRuleRepository},
+    query::ListQuery,
 };
 
 use crate::{
@@ -45,6 +46,26 @@ fn list_in(value: &Option<Vec<u8>>) -> Option<serde_json::Value> {
 
 fn list_out(value: Option<serde_json::Value>, what: &str) -> Result<Option<Vec<u8>>, DomainError> {
     value.map(|v| from_json(v, what)).transpose()
+}
+
+/// A grant's API fields made of its subject and target columns.
+fn grant_columns(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "subject" => "CASE subject_kind WHEN 'public' THEN '*' ELSE subject_kind || ':' || subject_id END",
+        "tool_id" => "CASE WHEN target_kind = 'tool' THEN target_id END",
+        "server_id" => "CASE WHEN target_kind = 'server' THEN target_id END",
+        "toolkit_id" => "CASE WHEN target_kind = 'toolkit' THEN target_id END",
+        _ => return None,
+    })
+}
+
+/// A rule's patterns are stored empty when absent.
+fn rule_columns(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "tool_pattern" => "NULLIF(tool_pattern, '')",
+        "server_pattern" => "NULLIF(server_pattern, '')",
+        _ => return None,
+    })
 }
 
 fn grant_to_row(g: &Grant) -> grants::Model {
@@ -209,6 +230,15 @@ impl GrantRepository for Store {
             .collect()
     }
 
+    async fn query(&self, tenant: &str, query: &ListQuery) -> PortResult<(Vec<Grant>, u64)> {
+        let select = grants::Entity::find().filter(grants::Column::Tenant.eq(tenant));
+        let then = |s: sea_orm::Select<grants::Entity>| {
+            s.order_by_asc(grants::Column::GrantedAt).order_by_asc(grants::Column::Id)
+        };
+        let (rows, total) = crate::query::run(&self.db, (select, grant_columns), query, then).await?;
+        Ok((rows.into_iter().map(grant_from_row).collect::<PortResult<_>>()?, total))
+    }
+
     async fn list_all(&self) -> PortResult<Vec<Grant>> {
         grants::Entity::find().all(&self.db).await.map_err(db_error)?.into_iter().map(grant_from_row).collect()
     }
@@ -291,6 +321,15 @@ impl RoleRuleRepository for Store {
             .into_iter()
             .map(rule_from_row)
             .collect()
+    }
+
+    async fn query(&self, tenant: &str, query: &ListQuery) -> PortResult<(Vec<RoleRule>, u64)> {
+        let select = role_rules::Entity::find().filter(role_rules::Column::Tenant.eq(tenant));
+        let then = |s: sea_orm::Select<role_rules::Entity>| {
+            s.order_by_asc(role_rules::Column::CreatedAt).order_by_asc(role_rules::Column::Id)
+        };
+        let (rows, total) = crate::query::run(&self.db, (select, rule_columns), query, then).await?;
+        Ok((rows.into_iter().map(rule_from_row).collect::<PortResult<_>>()?, total))
     }
 
     async fn list_all(&self) -> PortResult<Vec<RoleRule>> {

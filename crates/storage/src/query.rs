@@ -1,6 +1,6 @@
 //! List queries (`toolhub_domain::query`) in SQL: the filter, the order and the page, alike on
-//! SQLite and PostgreSQL. A field is the column of its name; the domain's field lists name
-//! only stored columns, and each store's contract test queries every field on both databases.
+//! SQLite and PostgreSQL. A field is the column of its name unless its store computes it; each
+//! store's contract test queries every field of its list on both databases.
 
 use sea_orm::{
     Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter,
@@ -14,13 +14,30 @@ use toolhub_domain::{
 
 use crate::db_error;
 
-/// A field's column. PostgreSQL compares text by the database's collation, which may ignore
-/// case or punctuation; `COLLATE "C"` compares bytes, as SQLite does.
-fn column(backend: DbBackend, field: &Field) -> Expr {
-    let column = Expr::col(Alias::new(field.name));
+/// The SQL of fields that are not a column of their name (an API field made of two columns),
+/// valid on both databases.
+pub(crate) type Computed = fn(&str) -> Option<&'static str>;
+
+/// No computed fields: every field is the column of its name.
+pub(crate) fn columns(_: &str) -> Option<&'static str> {
+    None
+}
+
+/// A field's value in SQL.
+fn raw(field: &Field, computed: Computed) -> Expr {
+    match computed(field.name) {
+        Some(sql) => Expr::cust(format!("({sql})")),
+        None => Expr::col(Alias::new(field.name)),
+    }
+}
+
+/// A field's value to compare and sort. PostgreSQL compares text by the database's collation,
+/// which may ignore case or punctuation; `COLLATE "C"` compares bytes, as SQLite does.
+fn column(backend: DbBackend, field: &Field, computed: Computed) -> Expr {
+    let value = raw(field, computed);
     match (backend, field.kind) {
-        (DbBackend::Postgres, FieldKind::Text) => Expr::cust_with_expr("$1 COLLATE \"C\"", column),
-        _ => column,
+        (DbBackend::Postgres, FieldKind::Text) => Expr::cust_with_expr("$1 COLLATE \"C\"", value),
+        _ => value,
     }
 }
 
@@ -35,11 +52,11 @@ fn value(scalar: &Scalar) -> sea_orm::Value {
 }
 
 /// The query's terms as one condition (all must hold; so do both bounds of a range).
-fn condition(backend: DbBackend, query: &ListQuery) -> Condition {
+fn condition(backend: DbBackend, query: &ListQuery, computed: Computed) -> Condition {
     let mut all = Condition::all();
     for term in &query.terms {
-        let column = column(backend, term.field);
-        let raw = Expr::col(Alias::new(term.field.name));
+        let column = column(backend, term.field, computed);
+        let raw = raw(term.field, computed);
         match &term.test {
             Test::Equals(scalar) => all = all.add(column.eq(value(scalar))),
             Test::AnyOf(scalars) => all = all.add(column.is_in(scalars.iter().map(value))),
@@ -71,7 +88,7 @@ fn condition(backend: DbBackend, query: &ListQuery) -> Condition {
 /// order (then `then`, the list's own order), and how many passed.
 pub(crate) async fn run<E>(
     db: &impl ConnectionTrait,
-    select: Select<E>,
+    (select, computed): (Select<E>, Computed),
     query: &ListQuery,
     then: impl FnOnce(Select<E>) -> Select<E>,
 ) -> PortResult<(Vec<E::Model>, u64)>
@@ -80,11 +97,11 @@ where
     E::Model: FromQueryResult + Sized + Send + Sync,
 {
     let backend = db.get_database_backend();
-    let select = select.filter(condition(backend, query));
+    let select = select.filter(condition(backend, query, computed));
     let mut ordered = select.clone();
     for key in &query.sort {
         let order = if key.descending { Order::Desc } else { Order::Asc };
-        ordered = ordered.order_by_with_nulls(column(backend, key.field), order, NullOrdering::Last);
+        ordered = ordered.order_by_with_nulls(column(backend, key.field, computed), order, NullOrdering::Last);
     }
     let ordered = then(ordered);
     match query.page {

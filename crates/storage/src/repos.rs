@@ -64,7 +64,7 @@ impl ServerRepository for Store {
         let then = |s: sea_orm::Select<tool_servers::Entity>| {
             s.order_by_asc(tool_servers::Column::CreatedAt).order_by_asc(tool_servers::Column::Id)
         };
-        let (rows, total) = crate::query::run(&self.db, select, query, then).await?;
+        let (rows, total) = crate::query::run(&self.db, (select, crate::query::columns), query, then).await?;
         let servers = rows.into_iter().map(|row| mapping::server_from_row(row, self.cipher.as_ref()));
         Ok((servers.collect::<PortResult<_>>()?, total))
     }
@@ -169,7 +169,7 @@ impl ToolRepository for Store {
 
     async fn query(&self, tenant: &str, query: &ListQuery) -> PortResult<(Vec<Tool>, u64)> {
         let select = tools::Entity::find().filter(tools::Column::Tenant.eq(tenant));
-        let (rows, total) = crate::query::run(&self.db, select, query, ordered_tools).await?;
+        let (rows, total) = crate::query::run(&self.db, (select, crate::query::columns), query, ordered_tools).await?;
         Ok((rows.into_iter().map(mapping::tool_from_row).collect::<PortResult<_>>()?, total))
     }
 

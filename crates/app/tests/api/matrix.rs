@@ -45,6 +45,7 @@ const ROWS: &[Row] = &[
     ("GET", "/readyz", Fresh::No, "", [A, A, A, A, A]),
     ("GET", "/metrics", Fresh::No, "", [D, D, D, D, A]),
     ("GET", "/api/v1/grants", Fresh::No, "", [D, D, A, A, A]),
+    ("POST", "/api/v1/grants/search", Fresh::No, r#"{"q": "access_level:read"}"#, [D, D, A, A, A]),
     (
         "POST",
         "/api/v1/grants",
@@ -96,6 +97,7 @@ const ROWS: &[Row] = &[
     ),
     ("DELETE", "/api/v1/toolservers/permissions/{permission_id}", Fresh::Grant, "", [D, D, A, H, A]),
     ("GET", "/api/v1/toolservers/role-access", Fresh::No, "", [D, D, A, A, A]),
+    ("POST", "/api/v1/toolservers/role-access/search", Fresh::No, r#"{"q": "role:user"}"#, [D, D, A, A, A]),
     (
         "POST",
         "/api/v1/toolservers/role-access",

@@ -96,6 +96,22 @@ async fn the_tool_list_answers_queries(backend: Backend) {
     let reply = app.get("/api/v1/toolservers/servers?q=command:x", admin).await;
     assert_eq!(reply.body["code"], "INVALID_QUERY", "a manager's field is not a query field: {}", reply.body);
 
+    // Grants and rules: administrators' lists, by their API fields.
+    let grant = json!({"subject": "group:ops", "server_id": fixture.id, "access_level": "read"});
+    assert_eq!(app.post("/api/v1/grants", admin, grant).await.status, StatusCode::CREATED);
+    let (status, body, total) =
+        counted(&app, &format!("/api/v1/grants?q=subject:~^group:%20server_id:{}&fields=subject", fixture.id), admin)
+            .await;
+    assert_eq!((status, total), (StatusCode::OK, Some(1)), "{body}");
+    assert_eq!(body[0]["subject"], "group:ops");
+    let reply = app.post("/api/v1/grants/search?subject=group:ops", admin, json!({"q": "access_level:execute"})).await;
+    assert_eq!(reply.body, json!([]), "the list's own filter and q both hold");
+    let rule = json!({"role": "user", "tool_pattern": "read_*", "access_level": "read"});
+    assert!(app.post("/api/v1/toolservers/role-access", admin, rule).await.status.is_success());
+    let reply =
+        app.post("/api/v1/toolservers/role-access/search?role=user", admin, json!({"q": "tool_pattern:~^read"})).await;
+    assert_eq!(reply.body.as_array().map(Vec::len), Some(1), "{}", reply.body);
+
     // A reader's list is what it may read, counted and paged after its view.
     let reader = app.key("reader", Role::User, "default").await;
     for tool in ["echo", "add", "pid"] {
@@ -106,6 +122,8 @@ async fn the_tool_list_answers_queries(backend: Backend) {
     assert_eq!((names(&body), total), (vec!["pid"], Some(3)));
     let (_, body, total) = counted(&app, &format!("{TOOLS}?q=name:~^[a-e]&sort=name"), &reader).await;
     assert_eq!((names(&body), total), (vec!["add", "echo"], Some(2)));
+    let reply = app.get("/api/v1/grants?q=subject:~x", &reader).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "grants are administrators' to list");
     let (_, body, total) = counted(&app, "/api/v1/toolservers/servers?q=name:~^remote", &reader).await;
     assert_eq!((body, total), (json!([]), Some(0)), "the reader may see no remote server");
     app.stop().await;

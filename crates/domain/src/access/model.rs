@@ -330,3 +330,93 @@ mod tests {
         }
     }
 }
+
+/// The fields a grant list can be queried and sorted by (as the API names them: `subject` is
+/// `user:<id>`, `group:<name>` or `*`; one of `tool_id`, `server_id`, `toolkit_id` has a value).
+pub const GRANT_FIELDS: crate::query::Fields = {
+    use crate::query::{Field, FieldKind::*};
+    &[
+        Field::new("id", Text),
+        Field::new("subject", Text),
+        Field::new("tool_id", Text),
+        Field::new("server_id", Text),
+        Field::new("toolkit_id", Text),
+        Field::new("access_level", Text),
+        Field::new("rate_limit_per_hour", Integer),
+        Field::new("rate_limit_per_day", Integer),
+        Field::new("expires_at", Time),
+        Field::new("granted_by", Text),
+        Field::new("granted_at", Time),
+        Field::new("updated_at", Time),
+        Field::new("usage_count", Integer),
+        Field::new("last_used", Time),
+    ]
+};
+
+fn text(value: &str) -> Option<crate::query::Scalar> {
+    Some(crate::query::Scalar::Text(value.to_owned()))
+}
+
+fn limit(value: Option<u32>) -> Option<crate::query::Scalar> {
+    value.map(|v| crate::query::Scalar::Integer(v.into()))
+}
+
+impl crate::query::Queryable for Grant {
+    fn value(&self, field: &str) -> Option<crate::query::Scalar> {
+        use crate::query::Scalar;
+        let target = |kind: fn(&Target) -> Option<&String>| kind(&self.target).and_then(|id| text(id));
+        match field {
+            "id" => text(&self.id),
+            "subject" => text(&self.subject.to_string()),
+            "tool_id" => target(|t| if let Target::Tool(id) = t { Some(id) } else { None }),
+            "server_id" => target(|t| if let Target::Server(id) = t { Some(id) } else { None }),
+            "toolkit_id" => target(|t| if let Target::Toolkit(id) = t { Some(id) } else { None }),
+            "access_level" => text(self.access_level.as_str()),
+            "rate_limit_per_hour" => limit(self.conditions.rate_limit_per_hour),
+            "rate_limit_per_day" => limit(self.conditions.rate_limit_per_day),
+            "expires_at" => self.expires_at.map(Scalar::Time),
+            "granted_by" => text(&self.granted_by),
+            "granted_at" => Some(Scalar::Time(self.granted_at)),
+            "updated_at" => Some(Scalar::Time(self.updated_at)),
+            "usage_count" => Some(Scalar::Integer(self.usage_count)),
+            "last_used" => self.last_used.map(Scalar::Time),
+            _ => None,
+        }
+    }
+}
+
+/// The fields a role rule list can be queried and sorted by.
+pub const RULE_FIELDS: crate::query::Fields = {
+    use crate::query::{Field, FieldKind::*};
+    &[
+        Field::new("id", Text),
+        Field::new("role", Text),
+        Field::new("tool_pattern", Text),
+        Field::new("server_pattern", Text),
+        Field::new("access_level", Text),
+        Field::new("rate_limit_per_hour", Integer),
+        Field::new("rate_limit_per_day", Integer),
+        Field::new("created_by", Text),
+        Field::new("created_at", Time),
+        Field::new("updated_at", Time),
+    ]
+};
+
+impl crate::query::Queryable for RoleRule {
+    fn value(&self, field: &str) -> Option<crate::query::Scalar> {
+        use crate::query::Scalar;
+        match field {
+            "id" => text(&self.id),
+            "role" => text(self.role.as_str()),
+            "tool_pattern" => self.tool_pattern.as_deref().and_then(text),
+            "server_pattern" => self.server_pattern.as_deref().and_then(text),
+            "access_level" => text(self.access_level.as_str()),
+            "rate_limit_per_hour" => limit(self.conditions.rate_limit_per_hour),
+            "rate_limit_per_day" => limit(self.conditions.rate_limit_per_day),
+            "created_by" => text(&self.created_by),
+            "created_at" => Some(Scalar::Time(self.created_at)),
+            "updated_at" => Some(Scalar::Time(self.updated_at)),
+            _ => None,
+        }
+    }
+}

@@ -101,6 +101,14 @@ pub fn field_names<T: utoipa::PartialSchema>() -> Vec<String> {
     }
 }
 
+/// Items as JSON, for [`Shaped::answer`].
+pub fn serialized<T: serde::Serialize>(items: impl Iterator<Item = T>) -> Result<Vec<Value>, ApiError> {
+    items
+        .map(|item| serde_json::to_value(item))
+        .collect::<Result<_, _>>()
+        .map_err(|e| toolhub_domain::DomainError::Storage(format!("an item did not serialize: {e}")).into())
+}
+
 /// Whether the request asked for the total count (`X-Total-Count: true`, any case).
 fn wants_total(request: &HttpRequest) -> bool {
     request.headers().get("x-total-count").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))

@@ -1,7 +1,7 @@
 //! Permissions, role rules and the access check (seed), grants to users, groups and everyone,
 //! and user management.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde_json::json;
 use toolhub_domain::{
     ports::GrantFilter,
@@ -12,9 +12,9 @@ use crate::{
     AppState,
     auth::Caller,
     dto::{
-        GrantCreate, GrantResponse, GrantsQuery, RoleRulesQuery, RoleToolAccessCreate, RoleToolAccessResponse,
-        ToolAccessResult, ToolPermissionCreate, ToolPermissionResponse, ToolPermissionUpdate, UserResponse,
-        UserToolAccessCheck, UserUpdate,
+        GrantCreate, GrantResponse, GrantsQuery, ListParams, RoleRulesQuery, RoleToolAccessCreate,
+        RoleToolAccessResponse, SearchBody, ToolAccessResult, ToolPermissionCreate, ToolPermissionResponse,
+        ToolPermissionUpdate, TotalCountHeader, UserResponse, UserToolAccessCheck, UserUpdate, field_names, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -26,12 +26,14 @@ crate::problems! {
     RevokeToolPermissionErrors = [PermissionNotFound] + PROTECTED;
     GetUserPermissionsErrors = [] + PROTECTED;
     CreateRoleAccessRuleErrors = [Conflict] + BODY + PROTECTED;
-    GetRoleAccessRulesErrors = [ValidationFailed] + PROTECTED;
+    GetRoleAccessRulesErrors = [ValidationFailed, InvalidQuery] + PROTECTED;
+    SearchRoleAccessRulesErrors = [ValidationFailed, InvalidQuery] + BODY + PROTECTED;
     UpdateRoleAccessRuleErrors = [RoleRuleNotFound, Conflict] + BODY + PROTECTED;
     DeleteRoleAccessRuleErrors = [RoleRuleNotFound] + PROTECTED;
     CheckToolAccessErrors = [ToolNotFound, ServerNotFound] + BODY + PROTECTED;
     CreateGrantErrors = [ToolNotFound, ServerNotFound, Conflict] + BODY + PROTECTED;
-    ListGrantsErrors = [ValidationFailed] + PROTECTED;
+    ListGrantsErrors = [ValidationFailed, InvalidQuery] + PROTECTED;
+    SearchGrantsErrors = [ValidationFailed, InvalidQuery] + BODY + PROTECTED;
     GetGrantErrors = [PermissionNotFound] + PROTECTED;
     UpdateGrantErrors = [PermissionNotFound] + BODY + PROTECTED;
     DeleteGrantErrors = [PermissionNotFound] + PROTECTED;
@@ -144,21 +146,60 @@ pub async fn create_role_access_rule(
 
 /// Get Role Access Rules
 ///
-/// Lists role access rules, optionally for one role (administrators only).
+/// Lists role access rules, optionally for one role (administrators only). Takes the list
+/// query parameters (`q`, `sort`, `pageSize`, `pageNumber`, `fields`; `X-Total-Count: true`).
 #[utoipa::path(
     operation_id = "get_role_access_rules_api_v1_toolservers_role_access_get",
     tag = "Tool Servers",
-    params(RoleRulesQuery),
-    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>), GetRoleAccessRulesErrors)
+    params(RoleRulesQuery, ListParams, TotalCountHeader),
+    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>, headers(("X-Total-Count" = u64, description = "How many rules passed the filter (when asked for)"))), GetRoleAccessRulesErrors)
 )]
 #[get("/role-access")]
 pub async fn get_role_access_rules(
+    request: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    query: web::Query<RoleRulesQuery>,
+    filter: web::Query<RoleRulesQuery>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let rules = state.services.access.list_rules(&caller, query.role.map(Into::into)).await?;
-    Ok(HttpResponse::Ok().json(rules.into_iter().map(RoleToolAccessResponse::from).collect::<Vec<_>>()))
+    rule_list(&request, &state, &caller, (&filter, &params), None).await
+}
+
+/// Search Role Access Rules
+///
+/// As Get Role Access Rules, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_role_access_rules_api_v1_toolservers_role_access_search_post",
+    tag = "Tool Servers",
+    params(RoleRulesQuery, ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses((status = 200, description = "The rules", body = Vec<RoleToolAccessResponse>, headers(("X-Total-Count" = u64, description = "How many rules passed the filter (when asked for)"))), SearchRoleAccessRulesErrors)
+)]
+#[post("/role-access/search")]
+pub async fn search_role_access_rules(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    filter: web::Query<RoleRulesQuery>,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Some(body.0.q.as_deref().unwrap_or_default());
+    rule_list(&request, &state, &caller, (&filter, &params), q).await
+}
+
+async fn rule_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    (filter, params): (&RoleRulesQuery, &ListParams),
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let item_fields = field_names::<RoleToolAccessResponse>();
+    let shaped = params.shape(toolhub_domain::access::model::RULE_FIELDS, &item_fields, q)?;
+    let role = filter.role.map(Into::into);
+    let (rules, total) = state.services.access.list_rules(caller, role, &shaped.query).await?;
+    Ok(shaped.answer(request, serialized(rules.into_iter().map(RoleToolAccessResponse::from))?, total))
 }
 
 /// Update Role Access Rule
@@ -247,23 +288,64 @@ pub async fn create_grant(
 /// List grants
 ///
 /// The tenant's grants, optionally for one subject, tool or server (administrators only).
+/// Takes the list query parameters (`q`, `sort`, `pageSize`, `pageNumber`, `fields`;
+/// `X-Total-Count: true`).
 #[utoipa::path(
     operation_id = "list_grants",
     tag = "Access Grants",
-    params(GrantsQuery),
-    responses((status = 200, description = "The grants", body = Vec<GrantResponse>), ListGrantsErrors)
+    params(GrantsQuery, ListParams, TotalCountHeader),
+    responses((status = 200, description = "The grants", body = Vec<GrantResponse>, headers(("X-Total-Count" = u64, description = "How many grants passed the filter (when asked for)"))), ListGrantsErrors)
 )]
 #[get("")]
 pub async fn list_grants(
+    request: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    query: web::Query<GrantsQuery>,
+    filter: web::Query<GrantsQuery>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = query.into_inner().into_domain().map_err(ApiError::validation)?;
+    grant_list(&request, &state, &caller, (filter.into_inner(), &params), None).await
+}
+
+/// Search grants
+///
+/// As List grants, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_grants",
+    tag = "Access Grants",
+    params(GrantsQuery, ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses((status = 200, description = "The grants", body = Vec<GrantResponse>, headers(("X-Total-Count" = u64, description = "How many grants passed the filter (when asked for)"))), SearchGrantsErrors)
+)]
+#[post("/search")]
+pub async fn search_grants(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    filter: web::Query<GrantsQuery>,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Some(body.0.q.as_deref().unwrap_or_default());
+    grant_list(&request, &state, &caller, (filter.into_inner(), &params), q).await
+}
+
+async fn grant_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    (filter, params): (GrantsQuery, &ListParams),
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter.into_domain().map_err(ApiError::validation)?;
+    let item_fields = field_names::<GrantResponse>();
+    let shaped = params.shape(toolhub_domain::access::model::GRANT_FIELDS, &item_fields, q)?;
     // Even a filter nothing can match is checked against the caller's right to list.
-    let grants = state.services.access.list_grants(&caller, filter.as_ref().unwrap_or(&GrantFilter::default())).await?;
-    let grants = if filter.is_some() { grants } else { Vec::new() };
-    Ok(HttpResponse::Ok().json(grants.into_iter().map(GrantResponse::from).collect::<Vec<_>>()))
+    let unmatched = GrantFilter::default();
+    let (grants, total) =
+        state.services.access.list_grants(caller, filter.as_ref().unwrap_or(&unmatched), &shaped.query).await?;
+    let (grants, total) = if filter.is_some() { (grants, total) } else { (Vec::new(), 0) };
+    Ok(shaped.answer(request, serialized(grants.into_iter().map(GrantResponse::from))?, total))
 }
 
 /// Get a grant

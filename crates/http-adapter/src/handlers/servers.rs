@@ -7,7 +7,7 @@ use crate::{
     auth::Caller,
     dto::{
         ListParams, ListServersQuery, SearchBody, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse,
-        ToolServerUpdate, TotalCountHeader, field_names,
+        ToolServerUpdate, TotalCountHeader, field_names, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -106,10 +106,7 @@ async fn server_list(
     let item_fields = field_names::<ToolServerResponse>();
     let shaped = params.shape(toolhub_domain::server::SERVER_FIELDS, &item_fields, q)?;
     let (views, total) = state.services.servers.query(caller, filter.into(), &shaped.query).await?;
-    let items: Result<Vec<_>, _> =
-        views.into_iter().map(|v| serde_json::to_value(ToolServerResponse::from(v))).collect();
-    let items = items.map_err(|e| toolhub_domain::DomainError::Storage(format!("a server did not serialize: {e}")))?;
-    Ok(shaped.answer(request, items, total))
+    Ok(shaped.answer(request, serialized(views.into_iter().map(ToolServerResponse::from))?, total))
 }
 
 /// Get Tool Server

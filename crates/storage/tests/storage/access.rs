@@ -14,7 +14,7 @@ toolhub_test_support::on_every_store!(
     users_are_listed_and_updated
 );
 
-fn grant(subject: Subject, target: Target, level: AccessLevel) -> Grant {
+pub fn grant(subject: Subject, target: Target, level: AccessLevel) -> Grant {
     let now = chrono::Utc::now();
     Grant {
         id: new_id(),
@@ -107,7 +107,7 @@ async fn grants_round_trip_filter_and_cascade(backend: Backend) {
     assert_eq!(t.grants().list_all().await.unwrap().len(), 1, "only the server grant named tool-1 is left");
 }
 
-fn rule(tool: Option<&str>, server: Option<&str>) -> RoleRule {
+pub fn rule(tool: Option<&str>, server: Option<&str>) -> RoleRule {
     let now = chrono::Utc::now();
     RoleRule {
         id: new_id(),

@@ -7,11 +7,16 @@ use toolhub_domain::{
 };
 
 use crate::{
+    access::{grant, rule},
     harness::{Backend, TestDb, fresh},
     servers::{server, tool},
 };
 
-toolhub_test_support::on_every_store!(tool_queries_filter_sort_and_page_alike, server_queries_run_on_every_field);
+toolhub_test_support::on_every_store!(
+    tool_queries_filter_sort_and_page_alike,
+    server_queries_run_on_every_field,
+    grant_and_rule_queries_read_their_api_fields
+);
 
 async fn names(t: &TestDb, q: &str, sort: &str, page: Option<(u64, u64)>) -> (Vec<String>, u64) {
     let text = QueryText { q: Some(q), sort: Some(sort), page_size: page.map(|p| p.0), page_number: page.map(|p| p.1) };
@@ -115,5 +120,63 @@ async fn server_queries_run_on_every_field(backend: Backend) {
         let (present, _) = names(parsed(&format!("{}:exists", field.name), field.name, SERVER_FIELDS)).await;
         let (absent, _) = names(parsed(&format!("{}:missing", field.name), field.name, SERVER_FIELDS)).await;
         assert_eq!(present.len() + absent.len(), 3, "{}", field.name);
+    }
+}
+
+async fn grant_and_rule_queries_read_their_api_fields(backend: Backend) {
+    use toolhub_domain::{
+        access::{
+            AccessLevel, Subject, Target,
+            model::{GRANT_FIELDS, RULE_FIELDS},
+        },
+        ports::GrantFilter,
+    };
+    let t = &fresh(backend).await;
+    let grants = [
+        grant(Subject::User("alice".into()), Target::Tool("tool-1".into()), AccessLevel::Execute),
+        grant(Subject::Group("ops".into()), Target::Server("server-1".into()), AccessLevel::Read),
+        grant(Subject::Public, Target::Toolkit("kit-1".into()), AccessLevel::Read),
+    ];
+    for made in &grants {
+        t.grants().insert(made).await.unwrap();
+    }
+    let ids = |q: &str, sort: &str| {
+        let query = parsed(q, sort, GRANT_FIELDS);
+        async move {
+            let (found, total) = t.grants().query("t", &query).await.unwrap();
+            assert_eq!(found.len() as u64, total);
+            found.into_iter().map(|g| g.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("subject:user:alice", "").await, [grants[0].id.clone()]);
+    assert_eq!(ids(r#"subject:"*""#, "").await, [grants[2].id.clone()]);
+    assert_eq!(ids("subject:~^group:", "").await, [grants[1].id.clone()]);
+    assert_eq!(ids("server_id:server-1", "").await, [grants[1].id.clone()]);
+    assert_eq!(ids("toolkit_id:exists access_level:read", "").await, [grants[2].id.clone()]);
+    assert_eq!(ids("tool_id:null", "subject:desc").await, [grants[1].id.clone(), grants[2].id.clone()]);
+    // The filter of the grant list is terms of the same query.
+    let filter = GrantFilter { subject: Some(Subject::Public), target: Some(Target::Toolkit("kit-1".into())) };
+    let (found, _) = t.grants().query("t", &filter.into_query(ListQuery::default())).await.unwrap();
+    assert_eq!(found.len(), 1);
+    for field in GRANT_FIELDS {
+        let present = ids(&format!("{}:exists", field.name), field.name).await.len();
+        let absent = ids(&format!("{}:null", field.name), &format!("{}:desc", field.name)).await.len();
+        assert_eq!(present + absent, 3, "{}", field.name);
+    }
+
+    let rules = [rule(Some("read_*"), None), rule(None, Some("fs"))];
+    for made in &rules {
+        t.rules().insert(made).await.unwrap();
+    }
+    let rule_ids = |q: &str| {
+        let query = parsed(q, "", RULE_FIELDS);
+        async move { t.rules().query("t", &query).await.unwrap().0.into_iter().map(|r| r.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(rule_ids("tool_pattern:null").await, [rules[1].id.clone()], "an empty pattern has no value");
+    assert_eq!(rule_ids("tool_pattern:~^read").await, [rules[0].id.clone()]);
+    for field in RULE_FIELDS {
+        let present = rule_ids(&format!("{}:exists", field.name)).await.len();
+        let absent = rule_ids(&format!("{}:missing", field.name)).await.len();
+        assert_eq!(present + absent, 2, "{}", field.name);
     }
 }

@@ -119,10 +119,16 @@ impl AccessService {
         Ok(())
     }
 
-    /// The tenant's grants matching `filter` (administrators only).
-    pub async fn list_grants(&self, actor: &Principal, filter: &GrantFilter) -> DomainResult<Vec<Grant>> {
+    /// The tenant's grants matching `filter` and `query`, and how many match (administrators
+    /// only; the database filters, sorts and pages).
+    pub async fn list_grants(
+        &self,
+        actor: &Principal,
+        filter: &GrantFilter,
+        query: &crate::query::ListQuery,
+    ) -> DomainResult<(Vec<Grant>, u64)> {
         actor.require_admin("list grants")?;
-        self.grants.list(&actor.tenant, filter).await
+        self.grants.query(&actor.tenant, &filter.into_query(query.clone())).await
     }
 
     /// A user's own grants (the seed's permissions); users may read their own.

@@ -110,8 +110,19 @@ impl AccessService {
     }
 
     /// The tenant's role rules, of one role or all (administrators only).
-    pub async fn list_rules(&self, actor: &Principal, role: Option<Role>) -> DomainResult<Vec<RoleRule>> {
+    pub async fn list_rules(
+        &self,
+        actor: &Principal,
+        role: Option<Role>,
+        query: &crate::query::ListQuery,
+    ) -> DomainResult<(Vec<RoleRule>, u64)> {
+        use crate::query::{Scalar, Test};
         actor.require_admin("list role access rules")?;
-        self.rules.list(&actor.tenant, role).await
+        let mut query = query.clone();
+        if let Some(role) = role {
+            let fields = crate::access::model::RULE_FIELDS;
+            query = query.and(fields, "role", Test::Equals(Scalar::Text(role.as_str().into())));
+        }
+        self.rules.query(&actor.tenant, &query).await
     }
 }
