@@ -301,36 +301,6 @@ pub fn validate_pattern(v: &mut Validator, field: &str, pattern: &Option<String>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_window_masks_agree_with_the_lists() {
-        // The lists' meaning, written out: empty or unset means any.
-        let fits =
-            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
-        let start = chrono::DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
-        let cases = [
-            Conditions::default(),
-            Conditions { allowed_hours: Some(vec![]), allowed_days: Some(vec![]), ..Default::default() },
-            Conditions { allowed_hours: Some(vec![0, 9, 17, 23]), ..Default::default() },
-            Conditions { allowed_days: Some(vec![0, 6]), ..Default::default() },
-            Conditions { allowed_hours: Some(vec![12]), allowed_days: Some(vec![3]), ..Default::default() },
-        ];
-        for conditions in cases {
-            for hour in 0..24 * 7 {
-                let moment = Moment::of(start + chrono::Duration::hours(hour));
-                assert_eq!(
-                    conditions.window().contains(&moment),
-                    fits(&conditions.allowed_hours, moment.hour) && fits(&conditions.allowed_days, moment.day),
-                    "{conditions:?} {moment:?}"
-                );
-            }
-        }
-    }
-}
-
 /// The fields a grant list can be queried and sorted by (as the API names them: `subject` is
 /// `user:<id>`, `group:<name>` or `*`; one of `tool_id`, `server_id`, `toolkit_id` has a value).
 pub const GRANT_FIELDS: crate::query::Fields = {
@@ -417,6 +387,36 @@ impl crate::query::Queryable for RoleRule {
             "created_at" => Some(Scalar::Time(self.created_at)),
             "updated_at" => Some(Scalar::Time(self.updated_at)),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_masks_agree_with_the_lists() {
+        // The lists' meaning, written out: empty or unset means any.
+        let fits =
+            |allowed: &Option<Vec<u8>>, value: u8| allowed.as_ref().is_none_or(|a| a.is_empty() || a.contains(&value));
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
+        let cases = [
+            Conditions::default(),
+            Conditions { allowed_hours: Some(vec![]), allowed_days: Some(vec![]), ..Default::default() },
+            Conditions { allowed_hours: Some(vec![0, 9, 17, 23]), ..Default::default() },
+            Conditions { allowed_days: Some(vec![0, 6]), ..Default::default() },
+            Conditions { allowed_hours: Some(vec![12]), allowed_days: Some(vec![3]), ..Default::default() },
+        ];
+        for conditions in cases {
+            for hour in 0..24 * 7 {
+                let moment = Moment::of(start + chrono::Duration::hours(hour));
+                assert_eq!(
+                    conditions.window().contains(&moment),
+                    fits(&conditions.allowed_hours, moment.hour) && fits(&conditions.allowed_days, moment.day),
+                    "{conditions:?} {moment:?}"
+                );
+            }
         }
     }
 }
