@@ -178,6 +178,48 @@ pub struct CallFilter {
     pub until: Option<Timestamp>,
 }
 
+/// The fields a call log can be queried and sorted by (as the API names them: `user_id` is
+/// the caller).
+pub const CALL_FIELDS: crate::query::Fields = {
+    use crate::query::{Field, FieldKind::*};
+    &[
+        Field::new("id", Text),
+        Field::new("tool_id", Text),
+        Field::new("tool_name", Text),
+        Field::new("server_id", Text),
+        Field::new("server_name", Text),
+        Field::new("user_id", Text),
+        Field::new("status", Text),
+        Field::new("error_code", Text),
+        Field::new("result_summary", Text),
+        Field::new("duration_ms", Number),
+        Field::new("correlation_id", Text),
+        Field::new("called_at", Time),
+    ]
+};
+
+impl crate::query::Queryable for CallRecord {
+    fn value(&self, field: &str) -> Option<crate::query::Scalar> {
+        use crate::query::Scalar;
+        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        match field {
+            "id" => text(&self.id),
+            "tool_id" => self.tool_id.as_deref().and_then(text),
+            "tool_name" => text(&self.tool_name),
+            "server_id" => self.server_id.as_deref().and_then(text),
+            "server_name" => text(&self.server_name),
+            "user_id" => text(&self.principal_id),
+            "status" => text(self.status.as_str()),
+            "error_code" => self.error_code.as_deref().and_then(text),
+            "result_summary" => self.result_summary.as_deref().and_then(text),
+            "duration_ms" => Some(Scalar::Number(self.duration_ms)),
+            "correlation_id" => self.correlation_id.as_deref().and_then(text),
+            "called_at" => Some(Scalar::Time(self.called_at)),
+            _ => None,
+        }
+    }
+}
+
 /// Stored arguments are capped at this many bytes of JSON.
 pub const ARGUMENTS_MAX: usize = 8 * 1024;
 /// Result summaries are capped at this many characters.

@@ -174,6 +174,9 @@ pub trait ToolkitRepository: Send + Sync {
     async fn find_by_name(&self, tenant: &str, name: &str) -> PortResult<Option<Toolkit>>;
     /// The tenant's toolkits, by name.
     async fn list(&self, tenant: &str) -> PortResult<Vec<Toolkit>>;
+    /// The tenant's toolkits that pass `query` ([`crate::toolkit::TOOLKIT_FIELDS`]), in its
+    /// order (then name), its page of them if it has one, and how many passed.
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Toolkit>, u64)>;
     /// Replaces a toolkit if it is still at `expected_version`; false when it is not (or gone).
     async fn update(&self, toolkit: &Toolkit, expected_version: i64) -> PortResult<bool>;
     /// Deletes a toolkit and its tools; false when it did not exist.
@@ -243,13 +246,13 @@ pub trait SessionRepository: Send + Sync {
 pub trait CallLogRepository: Send + Sync {
     /// Stores the records and adds them to the usage counters of their tools and grants.
     async fn store(&self, records: &[CallRecord]) -> PortResult<()>;
-    /// Newest first, and the total count before paging.
+    /// The records that pass the filter and `query` ([`crate::calls::CALL_FIELDS`]), in its
+    /// order (then newest first), its page of them if it has one, and how many passed.
     async fn list(
         &self,
         tenant: &str,
         filter: &CallFilter,
-        limit: u64,
-        offset: u64,
+        query: &crate::query::ListQuery,
     ) -> PortResult<(Vec<CallRecord>, u64)>;
     /// Deletes records older than `before`; returns how many.
     async fn prune(&self, before: Timestamp) -> PortResult<u64>;

@@ -126,19 +126,19 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-/// A page: `size` items from item `(number - 1) * size`.
+/// A page: `size` items after the first `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     /// Items per page, 1 to [`PAGE_SIZE_MAX`].
     pub size: u64,
-    /// 1-based.
-    pub number: u64,
+    /// How many items come before the page.
+    pub offset: u64,
 }
 
 impl Page {
-    /// How many items come before the page.
-    pub fn offset(&self) -> u64 {
-        self.size.saturating_mul(self.number - 1)
+    /// Page `number` (from 1) of `size` items.
+    pub fn numbered(size: u64, number: u64) -> Self {
+        Self { size, offset: size.saturating_mul(number.saturating_sub(1)) }
     }
 }
 
@@ -203,7 +203,7 @@ impl ListQuery {
                 if !(1..=u32::MAX as u64).contains(&number) {
                     return Err(invalid("pageNumber", "must be 1 or more (pages count from 1)"));
                 }
-                Some(Page { size, number })
+                Some(Page::numbered(size, number))
             }
         };
         Ok(Self { terms, sort, page })
@@ -527,7 +527,7 @@ impl ListQuery {
     /// The query's page of items that are filtered and sorted already (all without a page).
     pub fn page_of<T>(&self, items: Vec<T>) -> Vec<T> {
         match self.page {
-            Some(page) => items.into_iter().skip(page.offset() as usize).take(page.size as usize).collect(),
+            Some(page) => items.into_iter().skip(page.offset as usize).take(page.size as usize).collect(),
             None => items,
         }
     }
@@ -635,7 +635,7 @@ mod tests {
         assert!(parse_sort("name:sideways", FIELDS).is_err());
         assert!(parse_sort("colour", FIELDS).unwrap_err().client_message().contains("unknown field"));
         let text = QueryText { page_size: Some(10), page_number: Some(3), ..Default::default() };
-        assert_eq!(ListQuery::parse(&text, FIELDS).unwrap().page.unwrap().offset(), 20);
+        assert_eq!(ListQuery::parse(&text, FIELDS).unwrap().page.unwrap().offset, 20);
         for (size, number) in [(0, 1), (PAGE_SIZE_MAX + 1, 1), (10, 0)] {
             let text = QueryText { page_size: Some(size), page_number: Some(number), ..Default::default() };
             assert!(ListQuery::parse(&text, FIELDS).is_err(), "{size} {number}");

@@ -283,6 +283,10 @@ impl ToolkitRepository for InMemoryStore {
         Ok(list)
     }
 
+    async fn query(&self, tenant: &str, query: &crate::query::ListQuery) -> PortResult<(Vec<Toolkit>, u64)> {
+        Ok(query.apply(ToolkitRepository::list(self, tenant).await?))
+    }
+
     async fn update(&self, toolkit: &Toolkit, expected_version: i64) -> PortResult<bool> {
         let mut kits = lock(&self.toolkits);
         match kits.get_mut(&toolkit.id) {
@@ -755,8 +759,7 @@ impl CallLogRepository for InMemoryStore {
         &self,
         tenant: &str,
         filter: &CallFilter,
-        limit: u64,
-        offset: u64,
+        query: &crate::query::ListQuery,
     ) -> PortResult<(Vec<CallRecord>, u64)> {
         let calls = lock(&self.calls);
         let either = |wanted: &Option<String>, id: &Option<String>, name: &str| {
@@ -774,8 +777,7 @@ impl CallLogRepository for InMemoryStore {
             .cloned()
             .collect();
         found.sort_by(|a, b| b.called_at.cmp(&a.called_at).then_with(|| b.id.cmp(&a.id)));
-        let total = found.len() as u64;
-        Ok((found.into_iter().skip(offset as usize).take(limit as usize).collect(), total))
+        Ok(query.apply(found))
     }
 
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {

@@ -293,6 +293,43 @@ pub fn validate_tool_texts(v: &mut Validator, description: Option<&str>, kind: O
     }
 }
 
+/// The fields a toolkit list can be queried and sorted by.
+pub const TOOLKIT_FIELDS: crate::query::Fields = {
+    use crate::query::{Field, FieldKind::*};
+    &[
+        Field::new("id", Text),
+        Field::new("name", Text),
+        Field::new("display_name", Text),
+        Field::new("description", Text),
+        Field::new("owner_id", Text),
+        Field::new("server_id", Text),
+        Field::new("version", Integer),
+        Field::new("created_by", Text),
+        Field::new("created_at", Time),
+        Field::new("updated_at", Time),
+    ]
+};
+
+impl crate::query::Queryable for Toolkit {
+    fn value(&self, field: &str) -> Option<crate::query::Scalar> {
+        use crate::query::Scalar;
+        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        match field {
+            "id" => text(&self.id),
+            "name" => text(&self.name),
+            "display_name" => text(&self.display_name),
+            "description" => self.description.as_deref().and_then(text),
+            "owner_id" => text(&self.owner_id),
+            "server_id" => self.server_id.as_deref().and_then(text),
+            "version" => Some(Scalar::Integer(self.version)),
+            "created_by" => text(&self.created_by),
+            "created_at" => Some(Scalar::Time(self.created_at)),
+            "updated_at" => Some(Scalar::Time(self.updated_at)),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -86,7 +86,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(access::update_role_access_rule)
                 .service(access::delete_role_access_rule)
                 .service(access::check_tool_access)
-                .service(calls::list_tool_calls),
+                .service(calls::list_tool_calls)
+                .service(calls::search_tool_calls),
         )
         .service(
             scope::scope("/api/v1/grants")
@@ -108,6 +109,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1/toolkits")
                 .service(toolkits::create_toolkit)
                 .service(toolkits::list_toolkits)
+                .service(toolkits::search_toolkits)
                 .service(toolkits::get_toolkit)
                 .service(toolkits::update_toolkit)
                 .service(toolkits::delete_toolkit)

@@ -11,8 +11,7 @@ use std::{
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -65,6 +64,11 @@ fn to_row(r: &CallRecord) -> call_records::Model {
         grant_id: r.grant_id.clone(),
         called_at: r.called_at,
     }
+}
+
+/// A record's API fields kept in columns of other names.
+fn call_columns(field: &str) -> Option<&'static str> {
+    (field == "user_id").then_some("principal_id")
 }
 
 fn from_row(r: call_records::Model) -> Result<CallRecord, DomainError> {
@@ -145,8 +149,7 @@ impl CallLogRepository for Store {
         &self,
         tenant: &str,
         filter: &CallFilter,
-        limit: u64,
-        offset: u64,
+        list_query: &toolhub_domain::query::ListQuery,
     ) -> PortResult<(Vec<CallRecord>, u64)> {
         let mut query = call_records::Entity::find().filter(call_records::Column::Tenant.eq(tenant));
         if let Some(tool) = &filter.tool {
@@ -175,19 +178,11 @@ impl CallLogRepository for Store {
         if let Some(until) = filter.until {
             query = query.filter(call_records::Column::CalledAt.lt(until));
         }
-        let total = query.clone().count(&self.db).await.map_err(db_error)?;
-        let page = query
-            .order_by_desc(call_records::Column::CalledAt)
-            .order_by_desc(call_records::Column::Id)
-            .limit(limit)
-            .offset(offset)
-            .all(&self.db)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((page, total))
+        let newest_first = |s: sea_orm::Select<call_records::Entity>| {
+            s.order_by_desc(call_records::Column::CalledAt).order_by_desc(call_records::Column::Id)
+        };
+        let (rows, total) = crate::query::run(&self.db, (query, call_columns), list_query, newest_first).await?;
+        Ok((rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?, total))
     }
 
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {

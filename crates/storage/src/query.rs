@@ -107,7 +107,7 @@ where
     match query.page {
         Some(page) => {
             let total = select.count(db).await.map_err(db_error)?;
-            let rows = ordered.limit(page.size).offset(page.offset()).all(db).await.map_err(db_error)?;
+            let rows = ordered.limit(page.size).offset(page.offset).all(db).await.map_err(db_error)?;
             Ok((rows, total))
         }
         None => {

@@ -131,6 +131,13 @@ impl ToolkitRepository for Store {
         Ok(rows.into_iter().map(toolkit_from_row).collect())
     }
 
+    async fn query(&self, tenant: &str, query: &toolhub_domain::query::ListQuery) -> PortResult<(Vec<Toolkit>, u64)> {
+        let select = toolkits::Entity::find().filter(toolkits::Column::Tenant.eq(tenant));
+        let then = |s: sea_orm::Select<toolkits::Entity>| s.order_by_asc(toolkits::Column::Name);
+        let (rows, total) = crate::query::run(&self.db, (select, crate::query::columns), query, then).await?;
+        Ok((rows.into_iter().map(toolkit_from_row).collect(), total))
+    }
+
     async fn update(&self, toolkit: &Toolkit, expected_version: i64) -> PortResult<bool> {
         let row = toolkit_to_row(toolkit).into_active_model().reset_all();
         let result = toolkits::Entity::update_many()

@@ -81,6 +81,7 @@ const ROWS: &[Row] = &[
         [H, H, A, H, A],
     ),
     ("GET", "/api/v1/toolservers/calls", Fresh::No, "", [A, A, A, A, A]),
+    ("POST", "/api/v1/toolservers/calls/search", Fresh::No, r#"{"q": "status:success"}"#, [A, A, A, A, A]),
     (
         "POST",
         "/api/v1/toolservers/permissions",
@@ -160,6 +161,7 @@ const ROWS: &[Row] = &[
     // Toolkits: power users and above make them; the rest needs the toolkit to be visible
     // (owner, grant, administrator) and, to change it, admin on it.
     ("GET", "/api/v1/toolkits", Fresh::No, "", [A, A, A, A, A]),
+    ("POST", "/api/v1/toolkits/search", Fresh::No, r#"{"q": "name:~kit"}"#, [A, A, A, A, A]),
     ("POST", "/api/v1/toolkits", Fresh::No, r#"{"name": "k-{caller}"}"#, [D, D, A, A, A]),
     ("GET", "/api/v1/toolkits/{toolkit_id}", Fresh::No, "", [H, H, A, H, A]),
     ("PUT", "/api/v1/toolkits/{toolkit_id}", Fresh::No, r#"{"description": "d {caller}"}"#, [H, H, A, H, A]),

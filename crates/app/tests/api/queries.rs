@@ -112,6 +112,32 @@ async fn the_tool_list_answers_queries(backend: Backend) {
         app.post("/api/v1/toolservers/role-access/search?role=user", admin, json!({"q": "tool_pattern:~^read"})).await;
     assert_eq!(reply.body.as_array().map(Vec::len), Some(1), "{}", reply.body);
 
+    // Toolkits and the call log.
+    for name in ["kit-b", "kit-a"] {
+        assert_eq!(app.post("/api/v1/toolkits", admin, json!({"name": name})).await.status, StatusCode::CREATED);
+    }
+    let reply =
+        app.post("/api/v1/toolkits/search?sort=name:desc&fields=name", admin, json!({"q": "name:~^kit-"})).await;
+    assert_eq!(names(&reply.body), ["kit-b", "kit-a"], "{}", reply.body);
+    for message in ["one", "two"] {
+        let call = json!({"arguments": {"message": message}});
+        let path = format!("/api/v1/toolservers/tools/{}/call", fixture.tool_id("echo").as_str().unwrap());
+        assert_eq!(app.post(&path, admin, call).await.status, StatusCode::OK);
+    }
+    let logged = toolhub_test_support::eventually_async(std::time::Duration::from_secs(5), || async {
+        app.get("/api/v1/toolservers/calls?tool=echo", admin).await.body["total"] == 2
+    })
+    .await;
+    assert!(logged, "both calls are in the call log");
+    let (status, body, total) =
+        counted(&app, "/api/v1/toolservers/calls?q=tool_name:echo%20status:success&pageSize=1&fields=tool_name", admin)
+            .await;
+    assert_eq!((status, total, &body["total"], &body["limit"]), (StatusCode::OK, Some(2), &json!(2), &json!(1)));
+    let item = body["items"][0].as_object().unwrap();
+    assert_eq!(item.keys().map(String::as_str).collect::<Vec<_>>(), ["id", "tool_name"]);
+    let reply = app.post("/api/v1/toolservers/calls/search", admin, json!({"q": "user_id:nobody"})).await;
+    assert_eq!(reply.body["total"], 0, "{}", reply.body);
+
     // A reader's list is what it may read, counted and paged after its view.
     let reader = app.key("reader", Role::User, "default").await;
     for tool in ["echo", "add", "pid"] {
@@ -122,6 +148,10 @@ async fn the_tool_list_answers_queries(backend: Backend) {
     assert_eq!((names(&body), total), (vec!["pid"], Some(3)));
     let (_, body, total) = counted(&app, &format!("{TOOLS}?q=name:~^[a-e]&sort=name"), &reader).await;
     assert_eq!((names(&body), total), (vec!["add", "echo"], Some(2)));
+    let reply = app.get("/api/v1/toolservers/calls?q=tool_name:echo", &reader).await;
+    assert_eq!(reply.body["total"], 0, "a user's call log holds its own calls only: {}", reply.body);
+    let (_, body, total) = counted(&app, "/api/v1/toolkits?q=name:~kit", &reader).await;
+    assert_eq!((body, total), (json!([]), Some(0)), "nor may it see the administrator's toolkits");
     let reply = app.get("/api/v1/grants?q=subject:~x", &reader).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "grants are administrators' to list");
     let (_, body, total) = counted(&app, "/api/v1/toolservers/servers?q=name:~^remote", &reader).await;

@@ -92,8 +92,7 @@ impl CallService {
         &self,
         actor: &Principal,
         mut filter: CallFilter,
-        limit: u64,
-        offset: u64,
+        query: &crate::query::ListQuery,
     ) -> DomainResult<(Vec<CallRecord>, u64)> {
         if !actor.is_admin() {
             if filter.user.as_ref().is_some_and(|u| *u != actor.id) {
@@ -101,7 +100,7 @@ impl CallService {
             }
             filter.user = Some(actor.id.clone());
         }
-        self.calls.list(&actor.tenant, &filter, limit, offset).await
+        self.calls.list(&actor.tenant, &filter, query).await
     }
 
     /// Deletes the records older than `retention` (by the service's clock); returns how many.

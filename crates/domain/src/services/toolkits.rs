@@ -13,6 +13,7 @@ use crate::{
     error::DomainResult,
     new_id,
     ports::{Clock, ToolkitRepository},
+    query::ListQuery,
     server::ToolServer,
     services::{AccessService, CALL_TARGET_CACHE_SECS, CatalogueCache},
     tool::Tool,
@@ -167,10 +168,19 @@ impl ToolkitService {
         Ok(kit)
     }
 
-    /// The toolkits the actor may see, by name.
-    pub async fn list(&self, actor: &Principal) -> DomainResult<Vec<Toolkit>> {
-        let all = self.toolkits.list(&actor.tenant).await?;
-        Ok(all.into_iter().filter(|k| self.level_allows(actor, k, AccessLevel::Read)).collect())
+    /// The toolkits the actor may see that pass `query` (by name unless it sorts otherwise),
+    /// and how many passed.
+    pub async fn list(&self, actor: &Principal, query: &ListQuery) -> DomainResult<(Vec<Toolkit>, u64)> {
+        // Administrators see every toolkit: the database pages; others' pages are cut after
+        // their view.
+        if actor.is_admin() {
+            return self.toolkits.query(&actor.tenant, query).await;
+        }
+        let (found, _) = self.toolkits.query(&actor.tenant, &query.unpaged()).await?;
+        let visible: Vec<Toolkit> =
+            found.into_iter().filter(|k| self.level_allows(actor, k, AccessLevel::Read)).collect();
+        let total = visible.len() as u64;
+        Ok((query.page_of(visible), total))
     }
 
     /// A toolkit the actor may see, by id, name or `owner:name`.

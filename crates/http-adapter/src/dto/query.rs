@@ -63,31 +63,40 @@ impl ListParams {
         };
         let query = ListQuery::parse(&text, fields)?;
         let projection = self.fields.as_deref().map(|f| query::parse_projection(f, item_fields)).transpose()?;
+        // `fields=` naming nothing asks for nothing in particular.
+        let projection = projection.filter(|names| !names.is_empty());
         Ok(Shaped { query, projection })
     }
 }
 
 impl Shaped {
-    /// The answer: the items (cut to the asked fields, `id` kept) and, when the request asked
-    /// with `X-Total-Count: true`, the count of every item that passed in that header.
+    /// The answer: the items (cut to the asked fields) and, when the request asked with
+    /// `X-Total-Count: true`, the count of every item that passed in that header.
     pub fn answer(&self, request: &HttpRequest, items: Vec<Value>, total: u64) -> HttpResponse {
-        let items: Vec<Value> = match &self.projection {
-            None => items,
-            Some(keep) => items
-                .into_iter()
-                .map(|item| match item {
-                    Value::Object(map) => Value::Object(
-                        map.into_iter().filter(|(k, _)| k == "id" || keep.iter().any(|f| f == k)).collect(),
-                    ),
-                    other => other,
-                })
-                .collect(),
-        };
+        self.respond(request, &self.project(items), total)
+    }
+
+    /// `body` (whatever holds the items), with the count header when asked for.
+    pub fn respond(&self, request: &HttpRequest, body: &impl serde::Serialize, total: u64) -> HttpResponse {
         let mut response = HttpResponse::Ok();
         if wants_total(request) {
             response.insert_header(("X-Total-Count", total.to_string()));
         }
-        response.json(items)
+        response.json(body)
+    }
+
+    /// The items cut to the asked fields (`id` kept).
+    pub fn project(&self, items: Vec<Value>) -> Vec<Value> {
+        let Some(keep) = &self.projection else { return items };
+        items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(map) => {
+                    Value::Object(map.into_iter().filter(|(k, _)| k == "id" || keep.contains(k)).collect())
+                }
+                other => other,
+            })
+            .collect()
     }
 }
 

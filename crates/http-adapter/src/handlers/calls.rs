@@ -1,14 +1,17 @@
 //! Calling tools, the call log, server metrics and the Prometheus exposition.
 
-use actix_web::{HttpResponse, get, post, web};
-use serde_json::Value;
-use toolhub_domain::{services::ToolSelector, validation::FieldError};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde_json::{Value, json};
+use toolhub_domain::{query::Page, services::ToolSelector, validation::FieldError};
 
 use crate::{
     AppState,
     auth::Caller,
     context,
-    dto::{CallLogPage, CallRecordResponse, CallsQuery, NamedToolCallRequest, ToolCallRequest, ToolServerMetrics},
+    dto::{
+        CallLogPage, CallRecordResponse, CallsQuery, ListParams, NamedToolCallRequest, SearchBody, ToolCallRequest,
+        ToolServerMetrics, TotalCountHeader, field_names, serialized,
+    },
     extract::Json,
     problem::{ApiError, quota_headers},
 };
@@ -16,7 +19,8 @@ use crate::{
 crate::problems! {
     CallToolErrors = [ToolNotFound, ToolDisabled, InvalidArgs, RateLimited] + UPSTREAM + BODY + PROTECTED;
     CallToolByNameErrors = [ToolNotFound, ToolDisabled, InvalidArgs, RateLimited] + UPSTREAM + BODY + PROTECTED;
-    ListToolCallsErrors = [ValidationFailed] + PROTECTED;
+    SearchToolCallsErrors = [InvalidQuery] + BODY + PROTECTED;
+    ListToolCallsErrors = [ValidationFailed, InvalidQuery] + PROTECTED;
     GetServerMetricsErrors = [ServerNotFound] + PROTECTED;
     PrometheusMetricsErrors = [] + PROTECTED;
 }
@@ -96,29 +100,66 @@ pub async fn call_tool_by_name(
 
 /// List tool calls
 ///
-/// The call log, newest first: administrators see the tenant's calls, others their own.
+/// The call log, newest first: administrators see the tenant's calls, others their own. Takes
+/// the list query parameters (`q`, `sort`, `pageSize` and `pageNumber` instead of `limit` and
+/// `offset`, `fields` for the items; `X-Total-Count: true`).
 #[utoipa::path(
     operation_id = "list_tool_calls_api_v1_toolservers_calls_get",
     tag = "Tool Servers",
-    params(CallsQuery),
-    responses((status = 200, description = "A page of calls", body = CallLogPage), ListToolCallsErrors)
+    params(CallsQuery, ListParams, TotalCountHeader),
+    responses((status = 200, description = "A page of calls", body = CallLogPage, headers(("X-Total-Count" = u64, description = "How many calls passed the filter (when asked for)"))), ListToolCallsErrors)
 )]
 #[get("/calls")]
 pub async fn list_tool_calls(
+    request: HttpRequest,
     state: web::Data<AppState>,
     Caller(caller): Caller,
-    query: web::Query<CallsQuery>,
+    filter: web::Query<CallsQuery>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (limit, offset) = super::paging(query.limit, query.offset)?;
-    let filter = query.filter().map_err(|e| ApiError::validation(vec![FieldError::new("status", e)]))?;
-    let (items, total) = state.services.calls.history(&caller, filter, limit as u64, offset as u64).await?;
-    Ok(HttpResponse::Ok().json(CallLogPage {
-        items: items.into_iter().map(CallRecordResponse::from).collect(),
-        total: total as i64,
-        limit,
-        offset,
-    }))
+    call_list(&request, &state, &caller, (&filter, &params), None).await
+}
+
+/// Search tool calls
+///
+/// As List tool calls, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_tool_calls_api_v1_toolservers_calls_search_post",
+    tag = "Tool Servers",
+    params(CallsQuery, ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses((status = 200, description = "A page of calls", body = CallLogPage, headers(("X-Total-Count" = u64, description = "How many calls passed the filter (when asked for)"))), SearchToolCallsErrors)
+)]
+#[post("/calls/search")]
+pub async fn search_tool_calls(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    filter: web::Query<CallsQuery>,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Some(body.0.q.as_deref().unwrap_or_default());
+    call_list(&request, &state, &caller, (&filter, &params), q).await
+}
+
+async fn call_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    (filter, params): (&CallsQuery, &ListParams),
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = super::paging(filter.limit, filter.offset)?;
+    let call_filter = filter.filter().map_err(|e| ApiError::validation(vec![FieldError::new("status", e)]))?;
+    let item_fields = field_names::<CallRecordResponse>();
+    let mut shaped = params.shape(toolhub_domain::calls::CALL_FIELDS, &item_fields, q)?;
+    // `limit` and `offset` page unless `pageSize` or `pageNumber` does.
+    let page = *shaped.query.page.get_or_insert(Page { size: limit as u64, offset: offset as u64 });
+    let (items, total) = state.services.calls.history(caller, call_filter, &shaped.query).await?;
+    let items = shaped.project(serialized(items.into_iter().map(CallRecordResponse::from))?);
+    let page_body = json!({"items": items, "total": total, "limit": page.size, "offset": page.offset});
+    Ok(shaped.respond(request, &page_body, total))
 }
 
 /// Get Server Metrics

@@ -1,15 +1,15 @@
 //! Toolkits: the native API (`/api/v1/toolkits`) and seed 004's Informer surface
 //! (`/api/toolkits/{id}/tools`), both thin over the toolkit service.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use crate::{
     AppState,
     auth::Caller,
     dto::{
         HalLink, InfCollectionLinks, InfPaging, InfSync, InfTool, InfToolInput, InfToolList, InfToolsEmbedded,
-        ToolCallRequest, ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse, ToolkitToolAdd, ToolkitToolResponse,
-        ToolkitUpdate,
+        ListParams, SearchBody, ToolCallRequest, ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse, ToolkitToolAdd,
+        ToolkitToolResponse, ToolkitUpdate, TotalCountHeader, field_names, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -17,7 +17,8 @@ use crate::{
 
 crate::problems! {
     CreateToolkitErrors = [ServerNotFound, Conflict] + BODY + PROTECTED;
-    ListToolkitsErrors = [] + PROTECTED;
+    ListToolkitsErrors = [InvalidQuery, ValidationFailed] + PROTECTED;
+    SearchToolkitsErrors = [InvalidQuery] + BODY + PROTECTED;
     GetToolkitErrors = [ToolkitNotFound] + PROTECTED;
     UpdateToolkitErrors = [ToolkitNotFound, ServerNotFound, VersionMismatch] + BODY + PROTECTED;
     DeleteToolkitErrors = [ToolkitNotFound, Conflict, ValidationFailed] + PROTECTED;
@@ -51,16 +52,58 @@ pub async fn create_toolkit(
 
 /// List toolkits
 ///
-/// The toolkits the caller may see (owned, granted at least `read`, or all for administrators), by name.
+/// The toolkits the caller may see (owned, granted at least `read`, or all for administrators),
+/// by name. Takes the list query parameters (`q`, `sort`, `pageSize`, `pageNumber`, `fields`;
+/// `X-Total-Count: true`).
 #[utoipa::path(
     operation_id = "list_toolkits",
     tag = "Toolkits",
-    responses((status = 200, description = "The toolkits", body = Vec<ToolkitResponse>), ListToolkitsErrors)
+    params(ListParams, TotalCountHeader),
+    responses((status = 200, description = "The toolkits", body = Vec<ToolkitResponse>, headers(("X-Total-Count" = u64, description = "How many toolkits passed the filter (when asked for)"))), ListToolkitsErrors)
 )]
 #[get("")]
-pub async fn list_toolkits(state: web::Data<AppState>, Caller(caller): Caller) -> Result<HttpResponse, ApiError> {
-    let kits = state.services.toolkits.list(&caller).await?;
-    Ok(HttpResponse::Ok().json(kits.into_iter().map(ToolkitResponse::from).collect::<Vec<_>>()))
+pub async fn list_toolkits(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    toolkit_list(&request, &state, &caller, &params, None).await
+}
+
+/// Search toolkits
+///
+/// As List toolkits, with the filter in the body.
+#[utoipa::path(
+    operation_id = "search_toolkits",
+    tag = "Toolkits",
+    params(ListParams, TotalCountHeader),
+    request_body = SearchBody,
+    responses((status = 200, description = "The toolkits", body = Vec<ToolkitResponse>, headers(("X-Total-Count" = u64, description = "How many toolkits passed the filter (when asked for)"))), SearchToolkitsErrors)
+)]
+#[post("/search")]
+pub async fn search_toolkits(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    Caller(caller): Caller,
+    params: web::Query<ListParams>,
+    body: Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let q = Some(body.0.q.as_deref().unwrap_or_default());
+    toolkit_list(&request, &state, &caller, &params, q).await
+}
+
+async fn toolkit_list(
+    request: &HttpRequest,
+    state: &AppState,
+    caller: &toolhub_domain::Principal,
+    params: &ListParams,
+    q: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    let item_fields = field_names::<ToolkitResponse>();
+    let shaped = params.shape(toolhub_domain::toolkit::TOOLKIT_FIELDS, &item_fields, q)?;
+    let (kits, total) = state.services.toolkits.list(caller, &shaped.query).await?;
+    Ok(shaped.answer(request, serialized(kits.into_iter().map(ToolkitResponse::from))?, total))
 }
 
 /// Get a toolkit

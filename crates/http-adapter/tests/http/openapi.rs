@@ -80,12 +80,18 @@ fn declares_every_seed_operation_with_its_sdk_name() {
         [
             "call_tool_by_name_api_v1_toolservers_call_post",
             "list_tool_calls_api_v1_toolservers_calls_get",
+            "search_tool_calls_api_v1_toolservers_calls_search_post",
+            "search_role_access_rules_api_v1_toolservers_role_access_search_post",
             "delete_role_access_rule_api_v1_toolservers_role_access_rule_id_delete",
             "update_role_access_rule_api_v1_toolservers_role_access_rule_id_put",
+            "search_tool_servers_api_v1_toolservers_servers_search_post",
+            "search_tools_api_v1_toolservers_tools_search_post",
             "call_tool_api_v1_toolservers_tools_tool_id_call_post",
         ],
-        "beyond the seed: tool calls, the call log, and the role-rule update and delete the original lacks"
+        "beyond the seed: tool calls, the call log, list searches, and the role-rule update and delete the \
+         original lacks"
     );
+
     assert_eq!(spec["components"]["securitySchemes"]["CustomHTTPBearer"]["scheme"], "bearer");
 }
 

@@ -7,6 +7,7 @@ use toolhub_domain::{
     Timestamp,
     calls::{CallFilter, CallRecord, CallStatus},
     ports::{CallLog, CallLogRepository, PortResult},
+    query::{ListQuery, Page},
 };
 use toolhub_storage::BatchingCallLog;
 
@@ -31,19 +32,18 @@ impl CallLogRepository for Counting {
         self.store.store(records).await
     }
 
-    async fn list(
-        &self,
-        tenant: &str,
-        filter: &CallFilter,
-        limit: u64,
-        offset: u64,
-    ) -> PortResult<(Vec<CallRecord>, u64)> {
-        self.store.list(tenant, filter, limit, offset).await
+    async fn list(&self, tenant: &str, filter: &CallFilter, query: &ListQuery) -> PortResult<(Vec<CallRecord>, u64)> {
+        self.store.list(tenant, filter, query).await
     }
 
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {
         self.store.prune(before).await
     }
+}
+
+/// `limit` records after `offset`.
+fn paged(limit: u64, offset: u64) -> ListQuery {
+    ListQuery { page: Some(Page { size: limit, offset }), ..Default::default() }
 }
 
 /// A call record of the default tenant (tests override what they need).
@@ -73,7 +73,7 @@ async fn the_batching_log_writes_every_record_in_capped_batches(backend: Backend
     let counting = Arc::new(Counting { store: db.store().clone(), batches: Mutex::default() });
     let log = BatchingCallLog::start(counting.clone());
     let total = |counting: Arc<Counting>| async move {
-        counting.list("default", &CallFilter::default(), 1, 0).await.unwrap().1
+        counting.list("default", &CallFilter::default(), &paged(1, 0)).await.unwrap().1
     };
 
     // Four writers at once; the flush that follows them waits for every one of their records.
@@ -147,20 +147,20 @@ async fn stored_calls_count_usage_filter_page_and_prune(backend: Backend) {
     assert_eq!(counted.last_called.map(|t| t.timestamp()), Some((now - chrono::Duration::minutes(5)).timestamp()));
 
     let all = CallFilter::default();
-    let (page, total) = t.calls().list("default", &all, 2, 0).await.unwrap();
+    let (page, total) = t.calls().list("default", &all, &paged(2, 0)).await.unwrap();
     assert_eq!(total, 4);
     let summaries: Vec<_> = page.iter().map(|r| r.result_summary.clone().unwrap()).collect();
     assert_eq!(summaries, ["call 4", "call 3"], "newest first");
     let failed = CallFilter { status: Some(CallStatus::Failed), ..Default::default() };
-    assert_eq!(t.calls().list("default", &failed, 10, 0).await.unwrap().1, 1);
+    assert_eq!(t.calls().list("default", &failed, &paged(10, 0)).await.unwrap().1, 1);
     let by_name = CallFilter { tool: Some("echo".into()), ..Default::default() };
-    assert_eq!(t.calls().list("default", &by_name, 10, 0).await.unwrap().1, 4, "a tool by name");
+    assert_eq!(t.calls().list("default", &by_name, &paged(10, 0)).await.unwrap().1, 4, "a tool by name");
     let by_id = CallFilter { tool: Some(tool.id.clone()), ..Default::default() };
-    assert_eq!(t.calls().list("default", &by_id, 10, 0).await.unwrap().1, 4, "a tool by id");
-    assert_eq!(t.calls().list("other", &all, 10, 0).await.unwrap().1, 0, "tenants stay apart");
+    assert_eq!(t.calls().list("default", &by_id, &paged(10, 0)).await.unwrap().1, 4, "a tool by id");
+    assert_eq!(t.calls().list("other", &all, &paged(10, 0)).await.unwrap().1, 0, "tenants stay apart");
 
     assert_eq!(t.calls().prune(now - chrono::Duration::minutes(15)).await.unwrap(), 2);
-    assert_eq!(t.calls().list("default", &all, 10, 0).await.unwrap().1, 2);
+    assert_eq!(t.calls().list("default", &all, &paged(10, 0)).await.unwrap().1, 2);
 }
 
 /// PostgreSQL refuses NUL in text and JSON: such a record is stored with U+FFFD instead, and a
@@ -181,7 +181,7 @@ async fn one_bad_record_never_costs_a_batch(backend: Backend) {
         log.record(r);
     }
     log.flush().await;
-    let (stored, total) = db.calls().list("default", &CallFilter::default(), 10, 0).await.unwrap();
+    let (stored, total) = db.calls().list("default", &CallFilter::default(), &paged(10, 0)).await.unwrap();
     assert_eq!(total, 3, "everything but the duplicate");
     assert_eq!(log.lost(), 1);
     let kept = stored.iter().find(|r| r.id == with_nul.id).expect("the record with NUL");

@@ -15,7 +15,8 @@ use crate::{
 toolhub_test_support::on_every_store!(
     tool_queries_filter_sort_and_page_alike,
     server_queries_run_on_every_field,
-    grant_and_rule_queries_read_their_api_fields
+    grant_and_rule_queries_read_their_api_fields,
+    call_and_toolkit_queries_read_their_api_fields
 );
 
 async fn names(t: &TestDb, q: &str, sort: &str, page: Option<(u64, u64)>) -> (Vec<String>, u64) {
@@ -177,6 +178,50 @@ async fn grant_and_rule_queries_read_their_api_fields(backend: Backend) {
     for field in RULE_FIELDS {
         let present = rule_ids(&format!("{}:exists", field.name)).await.len();
         let absent = rule_ids(&format!("{}:missing", field.name)).await.len();
+        assert_eq!(present + absent, 2, "{}", field.name);
+    }
+}
+
+async fn call_and_toolkit_queries_read_their_api_fields(backend: Backend) {
+    use toolhub_domain::{calls::CALL_FIELDS, calls::CallFilter, toolkit::TOOLKIT_FIELDS};
+    let t = &fresh(backend).await;
+    let records: Vec<_> = (0..6).map(crate::calls::record).collect();
+    t.calls().store(&records).await.unwrap();
+    let calls = |filter: CallFilter, q: &str, sort: &str, page: Option<(u64, u64)>| {
+        let text =
+            QueryText { q: Some(q), sort: Some(sort), page_size: page.map(|p| p.0), page_number: page.map(|p| p.1) };
+        let query = ListQuery::parse(&text, CALL_FIELDS).unwrap();
+        async move {
+            let (found, total) = t.calls().list("default", &filter, &query).await.unwrap();
+            (found.into_iter().map(|r| r.principal_id).collect::<Vec<_>>(), total)
+        }
+    };
+    let (users, total) = calls(CallFilter::default(), "user_id:(user-1,user-4)", "user_id:desc", None).await;
+    assert_eq!((users, total), (vec!["user-4".to_owned(), "user-1".to_owned()], 2));
+    let mine = CallFilter { user: Some("user-2".into()), ..Default::default() };
+    assert_eq!(calls(mine, "", "", None).await.1, 1, "the list's own filter holds too");
+    let (page, total) = calls(CallFilter::default(), "error_code:TOOL_NOT_FOUND", "user_id", Some((2, 2))).await;
+    assert_eq!((page, total), (vec!["user-2".to_owned(), "user-3".to_owned()], 6));
+    for field in CALL_FIELDS {
+        let present = calls(CallFilter::default(), &format!("{}:exists", field.name), field.name, None).await.1;
+        let absent = calls(CallFilter::default(), &format!("{}:null", field.name), field.name, None).await.1;
+        assert_eq!(present + absent, 6, "{}", field.name);
+    }
+
+    for (name, server) in [("beta", None), ("alpha", Some("srv-1"))] {
+        let mut kit = crate::toolkits::toolkit("default", name);
+        kit.server_id = server.map(Into::into);
+        t.toolkits().insert(&kit).await.unwrap();
+    }
+    let kits = |q: &str, sort: &str| {
+        let query = parsed(q, sort, TOOLKIT_FIELDS);
+        async move { t.toolkits().query("default", &query).await.unwrap().0.into_iter().map(|k| k.name).collect::<Vec<_>>() }
+    };
+    assert_eq!(kits("", "").await, ["alpha", "beta"], "by name");
+    assert_eq!(kits("server_id:null", "").await, ["beta"]);
+    for field in TOOLKIT_FIELDS {
+        let present = kits(&format!("{}:exists", field.name), field.name).await.len();
+        let absent = kits(&format!("{}:missing", field.name), &format!("{}:desc", field.name)).await.len();
         assert_eq!(present + absent, 2, "{}", field.name);
     }
 }

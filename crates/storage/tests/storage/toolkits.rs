@@ -10,7 +10,7 @@ use crate::harness::{Backend, fresh};
 
 toolhub_test_support::on_every_store!(toolkits_and_their_tools_keep_the_contract);
 
-fn toolkit(tenant: &str, name: &str) -> Toolkit {
+pub fn toolkit(tenant: &str, name: &str) -> Toolkit {
     let now = chrono::Utc::now();
     Toolkit {
         id: new_id(),
