@@ -232,9 +232,6 @@ pub fn parse_sort(text: &str, fields: Fields) -> DomainResult<Vec<SortKey>> {
             other => return Err(invalid("sort", format!("unknown direction '{other}' (asc or desc)"))),
         };
         keys.push(SortKey { field: field(name.trim(), fields, "sort")?, descending });
-        if keys.len() > TERMS_MAX {
-            return Err(invalid("sort", "too many keys"));
-        }
     }
     Ok(keys)
 }

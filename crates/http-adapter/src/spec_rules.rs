@@ -77,9 +77,73 @@ pub fn apply(doc: &mut Value) {
             property["pattern"] = json!(URL_PATTERN);
         }
     }
-    query(doc, "/api/v1/grants", "subject", subject);
     let statuses: Vec<&str> = CallStatus::ALL.iter().map(|s| s.as_str()).collect();
-    query(doc, "/api/v1/toolservers/calls", "status", json!({"type": "string", "enum": statuses}));
+    for method in ["get", "post"] {
+        let search = |path: &str| if method == "get" { path.to_owned() } else { format!("{path}/search") };
+        query(doc, (method, &search("/api/v1/grants")), "subject", subject.clone());
+        query(
+            doc,
+            (method, &search("/api/v1/toolservers/calls")),
+            "status",
+            json!({"type": "string", "enum": statuses}),
+        );
+    }
+    list_queries(doc);
+}
+
+/// What `sort` and `fields` of each list may name, as patterns (the grammar of `q` is beyond
+/// one; docs/api-guide.md, Queries).
+fn list_queries(doc: &mut Value) {
+    use toolhub_domain::{access::model, calls, query::Fields, server, tool, toolkit};
+    let items = |doc: &Value, schema: &str| -> Vec<String> {
+        doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let summary: Vec<String> = crate::dto::TOOL_SUMMARY_FIELDS.iter().map(|f| f.to_string()).collect();
+    let lists: [(&str, &str, Fields, Vec<String>); 6] = [
+        ("/api/v1/toolservers/tools/all", "/api/v1/toolservers/tools/search", tool::TOOL_FIELDS, summary),
+        (
+            "/api/v1/toolservers/servers",
+            "/api/v1/toolservers/servers/search",
+            server::SERVER_FIELDS,
+            items(doc, "ToolServerResponse"),
+        ),
+        ("/api/v1/grants", "/api/v1/grants/search", model::GRANT_FIELDS, items(doc, "GrantResponse")),
+        (
+            "/api/v1/toolservers/role-access",
+            "/api/v1/toolservers/role-access/search",
+            model::RULE_FIELDS,
+            items(doc, "RoleToolAccessResponse"),
+        ),
+        ("/api/v1/toolkits", "/api/v1/toolkits/search", toolkit::TOOLKIT_FIELDS, items(doc, "ToolkitResponse")),
+        (
+            "/api/v1/toolservers/calls",
+            "/api/v1/toolservers/calls/search",
+            calls::CALL_FIELDS,
+            items(doc, "CallRecordResponse"),
+        ),
+    ];
+    for (list, search, sortable, returned) in lists {
+        assert!(!returned.is_empty(), "no item fields for {list}");
+        let names = |names: Vec<&str>| names.join("|");
+        let key = format!(
+            "\\s*({})\\s*(:([aA][sS][cC]|[dD][eE][sS][cC]))?\\s*",
+            names(sortable.iter().map(|f| f.name).collect())
+        );
+        let field = format!("\\s*({})?\\s*", names(returned.iter().map(String::as_str).collect()));
+        for operation in [("get", list), ("post", search)] {
+            let sort = json!({"type": "string", "maxLength": 2000, "pattern": format!("^({key})?(,({key})?)*$")});
+            query(doc, operation, "sort", sort);
+            query(
+                doc,
+                operation,
+                "fields",
+                json!({"type": "string", "maxLength": 2000, "pattern": format!("^{field}(,{field})*$")}),
+            );
+        }
+    }
 }
 
 /// An absolute http(s) URL (the domain's `validation::is_plain_http_url`, which checks the
@@ -125,9 +189,9 @@ fn component<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
     schema
 }
 
-/// Replaces the schema of a query parameter of the GET operation at `path`.
-fn query(doc: &mut Value, path: &str, name: &str, schema: Value) {
-    let parameters = doc["paths"][path]["get"]["parameters"].as_array_mut();
+/// Replaces the schema of a query parameter of an operation (`(method, path)`).
+fn query(doc: &mut Value, (method, path): (&str, &str), name: &str, schema: Value) {
+    let parameters = doc["paths"][path][method]["parameters"].as_array_mut();
     let parameter = parameters.and_then(|p| p.iter_mut().find(|p| p["name"] == name && p["in"] == "query"));
-    parameter.unwrap_or_else(|| panic!("no query parameter {name} of GET {path}"))["schema"] = schema;
+    parameter.unwrap_or_else(|| panic!("no query parameter {name} of {method} {path}"))["schema"] = schema;
 }

@@ -29,7 +29,7 @@ pub struct ListParams {
     #[serde(rename = "pageNumber")]
     #[param(rename = "pageNumber", minimum = 1, maximum = 4294967295u64)]
     pub page_number: Option<u64>,
-    /// Comma-separated names of the fields to return (`id` always comes).
+    /// Comma-separated names of the fields to return (the fields every item has always come).
     #[param(max_length = 2000, pattern = r"^[^\x00-\x1f\x7f]*$")]
     pub fields: Option<String>,
 }
@@ -54,7 +54,7 @@ pub struct Shaped {
 impl ListParams {
     /// Checks the parameters against the list's query fields and its items' fields; `q` from a
     /// search body replaces the parameter's.
-    pub fn shape(&self, fields: Fields, item_fields: &[impl AsRef<str>], q: Option<&str>) -> Result<Shaped, ApiError> {
+    pub fn shape(&self, fields: Fields, items: &ItemFields, q: Option<&str>) -> Result<Shaped, ApiError> {
         let text = QueryText {
             q: q.or(self.q.as_deref()),
             sort: self.sort.as_deref(),
@@ -62,9 +62,13 @@ impl ListParams {
             page_number: self.page_number,
         };
         let query = ListQuery::parse(&text, fields)?;
-        let projection = self.fields.as_deref().map(|f| query::parse_projection(f, item_fields)).transpose()?;
-        // `fields=` naming nothing asks for nothing in particular.
-        let projection = projection.filter(|names| !names.is_empty());
+        let projection = self.fields.as_deref().map(|f| query::parse_projection(f, &items.all)).transpose()?;
+        // `fields=` naming nothing asks for nothing in particular; the fields every item must
+        // have always come, so that items keep their schema.
+        let projection = projection.filter(|names| !names.is_empty()).map(|mut names| {
+            names.extend(items.required.iter().cloned());
+            names
+        });
         Ok(Shaped { query, projection })
     }
 }
@@ -85,28 +89,47 @@ impl Shaped {
         response.json(body)
     }
 
-    /// The items cut to the asked fields (`id` kept).
+    /// The items cut to the asked fields (and those every item has).
     pub fn project(&self, items: Vec<Value>) -> Vec<Value> {
         let Some(keep) = &self.projection else { return items };
         items
             .into_iter()
             .map(|item| match item {
-                Value::Object(map) => {
-                    Value::Object(map.into_iter().filter(|(k, _)| k == "id" || keep.contains(k)).collect())
-                }
+                Value::Object(map) => Value::Object(map.into_iter().filter(|(k, _)| keep.contains(k)).collect()),
                 other => other,
             })
             .collect()
     }
 }
 
-/// The top-level fields of a response item, as its schema documents them (what `fields` may
-/// name).
-pub fn field_names<T: utoipa::PartialSchema>() -> Vec<String> {
-    use utoipa::openapi::{RefOr, Schema};
-    match T::schema() {
-        RefOr::T(Schema::Object(object)) => object.properties.into_keys().collect(),
-        _ => Vec::new(),
+/// The top-level fields of a list's items: all that `fields` may name, and those every item has
+/// (which always come).
+pub struct ItemFields {
+    /// Every field.
+    pub all: Vec<String>,
+    /// The fields the item's schema requires (at least `id`).
+    pub required: Vec<String>,
+}
+
+impl ItemFields {
+    /// The fields of a response item, as its schema documents them.
+    pub fn of<T: utoipa::PartialSchema>() -> Self {
+        use utoipa::openapi::{RefOr, Schema};
+        match T::schema() {
+            RefOr::T(Schema::Object(object)) => {
+                let mut required = object.required;
+                if !required.iter().any(|r| r == "id") {
+                    required.push("id".into());
+                }
+                Self { all: object.properties.into_keys().collect(), required }
+            }
+            _ => Self { all: vec!["id".into()], required: vec!["id".into()] },
+        }
+    }
+
+    /// The fields of items without a schema of their own: `id` always comes.
+    pub fn named(names: &[&str]) -> Self {
+        Self { all: names.iter().map(|n| n.to_string()).collect(), required: vec!["id".into()] }
     }
 }
 
@@ -123,12 +146,12 @@ fn wants_total(request: &HttpRequest) -> bool {
     request.headers().get("x-total-count").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
 }
 
-/// Ask for the count of every item that passed the filter (`true`), answered in the
-/// `X-Total-Count` header.
+/// `true` (any case) asks for the count of every item that passed the filter, answered in the
+/// `X-Total-Count` header; any other value asks for nothing.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // documents the header; the handlers read it from the request
 pub struct TotalCountHeader {
-    #[param(rename = "X-Total-Count")]
-    x_total_count: Option<bool>,
+    #[param(rename = "X-Total-Count", example = "true")]
+    x_total_count: Option<String>,
 }

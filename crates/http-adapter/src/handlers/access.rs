@@ -12,9 +12,9 @@ use crate::{
     AppState,
     auth::Caller,
     dto::{
-        GrantCreate, GrantResponse, GrantsQuery, ListParams, RoleRulesQuery, RoleToolAccessCreate,
+        GrantCreate, GrantResponse, GrantsQuery, ItemFields, ListParams, RoleRulesQuery, RoleToolAccessCreate,
         RoleToolAccessResponse, SearchBody, ToolAccessResult, ToolPermissionCreate, ToolPermissionResponse,
-        ToolPermissionUpdate, TotalCountHeader, UserResponse, UserToolAccessCheck, UserUpdate, field_names, serialized,
+        ToolPermissionUpdate, TotalCountHeader, UserResponse, UserToolAccessCheck, UserUpdate, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -195,8 +195,8 @@ async fn rule_list(
     (filter, params): (&RoleRulesQuery, &ListParams),
     q: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let item_fields = field_names::<RoleToolAccessResponse>();
-    let shaped = params.shape(toolhub_domain::access::model::RULE_FIELDS, &item_fields, q)?;
+    let shaped =
+        params.shape(toolhub_domain::access::model::RULE_FIELDS, &ItemFields::of::<RoleToolAccessResponse>(), q)?;
     let role = filter.role.map(Into::into);
     let (rules, total) = state.services.access.list_rules(caller, role, &shaped.query).await?;
     Ok(shaped.answer(request, serialized(rules.into_iter().map(RoleToolAccessResponse::from))?, total))
@@ -338,8 +338,7 @@ async fn grant_list(
     q: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = filter.into_domain().map_err(ApiError::validation)?;
-    let item_fields = field_names::<GrantResponse>();
-    let shaped = params.shape(toolhub_domain::access::model::GRANT_FIELDS, &item_fields, q)?;
+    let shaped = params.shape(toolhub_domain::access::model::GRANT_FIELDS, &ItemFields::of::<GrantResponse>(), q)?;
     // Even a filter nothing can match is checked against the caller's right to list.
     let unmatched = GrantFilter::default();
     let (grants, total) =

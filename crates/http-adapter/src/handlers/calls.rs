@@ -9,8 +9,8 @@ use crate::{
     auth::Caller,
     context,
     dto::{
-        CallLogPage, CallRecordResponse, CallsQuery, ListParams, NamedToolCallRequest, SearchBody, ToolCallRequest,
-        ToolServerMetrics, TotalCountHeader, field_names, serialized,
+        CallLogPage, CallRecordResponse, CallsQuery, ItemFields, ListParams, NamedToolCallRequest, SearchBody,
+        ToolCallRequest, ToolServerMetrics, TotalCountHeader, serialized,
     },
     extract::Json,
     problem::{ApiError, quota_headers},
@@ -152,8 +152,7 @@ async fn call_list(
 ) -> Result<HttpResponse, ApiError> {
     let (limit, offset) = super::paging(filter.limit, filter.offset)?;
     let call_filter = filter.filter().map_err(|e| ApiError::validation(vec![FieldError::new("status", e)]))?;
-    let item_fields = field_names::<CallRecordResponse>();
-    let mut shaped = params.shape(toolhub_domain::calls::CALL_FIELDS, &item_fields, q)?;
+    let mut shaped = params.shape(toolhub_domain::calls::CALL_FIELDS, &ItemFields::of::<CallRecordResponse>(), q)?;
     // `limit` and `offset` page unless `pageSize` or `pageNumber` does.
     let page = *shaped.query.page.get_or_insert(Page { size: limit as u64, offset: offset as u64 });
     let (items, total) = state.services.calls.history(caller, call_filter, &shaped.query).await?;

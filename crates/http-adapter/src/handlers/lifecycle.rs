@@ -7,8 +7,8 @@ use crate::{
     AppState,
     auth::Caller,
     dto::{
-        BulkOperationResult, BulkToolServerOperation, ListParams, SearchBody, ServerToolResponse, ServerToolsQuery,
-        ServerToolsResponse, TOOL_SUMMARY_FIELDS, ToolOperationResponse, ToolServerHealthCheck,
+        BulkOperationResult, BulkToolServerOperation, ItemFields, ListParams, SearchBody, ServerToolResponse,
+        ServerToolsQuery, ServerToolsResponse, TOOL_SUMMARY_FIELDS, ToolOperationResponse, ToolServerHealthCheck,
         ToolServerOperationResponse, TotalCountHeader, connectivity_json, tool_summary_json,
     },
     extract::Json,
@@ -296,7 +296,7 @@ async fn tool_list(
     params: &ListParams,
     q: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let shaped = params.shape(toolhub_domain::tool::TOOL_FIELDS, TOOL_SUMMARY_FIELDS, q)?;
+    let shaped = params.shape(toolhub_domain::tool::TOOL_FIELDS, &ItemFields::named(TOOL_SUMMARY_FIELDS), q)?;
     let (tools, total) = state.services.tools.all_tools(caller, &shaped.query).await?;
     Ok(shaped.answer(request, tools.into_iter().map(|(t, s)| tool_summary_json(t, s)).collect(), total))
 }

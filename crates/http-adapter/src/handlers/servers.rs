@@ -6,8 +6,8 @@ use crate::{
     AppState,
     auth::Caller,
     dto::{
-        ListParams, ListServersQuery, SearchBody, ToolServerCreate, ToolServerDeleteResponse, ToolServerResponse,
-        ToolServerUpdate, TotalCountHeader, field_names, serialized,
+        ItemFields, ListParams, ListServersQuery, SearchBody, ToolServerCreate, ToolServerDeleteResponse,
+        ToolServerResponse, ToolServerUpdate, TotalCountHeader, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -103,8 +103,7 @@ async fn server_list(
     (filter, params): (ListServersQuery, &ListParams),
     q: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let item_fields = field_names::<ToolServerResponse>();
-    let shaped = params.shape(toolhub_domain::server::SERVER_FIELDS, &item_fields, q)?;
+    let shaped = params.shape(toolhub_domain::server::SERVER_FIELDS, &ItemFields::of::<ToolServerResponse>(), q)?;
     let (views, total) = state.services.servers.query(caller, filter.into(), &shaped.query).await?;
     Ok(shaped.answer(request, serialized(views.into_iter().map(ToolServerResponse::from))?, total))
 }

@@ -8,8 +8,8 @@ use crate::{
     auth::Caller,
     dto::{
         HalLink, InfCollectionLinks, InfPaging, InfSync, InfTool, InfToolInput, InfToolList, InfToolsEmbedded,
-        ListParams, SearchBody, ToolCallRequest, ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse, ToolkitToolAdd,
-        ToolkitToolResponse, ToolkitUpdate, TotalCountHeader, field_names, serialized,
+        ItemFields, ListParams, SearchBody, ToolCallRequest, ToolkitCreate, ToolkitDeleteQuery, ToolkitResponse,
+        ToolkitToolAdd, ToolkitToolResponse, ToolkitUpdate, TotalCountHeader, serialized,
     },
     extract::Json,
     problem::ApiError,
@@ -100,8 +100,7 @@ async fn toolkit_list(
     params: &ListParams,
     q: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let item_fields = field_names::<ToolkitResponse>();
-    let shaped = params.shape(toolhub_domain::toolkit::TOOLKIT_FIELDS, &item_fields, q)?;
+    let shaped = params.shape(toolhub_domain::toolkit::TOOLKIT_FIELDS, &ItemFields::of::<ToolkitResponse>(), q)?;
     let (kits, total) = state.services.toolkits.list(caller, &shaped.query).await?;
     Ok(shaped.answer(request, serialized(kits.into_iter().map(ToolkitResponse::from))?, total))
 }
