@@ -286,3 +286,36 @@ fn the_api_guide_lists_the_error_catalogue() {
         assert!(current == table, "docs/api-guide.md lists another error catalogue; run `just openapi`");
     }
 }
+
+/// The list-query table of docs/api-guide.md names each list's query fields, and both of its
+/// operations are in the document; regenerate it with `just openapi`.
+#[test]
+fn the_api_guide_lists_every_query_field() {
+    use toolhub_domain::{access::model, calls, query::Fields, server, tool, toolkit};
+    let lists: [(&str, Fields); 6] = [
+        ("/api/v1/toolservers/tools/all", tool::TOOL_FIELDS),
+        ("/api/v1/toolservers/servers", server::SERVER_FIELDS),
+        ("/api/v1/grants", model::GRANT_FIELDS),
+        ("/api/v1/toolservers/role-access", model::RULE_FIELDS),
+        ("/api/v1/toolkits", toolkit::TOOLKIT_FIELDS),
+        ("/api/v1/toolservers/calls", calls::CALL_FIELDS),
+    ];
+    let spec = spec();
+    let mut table = String::from("| list | search | fields of `q` and `sort` |\n|---|---|---|\n");
+    for (list, fields) in lists {
+        let search = format!("{}/search", list.trim_end_matches("/all"));
+        assert!(spec["paths"][list]["get"].is_object() && spec["paths"][&search]["post"].is_object(), "{list}");
+        let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
+        table += &format!("| `GET {list}` | `POST {search}` | {} |\n", names.join(", "));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api-guide.md");
+    let guide = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- query-lists -->\n", "<!-- /query-lists -->");
+    let (before, rest) = guide.split_once(start).expect("the guide marks the query lists");
+    let (current, after) = rest.split_once(end).expect("the guide closes the query lists");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, format!("{before}{start}{table}{end}{after}")).unwrap();
+    } else {
+        assert!(current == table, "docs/api-guide.md lists other query fields; run `just openapi`");
+    }
+}
