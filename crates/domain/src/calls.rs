@@ -201,7 +201,7 @@ pub const CALL_FIELDS: crate::query::Fields = {
 impl crate::query::Queryable for CallRecord {
     fn value(&self, field: &str) -> Option<crate::query::Scalar> {
         use crate::query::Scalar;
-        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        let text = Scalar::text;
         match field {
             "id" => text(&self.id),
             "tool_id" => self.tool_id.as_deref().and_then(text),

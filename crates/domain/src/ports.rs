@@ -99,7 +99,7 @@ pub struct GrantFilter {
 }
 
 impl GrantFilter {
-    /// The filter as terms of a grant query.
+    /// `query` with the filter's terms added.
     pub fn into_query(&self, query: crate::query::ListQuery) -> crate::query::ListQuery {
         use crate::query::{Scalar, Test};
         let fields = crate::access::model::GRANT_FIELDS;

@@ -78,6 +78,13 @@ pub enum Scalar {
     Time(Timestamp),
 }
 
+impl Scalar {
+    /// A text value (what a [`Queryable`] answers for a text field).
+    pub fn text(value: &str) -> Option<Self> {
+        Some(Self::Text(value.to_owned()))
+    }
+}
+
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {

@@ -643,7 +643,7 @@ pub const SERVER_FIELDS: crate::query::Fields = {
 impl crate::query::Queryable for ToolServer {
     fn value(&self, field: &str) -> Option<crate::query::Scalar> {
         use crate::query::Scalar;
-        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        let text = Scalar::text;
         match field {
             "id" => text(&self.id),
             "name" => text(&self.name),
@@ -664,18 +664,17 @@ impl crate::query::Queryable for ToolServer {
 }
 
 impl ServerFilter {
-    /// The filter as terms of a server query.
-    pub fn terms(&self) -> Vec<crate::query::Term> {
-        use crate::query::{Scalar, Term, Test};
-        let field = |name: &str| SERVER_FIELDS.iter().find(|f| f.name == name).expect("a server field");
-        let mut terms = Vec::new();
+    /// `query` with the filter's terms added.
+    pub fn into_query(&self, query: crate::query::ListQuery) -> crate::query::ListQuery {
+        use crate::query::{Scalar, Test};
+        let mut query = query;
         if let Some(status) = self.status {
-            terms.push(Term { field: field("status"), test: Test::Equals(Scalar::Text(status.as_str().into())) });
+            query = query.and(SERVER_FIELDS, "status", Test::Equals(Scalar::Text(status.as_str().into())));
         }
         if !self.include_builtin {
-            terms.push(Term { field: field("is_builtin"), test: Test::Equals(Scalar::Bool(false)) });
+            query = query.and(SERVER_FIELDS, "is_builtin", Test::Equals(Scalar::Bool(false)));
         }
-        terms
+        query
     }
 }
 

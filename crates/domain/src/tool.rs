@@ -86,7 +86,7 @@ pub const TOOL_FIELDS: Fields = &[
 
 impl Queryable for Tool {
     fn value(&self, field: &str) -> Option<Scalar> {
-        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        let text = Scalar::text;
         match field {
             "id" => text(&self.id),
             "name" => text(&self.name),

@@ -313,7 +313,7 @@ pub const TOOLKIT_FIELDS: crate::query::Fields = {
 impl crate::query::Queryable for Toolkit {
     fn value(&self, field: &str) -> Option<crate::query::Scalar> {
         use crate::query::Scalar;
-        let text = |t: &str| Some(Scalar::Text(t.to_owned()));
+        let text = Scalar::text;
         match field {
             "id" => text(&self.id),
             "name" => text(&self.name),

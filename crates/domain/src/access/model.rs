@@ -323,10 +323,6 @@ pub const GRANT_FIELDS: crate::query::Fields = {
     ]
 };
 
-fn text(value: &str) -> Option<crate::query::Scalar> {
-    Some(crate::query::Scalar::Text(value.to_owned()))
-}
-
 fn limit(value: Option<u32>) -> Option<crate::query::Scalar> {
     value.map(|v| crate::query::Scalar::Integer(v.into()))
 }
@@ -334,6 +330,7 @@ fn limit(value: Option<u32>) -> Option<crate::query::Scalar> {
 impl crate::query::Queryable for Grant {
     fn value(&self, field: &str) -> Option<crate::query::Scalar> {
         use crate::query::Scalar;
+        let text = Scalar::text;
         let target = |kind: fn(&Target) -> Option<&String>| kind(&self.target).and_then(|id| text(id));
         match field {
             "id" => text(&self.id),
@@ -375,6 +372,7 @@ pub const RULE_FIELDS: crate::query::Fields = {
 impl crate::query::Queryable for RoleRule {
     fn value(&self, field: &str) -> Option<crate::query::Scalar> {
         use crate::query::Scalar;
+        let text = Scalar::text;
         match field {
             "id" => text(&self.id),
             "role" => text(self.role.as_str()),

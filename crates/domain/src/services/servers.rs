@@ -88,8 +88,7 @@ impl ServerService {
         filter: ServerFilter,
         query: &ListQuery,
     ) -> DomainResult<(Vec<ServerView>, u64)> {
-        let mut query = query.clone();
-        query.terms.extend(filter.terms());
+        let query = filter.into_query(query.clone());
         let sees_all = actor.is_admin();
         let asked = if sees_all { query.clone() } else { query.unpaged() };
         let (servers, total) = self.servers.query(&actor.tenant, &asked).await?;

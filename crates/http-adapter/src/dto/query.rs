@@ -43,6 +43,13 @@ pub struct SearchBody {
     pub q: Option<String>,
 }
 
+impl SearchBody {
+    /// The filter, which replaces the `q` parameter (no `q` in the body: no filter).
+    pub fn filter(&self) -> Option<&str> {
+        Some(self.q.as_deref().unwrap_or_default())
+    }
+}
+
 /// A list query, checked against the list's fields, and the fields to return.
 pub struct Shaped {
     /// What to ask storage for.

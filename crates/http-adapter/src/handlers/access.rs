@@ -184,8 +184,7 @@ pub async fn search_role_access_rules(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Some(body.0.q.as_deref().unwrap_or_default());
-    rule_list(&request, &state, &caller, (&filter, &params), q).await
+    rule_list(&request, &state, &caller, (&filter, &params), body.0.filter()).await
 }
 
 async fn rule_list(
@@ -326,8 +325,7 @@ pub async fn search_grants(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Some(body.0.q.as_deref().unwrap_or_default());
-    grant_list(&request, &state, &caller, (filter.into_inner(), &params), q).await
+    grant_list(&request, &state, &caller, (filter.into_inner(), &params), body.0.filter()).await
 }
 
 async fn grant_list(

@@ -139,8 +139,7 @@ pub async fn search_tool_calls(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Some(body.0.q.as_deref().unwrap_or_default());
-    call_list(&request, &state, &caller, (&filter, &params), q).await
+    call_list(&request, &state, &caller, (&filter, &params), body.0.filter()).await
 }
 
 async fn call_list(

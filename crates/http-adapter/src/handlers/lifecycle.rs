@@ -286,7 +286,7 @@ pub async fn search_tools(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    tool_list(&request, &state, &caller, &params, Some(body.0.q.as_deref().unwrap_or_default())).await
+    tool_list(&request, &state, &caller, &params, body.0.filter()).await
 }
 
 async fn tool_list(

@@ -92,8 +92,7 @@ pub async fn search_tool_servers(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Some(body.0.q.as_deref().unwrap_or_default());
-    server_list(&request, &state, &caller, (filter.into_inner(), &params), q).await
+    server_list(&request, &state, &caller, (filter.into_inner(), &params), body.0.filter()).await
 }
 
 async fn server_list(

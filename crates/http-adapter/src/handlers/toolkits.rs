@@ -89,8 +89,7 @@ pub async fn search_toolkits(
     params: web::Query<ListParams>,
     body: Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = Some(body.0.q.as_deref().unwrap_or_default());
-    toolkit_list(&request, &state, &caller, &params, q).await
+    toolkit_list(&request, &state, &caller, &params, body.0.filter()).await
 }
 
 async fn toolkit_list(
