@@ -12,7 +12,8 @@
 //!
 //! Environment: `FIXTURE_EXIT_ON_START=CODE` exits before the handshake;
 //! `FIXTURE_CRASH_AFTER_MS=N` exits N ms after start; `FIXTURE_STDERR=TEXT` is written to stderr;
-//! `FIXTURE_PID_FILE=PATH` receives the process id; `FIXTURE_ADD_TOOL_AFTER_MS=N` with
+//! `FIXTURE_PID_FILE=PATH` receives the process id; `FIXTURE_LINGER` keeps the process running
+//! after its client is gone; `FIXTURE_ADD_TOOL_AFTER_MS=N` with
 //! `FIXTURE_ADD_TOOL=NAME` adds a tool N ms after start and notifies `tools/list_changed`.
 
 use std::{
@@ -252,6 +253,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 });
             }
             running.waiting().await?;
+            if std::env::var_os("FIXTURE_LINGER").is_some() {
+                // A server that keeps running when its client is gone (stdin closed).
+                std::future::pending::<()>().await;
+            }
             Ok(())
         }
     }

@@ -315,6 +315,28 @@ async fn exit_of(pid: i32) {
     }
 }
 
+/// Has the child killed when Toolhub dies, however it dies (kill -9 included): the kernel
+/// sends SIGKILL when the thread that spawned it ends. Children are spawned on the runtime
+/// that built the `UpstreamManager` (the binary's main thread), whose threads live as long as
+/// it does. A child's own children are not covered (they are ended with its group on every
+/// stop Toolhub makes itself).
+fn die_with_toolhub(command: &mut tokio::process::Command) {
+    let toolhub = std::process::id();
+    // SAFETY: the closure makes only async-signal-safe system calls (prctl, getppid).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Toolhub died between the fork and the prctl: nothing would send the signal.
+            if libc::getppid() as u32 != toolhub {
+                return Err(std::io::Error::other("Toolhub ended while starting the server"));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The child's own directory under `children` (created private to Toolhub's user): its working
 /// directory, `HOME` and `TMPDIR`.
 fn private_dir(children: &std::path::Path, server_id: &str) -> std::io::Result<std::path::PathBuf> {
@@ -348,6 +370,7 @@ fn spawn_stdio(
     let program = server.command.as_deref().ok_or_else(|| UpstreamError::Unavailable("no command".into()))?;
     let mut command = tokio::process::Command::new(program);
     command.args(&server.args).env_clear().process_group(0).kill_on_drop(true);
+    die_with_toolhub(&mut command);
     for name in INHERITED_ENV {
         if let Ok(value) = std::env::var(name) {
             command.env(name, value);

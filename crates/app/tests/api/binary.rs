@@ -159,6 +159,37 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
     assert!(toolhub_test_support::live_in_group(new_pid).is_empty());
 }
 
+/// A Toolhub killed with SIGKILL (no chance to stop anything) leaves no stdio server behind,
+/// even one that does not end when its stdin closes: the kernel kills its children with it.
+#[tokio::test]
+async fn a_killed_toolhub_leaves_no_stdio_server_running() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let mut running = start(dir.path());
+    let key = running.admin_key.clone().unwrap();
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(),
+        "env": {"FIXTURE_PID_FILE": "fixture.pid", "FIXTURE_LINGER": "1"},
+    });
+    let created: Value = client
+        .post(format!("{}/api/v1/toolservers/servers", running.base))
+        .bearer_auth(&key)
+        .json(&body)
+        .json_reply()
+        .await;
+    assert_eq!(created["status"], "enabled", "{created}");
+    let pid_file = children_dir(dir.path()).join(created["id"].as_str().unwrap()).join("fixture.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(toolhub_test_support::pid_alive(pid));
+
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+    let gone = toolhub_test_support::eventually(Duration::from_secs(5), || !toolhub_test_support::pid_alive(pid)).await;
+    assert!(gone, "the fixture (pid {pid}) outlived the Toolhub that started it");
+}
+
 /// SIGTERM waits for a call in flight to a server started through the API, then ends that
 /// server's whole process group (a child it started included).
 #[tokio::test]
