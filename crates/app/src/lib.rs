@@ -213,6 +213,8 @@ impl Application {
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
         let grants = services.access.load().await.context("cannot load grants")?;
         tracing::info!(grants, "access index loaded");
+        let counted = services.calls.restore_quotas().await.context("cannot count the quotas' calls")?;
+        tracing::info!(counted, "calls of the last day counted against grants' quotas");
         services
             .lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)

@@ -161,6 +161,19 @@ impl Usage {
     }
 }
 
+/// A call that counted against a grant's quota (it was allowed), as the call log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountedCall {
+    /// The caller's tenant.
+    pub tenant: String,
+    /// The caller.
+    pub principal_id: String,
+    /// The grant that decided.
+    pub grant_id: String,
+    /// When.
+    pub called_at: Timestamp,
+}
+
 /// Which calls a listing returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallFilter {

@@ -254,6 +254,10 @@ pub trait CallLogRepository: Send + Sync {
         filter: &CallFilter,
         query: &crate::query::ListQuery,
     ) -> PortResult<(Vec<CallRecord>, u64)>;
+    /// The calls counted against these grants' quotas since `since` (allowed ones: every status
+    /// but `rejected`), oldest first.
+    async fn counted_calls(&self, grant_ids: &[String], since: Timestamp)
+    -> PortResult<Vec<crate::calls::CountedCall>>;
     /// Deletes records older than `before`; returns how many.
     async fn prune(&self, before: Timestamp) -> PortResult<u64>;
 }

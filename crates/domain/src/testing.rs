@@ -780,6 +780,29 @@ impl CallLogRepository for InMemoryStore {
         Ok(query.apply(found))
     }
 
+    async fn counted_calls(
+        &self,
+        grant_ids: &[String],
+        since: Timestamp,
+    ) -> PortResult<Vec<crate::calls::CountedCall>> {
+        let calls = lock(&self.calls);
+        let mut counted: Vec<crate::calls::CountedCall> = calls
+            .iter()
+            .filter(|r| r.called_at >= since && r.status != crate::calls::CallStatus::Rejected)
+            .filter_map(|r| {
+                let grant_id = r.grant_id.as_ref().filter(|g| grant_ids.contains(g))?;
+                Some(crate::calls::CountedCall {
+                    tenant: r.tenant.clone(),
+                    principal_id: r.principal_id.clone(),
+                    grant_id: grant_id.clone(),
+                    called_at: r.called_at,
+                })
+            })
+            .collect();
+        counted.sort_by_key(|c| c.called_at);
+        Ok(counted)
+    }
+
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {
         let mut calls = lock(&self.calls);
         let was = calls.len();

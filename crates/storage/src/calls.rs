@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::{Notify, mpsc, oneshot};
 use toolhub_domain::{
     DomainError, Timestamp,
-    calls::{CallFilter, CallRecord, ToolCounters, Usage},
+    calls::{CallFilter, CallRecord, CallStatus, CountedCall, ToolCounters, Usage},
     ports::{CallLog, CallLogRepository, PortResult},
 };
 
@@ -183,6 +183,30 @@ impl CallLogRepository for Store {
         };
         let (rows, total) = crate::query::run(&self.db, (query, call_columns), list_query, newest_first).await?;
         Ok((rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?, total))
+    }
+
+    async fn counted_calls(&self, grant_ids: &[String], since: Timestamp) -> PortResult<Vec<CountedCall>> {
+        let mut counted = Vec::new();
+        // A few hundred grants per statement keeps the IN list within every database's limits.
+        for chunk in grant_ids.chunks(500) {
+            let rows = call_records::Entity::find()
+                .filter(call_records::Column::GrantId.is_in(chunk.iter().cloned()))
+                .filter(call_records::Column::Status.ne(CallStatus::Rejected.as_str()))
+                .filter(call_records::Column::CalledAt.gte(since))
+                .all(&self.db)
+                .await
+                .map_err(db_error)?;
+            counted.extend(rows.into_iter().filter_map(|r| {
+                Some(CountedCall {
+                    tenant: r.tenant,
+                    principal_id: r.principal_id,
+                    grant_id: r.grant_id?,
+                    called_at: r.called_at,
+                })
+            }));
+        }
+        counted.sort_by_key(|c| c.called_at);
+        Ok(counted)
     }
 
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {

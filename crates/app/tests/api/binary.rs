@@ -190,6 +190,54 @@ async fn a_killed_toolhub_leaves_no_stdio_server_running() {
     assert!(gone, "the fixture (pid {pid}) outlived the Toolhub that started it");
 }
 
+/// A grant's hourly quota holds across a restart: the calls of the last day are counted again
+/// from the call log when Toolhub starts.
+#[tokio::test]
+async fn a_quota_holds_across_a_restart() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let first = start(dir.path());
+    let admin = first.admin_key.clone().unwrap();
+    let created = Command::new(BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap(), "keys", "create", "--subject", "quota-user"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let user = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    // The built-in server starts in the background.
+    let calculator = toolhub_test_support::eventually_some(Duration::from_secs(10), || async {
+        let tools: Value =
+            client.get(format!("{}/api/v1/toolservers/tools/all", first.base)).bearer_auth(&admin).json_reply().await;
+        tools.as_array()?.iter().find(|t| t["name"] == "calculator").map(|t| t["id"].clone())
+    })
+    .await
+    .expect("the built-in calculator is listed");
+    let grant = json!({"subject": "user:quota-user", "tool_id": calculator, "access_level": "execute", "rate_limit_per_hour": 2});
+    let granted = client.post(format!("{}/api/v1/grants", first.base)).bearer_auth(&admin).json(&grant).send().await;
+    assert_eq!(granted.unwrap().status(), StatusCode::CREATED);
+    let call = |base: String| {
+        let (client, user, calculator) = (client.clone(), user.clone(), calculator.clone());
+        async move {
+            let path = format!("{base}/api/v1/toolservers/tools/{}/call", calculator.as_str().unwrap());
+            let body = json!({"arguments": {"expression": "1+1"}});
+            client.post(path).bearer_auth(&user).json(&body).send().await.unwrap().status()
+        }
+    };
+    assert_eq!(call(first.base.clone()).await, StatusCode::OK);
+    assert_eq!(call(first.base.clone()).await, StatusCode::OK);
+    assert!(stop(first).success());
+
+    let second = start(dir.path());
+    // Once the built-in server runs again (503 before), the quota is still used up.
+    let status = toolhub_test_support::eventually_some(Duration::from_secs(10), || async {
+        Some(call(second.base.clone()).await).filter(|s| *s != StatusCode::SERVICE_UNAVAILABLE)
+    })
+    .await;
+    assert_eq!(status, Some(StatusCode::TOO_MANY_REQUESTS), "the restart did not reset the quota");
+    assert!(stop(second).success());
+}
+
 /// SIGTERM waits for a call in flight to a server started through the API, then ends that
 /// server's whole process group (a child it started included).
 #[tokio::test]

@@ -116,11 +116,16 @@ impl Decision {
     /// The key its rate-limit counters are kept under (per principal and grant or rule).
     pub fn quota_key(&self, principal: &Principal) -> Option<String> {
         match &self.decided_by {
-            DecidedBy::Grant { id, .. } => Some(format!("{}:{}:grant:{id}", principal.tenant, principal.id)),
+            DecidedBy::Grant { id, .. } => Some(grant_quota_key(&principal.tenant, &principal.id, id)),
             DecidedBy::RoleRule { id } => Some(format!("{}:{}:rule:{id}", principal.tenant, principal.id)),
             _ => None,
         }
     }
+}
+
+/// The key of a principal's calls under a grant's limits.
+pub fn grant_quota_key(tenant: &str, principal: &str, grant: &str) -> String {
+    format!("{tenant}:{principal}:grant:{grant}")
 }
 
 /// Maps of the index: keys are short names and ids, hashed many times per decision, so a fast

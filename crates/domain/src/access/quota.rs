@@ -77,6 +77,24 @@ impl UsageCounters {
         }
     }
 
+    /// Adds a call made at `at` to a key's list, keeping only what the limits need.
+    fn count(list: &mut VecDeque<Timestamp>, conditions: &Conditions, at: Timestamp) {
+        // Keep the list ordered even if the clock steps back.
+        list.push_back(list.back().map_or(at, |last| at.max(*last)));
+        let keep = conditions.rate_limit_per_hour.max(conditions.rate_limit_per_day).unwrap_or(0) as usize;
+        let stale = list.len().saturating_sub(keep).max(Window(list).start(chrono::Duration::days(1), at));
+        list.drain(..stale);
+    }
+
+    /// Counts again a call made at `at` (oldest first), as the call log recorded it: after a
+    /// restart, so that quotas hold across it.
+    pub fn restore(&self, key: &str, conditions: &Conditions, at: Timestamp) {
+        if Self::limited(conditions) {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            Self::count(calls.entry(key.to_owned()).or_default(), conditions, at);
+        }
+    }
+
     /// Counts one call if the limits allow it; returns the quota after it, or the exhausted one.
     pub fn record(&self, key: &str, conditions: &Conditions, now: Timestamp) -> Result<Quota, Quota> {
         if !Self::limited(conditions) {
@@ -88,11 +106,7 @@ impl UsageCounters {
         if before.exhausted() {
             return Err(Quota { retry_after_secs: Some(Window(list).retry_after(&before, now)), ..before });
         }
-        // Keep the list ordered even if the clock steps back.
-        list.push_back(list.back().map_or(now, |last| now.max(*last)));
-        let keep = conditions.rate_limit_per_hour.max(conditions.rate_limit_per_day).unwrap_or(0) as usize;
-        let stale = list.len().saturating_sub(keep).max(Window(list).start(chrono::Duration::days(1), now));
-        list.drain(..stale);
+        Self::count(list, conditions, now);
         Ok(Quota {
             remaining_hour: before.remaining_hour.map(|r| r - 1),
             remaining_day: before.remaining_day.map(|r| r - 1),

@@ -103,6 +103,12 @@ impl CallService {
         self.calls.list(&actor.tenant, &filter, query).await
     }
 
+    /// Counts again the last day's calls against the grants' limits, from the call log (at
+    /// start-up: a restart does not reset quotas); returns how many calls it counted.
+    pub async fn restore_quotas(&self) -> DomainResult<usize> {
+        self.access.restore_quotas(self.calls.as_ref()).await
+    }
+
     /// Deletes the records older than `retention` (by the service's clock); returns how many.
     pub async fn prune(&self, retention: chrono::Duration) -> DomainResult<u64> {
         self.calls.prune(self.clock.now() - retention).await

@@ -17,7 +17,10 @@ toolhub_test_support::on_both_databases!(
     the_batching_log_writes_every_record_in_capped_batches,
     one_bad_record_never_costs_a_batch
 );
-toolhub_test_support::on_every_store!(stored_calls_count_usage_filter_page_and_prune);
+toolhub_test_support::on_every_store!(
+    stored_calls_count_usage_filter_page_and_prune,
+    counted_calls_are_the_allowed_ones_of_the_grants
+);
 
 /// The store, noting the size of every batch written through it.
 struct Counting {
@@ -34,6 +37,14 @@ impl CallLogRepository for Counting {
 
     async fn list(&self, tenant: &str, filter: &CallFilter, query: &ListQuery) -> PortResult<(Vec<CallRecord>, u64)> {
         self.store.list(tenant, filter, query).await
+    }
+
+    async fn counted_calls(
+        &self,
+        grant_ids: &[String],
+        since: Timestamp,
+    ) -> PortResult<Vec<toolhub_domain::calls::CountedCall>> {
+        self.store.counted_calls(grant_ids, since).await
     }
 
     async fn prune(&self, before: Timestamp) -> PortResult<u64> {
@@ -187,4 +198,29 @@ async fn one_bad_record_never_costs_a_batch(backend: Backend) {
     let kept = stored.iter().find(|r| r.id == with_nul.id).expect("the record with NUL");
     assert_eq!(kept.tool_name, "ec\u{FFFD}ho");
     assert_eq!(kept.arguments, serde_json::json!({"k\u{FFFD}": "v\u{FFFD}", "list": ["\u{FFFD}"]}));
+}
+
+/// What quotas count again after a restart: allowed calls under the named grants since a time.
+async fn counted_calls_are_the_allowed_ones_of_the_grants(backend: Backend) {
+    let t = fresh(backend).await;
+    let now = chrono::Utc::now();
+    let made = |n: usize, grant: Option<&str>, status: CallStatus, ago_hours: i64| CallRecord {
+        grant_id: grant.map(Into::into),
+        status,
+        called_at: now - chrono::Duration::hours(ago_hours),
+        ..record(n)
+    };
+    let records = [
+        made(1, Some("g1"), CallStatus::Success, 1),
+        made(2, Some("g1"), CallStatus::Failed, 2),
+        made(3, Some("g1"), CallStatus::Rejected, 1),
+        made(4, Some("g2"), CallStatus::Success, 1),
+        made(5, Some("g1"), CallStatus::ToolError, 30),
+        made(6, None, CallStatus::Success, 1),
+    ];
+    t.calls().store(&records).await.unwrap();
+    let counted = t.calls().counted_calls(&["g1".into()], now - chrono::Duration::days(1)).await.unwrap();
+    let who: Vec<&str> = counted.iter().map(|c| c.principal_id.as_str()).collect();
+    assert_eq!(who, ["user-2", "user-1"], "g1's allowed calls of the last day, oldest first");
+    assert!(counted.iter().all(|c| c.grant_id == "g1" && c.tenant == "default"));
 }

@@ -135,6 +135,30 @@ impl AccessService {
         self.decide(principal, &ToolRef::of(tool, server), required).allowed
     }
 
+    /// Counts again the calls of the last day against the limits of the grants that have
+    /// limits, from the call log: at start-up, so that a restart does not reset quotas. Returns
+    /// how many calls it counted. Role rules' limits start over (the call log does not name
+    /// the deciding rule).
+    pub async fn restore_quotas(&self, calls: &dyn crate::ports::CallLogRepository) -> DomainResult<usize> {
+        let limited: std::collections::HashMap<String, crate::access::Conditions> = self
+            .grants
+            .list_all()
+            .await?
+            .into_iter()
+            .filter(|g| g.conditions.rate_limit_per_hour.is_some() || g.conditions.rate_limit_per_day.is_some())
+            .map(|g| (g.id, g.conditions))
+            .collect();
+        let ids: Vec<String> = limited.keys().cloned().collect();
+        let counted = calls.counted_calls(&ids, self.clock.now() - chrono::Duration::days(1)).await?;
+        for call in &counted {
+            if let Some(conditions) = limited.get(&call.grant_id) {
+                let key = crate::access::index::grant_quota_key(&call.tenant, &call.principal_id, &call.grant_id);
+                self.counters.restore(&key, conditions, call.called_at);
+            }
+        }
+        Ok(counted.len())
+    }
+
     /// Counts a real call against the deciding grant's or rule's limits (calls, not checks).
     pub fn record_call(&self, principal: &Principal, decision: &Decision) -> Result<Quota, Quota> {
         match decision.quota_key(principal) {
