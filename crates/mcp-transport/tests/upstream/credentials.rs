@@ -110,7 +110,10 @@ async fn calls_reuse_connections_unless_keep_alive_is_off() {
         let connections = seen.lock().unwrap().len();
         manager.stop(&server.id).await;
         if keep_alive {
-            assert!(connections <= 2, "{connections} connections for {CALLS} calls with keep-alive");
+            // The session's GET stream, the POSTs' connection, and now and then another one
+            // (a connection still on its way back to the pool when the next call starts, as
+            // CI under load showed once): far fewer than one per call.
+            assert!(connections <= CALLS / 4, "{connections} connections for {CALLS} calls with keep-alive");
         } else {
             assert!(connections >= CALLS, "{connections} connections for {CALLS} calls without keep-alive");
         }
