@@ -84,6 +84,16 @@ fn condition(backend: DbBackend, query: &ListQuery, computed: Computed) -> Condi
     all
 }
 
+/// A query's failure: a regex the database cannot read is the client's (the domain admits
+/// the subset both databases read; this catches what slips through); anything else is
+/// storage's.
+fn refused(error: sea_orm::DbErr) -> toolhub_domain::DomainError {
+    if error.to_string().contains("regular expression") {
+        return toolhub_domain::DomainError::InvalidQuery("q: the database cannot read this regex".into());
+    }
+    db_error(error)
+}
+
 /// Runs a query on `select` (the tenant's rows already): the page of rows that pass it in its
 /// order (then `then`, the list's own order), and how many passed.
 pub(crate) async fn run<E>(
@@ -106,12 +116,12 @@ where
     let ordered = then(ordered);
     match query.page {
         Some(page) => {
-            let total = select.count(db).await.map_err(db_error)?;
-            let rows = ordered.limit(page.size).offset(page.offset).all(db).await.map_err(db_error)?;
+            let total = select.count(db).await.map_err(refused)?;
+            let rows = ordered.limit(page.size).offset(page.offset).all(db).await.map_err(refused)?;
             Ok((rows, total))
         }
         None => {
-            let rows = ordered.all(db).await.map_err(db_error)?;
+            let rows = ordered.all(db).await.map_err(refused)?;
             let total = rows.len() as u64;
             Ok((rows, total))
         }

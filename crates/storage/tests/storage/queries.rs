@@ -85,6 +85,15 @@ async fn tool_queries_filter_sort_and_page_alike(backend: Backend) {
     let page = names(&t, "total_calls:>0", "total_calls:desc", Some((2, 1))).await;
     assert_eq!(page, (vec!["beta".to_owned(), "Gamma".to_owned()], 3));
 
+    // A regex one database cannot read is the client's error there, never a failure of Toolhub.
+    let mut odd = ListQuery::parse(&QueryText { q: Some("name:~x"), ..Default::default() }, TOOL_FIELDS).unwrap();
+    odd.terms[0].test = toolhub_domain::query::Test::Matches(r"[\D]a{300}".into());
+    match (backend, t.tools().query("default", &odd).await) {
+        (Backend::Postgres, Err(toolhub_domain::DomainError::InvalidQuery(_))) => {}
+        (Backend::Memory | Backend::Sqlite, Ok(_)) => {}
+        (_, other) => panic!("{other:?}"),
+    }
+
     // Every field can be tested and sorted by in every store.
     for field in TOOL_FIELDS {
         let (present, _) = names(&t, &format!("{}:exists", field.name), field.name, None).await;
