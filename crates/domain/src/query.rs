@@ -28,6 +28,8 @@ pub const TERMS_MAX: usize = 50;
 pub const REGEX_MAX: usize = 200;
 /// Largest page.
 pub const PAGE_SIZE_MAX: u64 = 1000;
+/// Items per page when only `pageNumber` is given (Emporix's product service default).
+pub const PAGE_SIZE_DEFAULT: u64 = 60;
 
 /// What a field holds, which decides how its values are read and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,16 +175,6 @@ pub struct QueryText<'a> {
     pub page_number: Option<u64>,
 }
 
-impl QueryText<'_> {
-    /// Whether the client asked for anything.
-    pub fn is_empty(&self) -> bool {
-        self.q.is_none_or(|q| q.trim().is_empty())
-            && self.sort.is_none_or(|s| s.trim().is_empty())
-            && self.page_size.is_none()
-            && self.page_number.is_none()
-    }
-}
-
 fn invalid(parameter: &str, message: impl Into<String>) -> DomainError {
     DomainError::InvalidQuery(format!("{parameter}: {}", message.into()))
 }
@@ -202,7 +194,7 @@ impl ListQuery {
         let page = match (text.page_size, text.page_number) {
             (None, None) => None,
             (size, number) => {
-                let size = size.unwrap_or(PAGE_SIZE_MAX.min(60));
+                let size = size.unwrap_or(PAGE_SIZE_DEFAULT);
                 let number = number.unwrap_or(1);
                 if !(1..=PAGE_SIZE_MAX).contains(&size) {
                     return Err(invalid("pageSize", format!("must be 1 to {PAGE_SIZE_MAX}")));
@@ -490,7 +482,8 @@ impl PartialOrd for Scalar {
 }
 
 impl Test {
-    fn admits(&self, value: Option<&Scalar>) -> bool {
+    /// Whether a value passes; `regex` is the compiled [`Test::Matches`] pattern.
+    fn admits(&self, value: Option<&Scalar>, regex: Option<&regex::Regex>) -> bool {
         use std::cmp::Ordering::*;
         match (self, value) {
             (Self::Absent, value) => value.is_none(),
@@ -507,18 +500,13 @@ impl Test {
                     Comparison::AtLeast => matches!(ordering, Some(Greater | Equal)),
                 }
             }),
-            (Self::Matches(pattern), Some(Scalar::Text(text))) => compile(pattern).is_ok_and(|r| r.is_match(text)),
+            (Self::Matches(_), Some(Scalar::Text(text))) => regex.is_some_and(|r| r.is_match(text)),
             (Self::Matches(_), Some(_)) => false,
         }
     }
 }
 
 impl ListQuery {
-    /// Whether an item passes every term.
-    pub fn admits(&self, item: &impl Queryable) -> bool {
-        self.terms.iter().all(|term| term.test.admits(item.value(term.field.name).as_ref()))
-    }
-
     /// Sorts items by the query's keys; the order they came in breaks ties.
     pub fn sort_items<T: Queryable>(&self, items: &mut [T]) {
         if self.sort.is_empty() {
@@ -535,7 +523,20 @@ impl ListQuery {
 
     /// Filters, sorts and pages items in memory: the page, and how many items matched.
     pub fn apply<T: Queryable>(&self, items: Vec<T>) -> (Vec<T>, u64) {
-        let mut items: Vec<T> = items.into_iter().filter(|item| self.admits(item)).collect();
+        // Each regex is compiled once for the list, not once per item.
+        let regexes: Vec<Option<regex::Regex>> = self
+            .terms
+            .iter()
+            .map(|term| match &term.test {
+                Test::Matches(pattern) => compile(pattern).ok(),
+                _ => None,
+            })
+            .collect();
+        let admits = |item: &T| {
+            let mut tests = self.terms.iter().zip(&regexes);
+            tests.all(|(term, regex)| term.test.admits(item.value(term.field.name).as_ref(), regex.as_ref()))
+        };
+        let mut items: Vec<T> = items.into_iter().filter(|item| admits(item)).collect();
         self.sort_items(&mut items);
         let total = items.len() as u64;
         (self.page_of(items), total)

@@ -91,6 +91,7 @@ impl UpstreamNotices {
     pub fn publish(&self, server: &ServerRef, notice: &UpstreamNotice) {
         let changed = {
             let mut listeners = self.listeners();
+            let before = listeners.listeners.len();
             listeners.listeners.retain_mut(|listener| {
                 if let UpstreamNotice::Log { level, .. } = notice
                     && listener.level.is_none_or(|wanted| *level < wanted)
@@ -103,7 +104,8 @@ impl UpstreamNotices {
                     Err(e) => e.is_full(),
                 }
             });
-            listeners.new_level()
+            // Only a listener that is gone (its stream dropped) changes the level wanted.
+            if listeners.listeners.len() == before { None } else { listeners.new_level() }
         };
         if let Some(level) = changed {
             self.upstream.set_log_level(level);
