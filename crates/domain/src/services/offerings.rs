@@ -84,10 +84,15 @@ impl OfferingService {
     /// What each readable server offers of `kind`, by server. A server that fails to answer is
     /// left out (and logged): one broken server does not hide the others'.
     pub async fn list(&self, actor: &Principal, kind: Offering) -> DomainResult<Vec<(ToolServer, Vec<Value>)>> {
-        let servers = self.readable_servers(actor).await?;
+        Ok(self.offered_by(self.readable_servers(actor).await?, kind).await)
+    }
+
+    /// As [`Self::list`], for servers [`Self::readable_servers`] gave (and a caller may have
+    /// narrowed), so that they are not read twice.
+    pub async fn offered_by(&self, servers: Vec<ToolServer>, kind: Offering) -> Vec<(ToolServer, Vec<Value>)> {
         let listings = servers.iter().map(|s| self.upstream.list_offerings(&s.id, kind, timeout_of(s)));
         let listings = futures::future::join_all(listings).await;
-        Ok(servers
+        servers
             .into_iter()
             .zip(listings)
             .filter_map(|(server, listed)| match listed {
@@ -98,7 +103,7 @@ impl OfferingService {
                     None
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// Reads a resource of a server the actor may read.

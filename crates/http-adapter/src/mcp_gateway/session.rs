@@ -123,6 +123,15 @@ impl GatewaySession {
     }
 }
 
+/// What identifies the servers whose resources and prompts a session lists: when it changes,
+/// so may what they list.
+fn servers_fingerprint(servers: &[ToolServer]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    servers.iter().for_each(|server| server.id.hash(&mut hasher));
+    hasher.finish()
+}
+
 /// What identifies a listing: its names and when each tool last changed.
 fn fingerprint(listed: &[Listed]) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -332,21 +341,17 @@ impl GatewaySession {
     ) -> Result<Vec<T>, ErrorData> {
         let (principal, scope) = self.caller(&context.extensions)?;
         let servers = self.offering_servers(&principal, &scope).await?;
-        let items = self.offered(&principal, &scope, kind).await?;
-        *self.offered_shown() = Some(servers);
-        Ok(items.into_iter().filter_map(|(_, item)| serde_json::from_value(item).ok()).collect())
+        let shown = servers_fingerprint(&servers);
+        let items = self.named(servers, &scope, kind).await;
+        *self.offered_shown() = Some(shown);
+        Ok(items.into_iter().filter_map(|(_, _, item)| serde_json::from_value(item).ok()).collect())
     }
 
-    /// The fingerprint of the servers whose resources and prompts the scope shows the
-    /// principal: when it changes, so may what they list.
-    async fn offering_servers(&self, principal: &Principal, scope: &Scope) -> Result<u64, ErrorData> {
-        use std::hash::{Hash, Hasher};
+    /// The running servers the principal may read whose resources and prompts the scope
+    /// serves (none for a toolkit).
+    async fn offering_servers(&self, principal: &Principal, scope: &Scope) -> Result<Vec<ToolServer>, ErrorData> {
         let servers = self.services.offerings.readable_servers(principal).await.map_err(internal)?;
-        let mut hasher = std::hash::DefaultHasher::new();
-        for server in servers.iter().filter(|s| scope.serves_offerings_of(&s.name)) {
-            server.id.hash(&mut hasher);
-        }
-        Ok(hasher.finish())
+        Ok(servers.into_iter().filter(|s| scope.serves_offerings_of(&s.name)).collect())
     }
 
     /// Tells the client what changed since it last listed: its tools, and the servers whose
@@ -362,7 +367,7 @@ impl GatewaySession {
         }
         let offered = *self.offered_shown();
         if let Some(offered) = offered
-            && let Ok(now) = self.offering_servers(principal, scope).await
+            && let Ok(now) = self.offering_servers(principal, scope).await.map(|s| servers_fingerprint(&s))
             && now != offered
         {
             *self.offered_shown() = Some(now);
@@ -410,15 +415,15 @@ impl GatewaySession {
         scope: &Scope,
         kind: Offering,
     ) -> Result<Vec<(ToolServer, String, Value)>, ErrorData> {
-        if let Scope::Toolkit(_) = scope {
-            return Ok(Vec::new());
-        }
-        let listed = self.services.offerings.list(principal, kind).await.map_err(internal)?;
+        let servers = self.offering_servers(principal, scope).await?;
+        Ok(self.named(servers, scope, kind).await)
+    }
+
+    /// What `servers` offer of `kind`, named for the scope.
+    async fn named(&self, servers: Vec<ToolServer>, scope: &Scope, kind: Offering) -> Vec<(ToolServer, String, Value)> {
+        let listed = self.services.offerings.offered_by(servers, kind).await;
         let mut named = Vec::new();
         for (server, items) in listed {
-            if !scope.serves_offerings_of(&server.name) {
-                continue;
-            }
             for mut item in items {
                 let original = item["name"].as_str().unwrap_or_default().to_owned();
                 if *scope == Scope::All {
@@ -427,7 +432,7 @@ impl GatewaySession {
                 named.push((server.clone(), original, item));
             }
         }
-        Ok(named)
+        named
     }
 }
 
