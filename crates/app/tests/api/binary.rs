@@ -119,6 +119,32 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     assert!(stop(second).success());
 }
 
+/// Registers the fixture over stdio as `fixture` (started, writing its pid to a file, with
+/// `env` added); returns the server and the file of its pid, whose process is alive.
+async fn start_fixture(
+    client: &reqwest::Client,
+    (running, key): (&Running, &str),
+    data_dir: &std::path::Path,
+    mut env: Value,
+) -> (Value, std::path::PathBuf) {
+    env["FIXTURE_PID_FILE"] = json!("fixture.pid");
+    let body = json!({
+        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
+        "command": toolhub_test_support::fixture_bin().display().to_string(), "env": env,
+    });
+    let created: Value = client
+        .post(format!("{}/api/v1/toolservers/servers", running.base))
+        .bearer_auth(key)
+        .json(&body)
+        .json_reply()
+        .await;
+    assert_eq!(created["status"], "enabled", "{created}");
+    let pid_file = children_dir(data_dir).join(created["id"].as_str().unwrap()).join("fixture.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(toolhub_test_support::pid_alive(pid));
+    (created, pid_file)
+}
+
 /// Stdio servers end with Toolhub (SIGTERM), and `auto_start` ones come back with it.
 #[tokio::test]
 async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
@@ -127,21 +153,8 @@ async fn upstream_processes_end_on_sigterm_and_resume_on_start() {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let first = start(dir.path());
     let key = first.admin_key.clone().unwrap();
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-        "env": {"FIXTURE_PID_FILE": "fixture.pid"},
-    });
-    let created: Value = client
-        .post(format!("{}/api/v1/toolservers/servers", first.base))
-        .bearer_auth(&key)
-        .json(&body)
-        .json_reply()
-        .await;
-    assert_eq!(created["status"], "enabled", "{created}");
-    let pid_file = children_dir(dir.path()).join(created["id"].as_str().unwrap()).join("fixture.pid");
+    let (created, pid_file) = start_fixture(&client, (&first, &key), dir.path(), json!({})).await;
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    assert!(toolhub_test_support::pid_alive(pid));
     assert!(stop(first).success());
     assert!(toolhub_test_support::live_in_group(pid).is_empty(), "SIGTERM ends the upstream processes");
 
@@ -168,21 +181,8 @@ async fn a_killed_toolhub_leaves_no_stdio_server_running() {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let mut running = start(dir.path());
     let key = running.admin_key.clone().unwrap();
-    let body = json!({
-        "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(),
-        "env": {"FIXTURE_PID_FILE": "fixture.pid", "FIXTURE_LINGER": "1"},
-    });
-    let created: Value = client
-        .post(format!("{}/api/v1/toolservers/servers", running.base))
-        .bearer_auth(&key)
-        .json(&body)
-        .json_reply()
-        .await;
-    assert_eq!(created["status"], "enabled", "{created}");
-    let pid_file = children_dir(dir.path()).join(created["id"].as_str().unwrap()).join("fixture.pid");
+    let (_, pid_file) = start_fixture(&client, (&running, &key), dir.path(), json!({"FIXTURE_LINGER": "1"})).await;
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    assert!(toolhub_test_support::pid_alive(pid));
 
     running.child.kill().unwrap();
     running.child.wait().unwrap();
