@@ -10,6 +10,7 @@ mod m20261130_000005_mcp_sessions;
 mod m20261130_000006_toolkits;
 mod m20261130_000007_openapi_servers;
 mod m20261130_000008_list_queries;
+mod m20261130_000009_categories;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_toolkits::Migration),
             Box::new(m20261130_000007_openapi_servers::Migration),
             Box::new(m20261130_000008_list_queries::Migration),
+            Box::new(m20261130_000009_categories::Migration),
         ]
     }
 }

@@ -194,6 +194,7 @@ impl Application {
             call_log: BatchingCallLog::start(store.clone()),
             sessions: store.clone(),
             toolkits: store.clone(),
+            categories: store.clone(),
             upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,

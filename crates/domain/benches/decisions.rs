@@ -104,6 +104,7 @@ fn main() {
                 server_name: &server_names[server],
                 tool_usable: true,
                 server_usable: true,
+                category: None,
             };
             let d =
                 index.decide(black_box(&principals[i % principals.len()]), &tool_ref, AccessLevel::Execute, now, true);

@@ -20,6 +20,7 @@ fn main() {
         server_name: "web",
         tool_usable: true,
         server_usable: true,
+        category: None,
     };
     let person = |id: &str, role: Role, groups: &[&str]| Principal {
         id: id.into(),

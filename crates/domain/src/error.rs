@@ -56,6 +56,8 @@ error_codes! {
         "An API key that does not exist in the tenant (or is not the caller's)."),
     ToolkitNotFound = ("TOOLKIT_NOT_FOUND", 404, "Resource Not Found",
         "A toolkit id or name that names nothing the caller may see."),
+    CategoryNotFound = ("CATEGORY_NOT_FOUND", 404, "Resource Not Found",
+        "A category that no tool or server of the caller's tenant (that it may see) is in."),
     NotFound = ("NOT_FOUND", 404, "Not Found",
         "A path that names no endpoint."),
     MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405, "Method Not Allowed",
@@ -141,6 +143,8 @@ pub enum ResourceKind {
     Toolkit,
     /// A tool of a toolkit.
     ToolkitTool,
+    /// A category of tools.
+    Category,
 }
 
 impl ResourceKind {
@@ -155,6 +159,7 @@ impl ResourceKind {
             Self::ApiKey => "API key",
             Self::Toolkit => "toolkit",
             Self::ToolkitTool => "toolkit tool",
+            Self::Category => "category",
         }
     }
 
@@ -169,6 +174,7 @@ impl ResourceKind {
             Self::ApiKey => "api_key",
             Self::Toolkit => "toolkit",
             Self::ToolkitTool => "toolkit_tool",
+            Self::Category => "category",
         }
     }
 
@@ -182,6 +188,7 @@ impl ResourceKind {
             Self::ApiKey => ErrorCode::ApiKeyNotFound,
             Self::Toolkit => ErrorCode::ToolkitNotFound,
             Self::ToolkitTool => ErrorCode::ToolNotFound,
+            Self::Category => ErrorCode::CategoryNotFound,
         }
     }
 }

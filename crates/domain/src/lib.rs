@@ -72,6 +72,7 @@ pub mod api_key;
 pub mod api_request;
 pub mod builtin;
 pub mod calls;
+pub mod category;
 pub mod circuit;
 pub mod error;
 pub mod patch;

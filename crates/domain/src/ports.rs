@@ -163,6 +163,15 @@ pub trait RoleRuleRepository: Send + Sync {
 }
 
 /// API keys, stored by the SHA-256 hash of their secret (never the secret).
+/// The switches of tool categories.
+#[async_trait]
+pub trait CategoryRepository: Send + Sync {
+    /// Every stored switch, in every tenant (for the access index).
+    async fn list_all(&self) -> PortResult<Vec<crate::category::CategorySwitch>>;
+    /// Stores a category's switch, replacing the one it had.
+    async fn set(&self, switch: &crate::category::CategorySwitch) -> PortResult<()>;
+}
+
 /// Toolkits and their tools.
 #[async_trait]
 pub trait ToolkitRepository: Send + Sync {

@@ -17,10 +17,11 @@ use crate::{
     api_key::ApiKey,
     builtin,
     calls::{CallFilter, CallRecord, ToolCounters, Usage},
+    category::CategorySwitch,
     ports::{
-        ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantFilter, GrantRepository, NoMetrics, PortResult,
-        ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SessionRepository, SystemClock,
-        ToolRepository, ToolkitRepository, UserRepository,
+        ApiKeyRepository, CallLog, CallLogRepository, CategoryRepository, Clock, GrantFilter, GrantRepository,
+        NoMetrics, PortResult, ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SessionRepository,
+        SystemClock, ToolRepository, ToolkitRepository, UserRepository,
     },
     principal::User,
     secret::Secret,
@@ -50,6 +51,7 @@ pub struct InMemoryStore {
     sessions: Mutex<BTreeMap<String, (serde_json::Value, Timestamp)>>,
     toolkits: Mutex<BTreeMap<String, Toolkit>>,
     toolkit_tools: Mutex<BTreeMap<String, ToolkitTool>>,
+    categories: Mutex<BTreeMap<(String, String), CategorySwitch>>,
 }
 
 impl InMemoryStore {
@@ -813,6 +815,18 @@ impl CallLogRepository for InMemoryStore {
 
 /// The in-memory store is its own call log: records are stored at once.
 #[async_trait]
+impl CategoryRepository for InMemoryStore {
+    async fn list_all(&self) -> PortResult<Vec<CategorySwitch>> {
+        Ok(lock(&self.categories).values().cloned().collect())
+    }
+
+    async fn set(&self, switch: &CategorySwitch) -> PortResult<()> {
+        lock(&self.categories).insert((switch.tenant.clone(), switch.name.clone()), switch.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl CallLog for InMemoryStore {
     fn record(&self, record: CallRecord) {
         self.store_calls(std::slice::from_ref(&record));
@@ -835,6 +849,7 @@ impl InMemoryStore {
             call_log: self.clone(),
             sessions: self.clone(),
             toolkits: self.clone(),
+            categories: self.clone(),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,

@@ -31,6 +31,7 @@ const TOOL: ToolRef<'static> = ToolRef {
     server_name: "weather-eu",
     tool_usable: true,
     server_usable: true,
+    category: None,
 };
 
 fn grant(id: &str, subject: Subject, target: Target, level: AccessLevel) -> Grant {

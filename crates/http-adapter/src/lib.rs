@@ -128,6 +128,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(toolkits::informer_delete_tool),
         )
         .service(
+            // The literal paths before `/{name}`: a tool named `logs` or `call` is reached by
+            // its `<server>__<tool>` name.
+            scope::scope(chatai::PREFIX)
+                .service(chatai::chatai_list_tools)
+                .service(chatai::chatai_tool_logs)
+                .service(chatai::chatai_call_tool)
+                .service(chatai::chatai_toggle_category)
+                .service(chatai::chatai_get_tool)
+                .service(chatai::chatai_toggle_tool),
+        )
+        .service(
             scope::scope("/api/v1/users")
                 .service(access::list_users)
                 .service(access::get_user)

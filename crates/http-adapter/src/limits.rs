@@ -267,6 +267,8 @@ pub const UNLIMITED: &[(&str, &str, &str)] = &[
     ("NamedToolCallRequest", "tool_name", "a name: an unknown one is a 404"),
     ("NamedToolCallRequest", "arguments", "checked against the tool's input schema"),
     ("ToolCallRequest", "arguments", "checked against the tool's input schema"),
+    ("ChatAiCall", "name", "a name: an unknown one is a 404"),
+    ("ChatAiCall", "args", "checked against the tool's input schema"),
 ];
 
 /// Writes [`LIMITS`] into the document's schemas.

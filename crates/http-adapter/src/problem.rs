@@ -133,7 +133,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status());
-        response.content_type(PROBLEM_JSON);
+        let path = context::current().map(|c| c.path);
+        let chatai = path.as_deref().is_some_and(crate::handlers::chatai::answers);
+        response.content_type(if chatai { "application/json" } else { PROBLEM_JSON });
         if self.code == ErrorCode::Unauthenticated {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
@@ -142,6 +144,19 @@ impl ResponseError for ApiError {
         }
         for (name, value) in &self.headers {
             response.insert_header((*name, value.clone()));
+        }
+        if chatai {
+            // The envelope has no field list: the fields go into the text.
+            let fields: Vec<String> = self.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            let error = match fields.is_empty() {
+                true => self.detail.clone(),
+                false => format!("{} ({})", self.detail, fields.join("; ")),
+            };
+            return response.json(crate::dto::ChatAiError {
+                success: false,
+                error,
+                code: self.code.as_str().to_owned(),
+            });
         }
         response.json(self.to_problem())
     }

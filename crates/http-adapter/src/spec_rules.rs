@@ -10,6 +10,7 @@ use crate::limits::NO_CONTROL;
 
 /// Writes every rule into `doc` (an OpenAPI 3.1 document as JSON).
 pub fn apply(doc: &mut Value) {
+    seed_error_envelopes(doc);
     // Grants name exactly one target: a non-null tool_id, server_id or (grants only) toolkit_id.
     for (schema, fields) in [
         ("GrantCreate", &["tool_id", "server_id", "toolkit_id"][..]),
@@ -194,4 +195,25 @@ fn query(doc: &mut Value, (method, path): (&str, &str), name: &str, schema: Valu
     let parameters = doc["paths"][path][method]["parameters"].as_array_mut();
     let parameter = parameters.and_then(|p| p.iter_mut().find(|p| p["name"] == name && p["in"] == "query"));
     parameter.unwrap_or_else(|| panic!("no query parameter {name} of {method} {path}"))["schema"] = schema;
+}
+
+/// The seed surfaces that answer errors in their own envelope say so: their error responses
+/// carry that schema as `application/json` (the codes stay listed in `x-problem-codes`).
+fn seed_error_envelopes(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for (path, operations) in paths.iter_mut() {
+        if !crate::handlers::chatai::answers(path) {
+            continue;
+        }
+        let Some(operations) = operations.as_object_mut() else { continue };
+        for operation in operations.values_mut() {
+            let Some(responses) = operation["responses"].as_object_mut() else { continue };
+            for (status, response) in responses.iter_mut() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    response["content"] =
+                        json!({"application/json": {"schema": {"$ref": "#/components/schemas/ChatAiError"}}});
+                }
+            }
+        }
+    }
 }

@@ -8,7 +8,11 @@ use sea_orm::{
 use toolhub_domain::{
     Timestamp,
     api_key::ApiKey,
-    ports::{ApiKeyRepository, PortResult, ServerRepository, SessionRepository, ToolRepository, UserRepository},
+    category::CategorySwitch,
+    ports::{
+        ApiKeyRepository, CategoryRepository, PortResult, ServerRepository, SessionRepository, ToolRepository,
+        UserRepository,
+    },
     principal::User,
     query::ListQuery,
     server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
@@ -18,7 +22,7 @@ use toolhub_domain::{
 
 use crate::{
     Store, db_error,
-    entities::{api_keys, mcp_sessions, tool_servers, tools, users},
+    entities::{api_keys, mcp_sessions, tool_categories, tool_servers, tools, users},
     mapping,
 };
 
@@ -380,5 +384,33 @@ impl SessionRepository for Store {
             .await
             .map_err(db_error)?;
         Ok(deleted.rows_affected)
+    }
+}
+
+#[async_trait]
+impl CategoryRepository for Store {
+    async fn list_all(&self) -> PortResult<Vec<CategorySwitch>> {
+        let rows = tool_categories::Entity::find().all(&self.db).await.map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CategorySwitch { tenant: r.tenant, name: r.name, enabled: r.enabled, updated_at: r.updated_at })
+            .collect())
+    }
+
+    async fn set(&self, switch: &CategorySwitch) -> PortResult<()> {
+        let row = tool_categories::ActiveModel {
+            tenant: Set(switch.tenant.clone()),
+            name: Set(switch.name.clone()),
+            enabled: Set(switch.enabled),
+            updated_at: Set(switch.updated_at),
+        };
+        let columns = [tool_categories::Column::Tenant, tool_categories::Column::Name];
+        let update = [tool_categories::Column::Enabled, tool_categories::Column::UpdatedAt];
+        tool_categories::Entity::insert(row)
+            .on_conflict(OnConflict::columns(columns).update_columns(update).to_owned())
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(())
     }
 }

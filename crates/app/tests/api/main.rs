@@ -12,5 +12,6 @@ mod mcp_gateway;
 mod openapi_servers;
 mod platform;
 mod queries;
+mod seed_surfaces;
 mod servers;
 mod toolkits;

@@ -25,6 +25,8 @@ pub struct ToolRef<'a> {
     pub tool_usable: bool,
     /// The server is running (or built in).
     pub server_usable: bool,
+    /// The tool's category (its own, else its server's): a disabled one makes it unusable.
+    pub category: Option<&'a str>,
 }
 
 impl<'a> ToolRef<'a> {
@@ -38,6 +40,7 @@ impl<'a> ToolRef<'a> {
             server_name: &server.name,
             tool_usable: tool.status == ToolStatus::Enabled && tool.is_available,
             server_usable: server.status == ServerStatus::Enabled,
+            category: crate::category::category_of(tool, server),
         }
     }
 
@@ -50,7 +53,13 @@ impl<'a> ToolRef<'a> {
             server_name: &server.name,
             tool_usable: true,
             server_usable: true,
+            category: None,
         }
+    }
+
+    /// The same tool for a decision on permission alone: its state and category ignored.
+    pub fn permission_only(self) -> Self {
+        Self { tool_usable: true, server_usable: true, category: None, ..self }
     }
 }
 
@@ -195,6 +204,8 @@ struct TenantIndex {
     /// Where each grant is filed, so that replacing or removing one finds it at once.
     filed: HashMap<String, (Target, Subject)>,
     rules: HashMap<Role, Vec<Arc<RoleRule>>>,
+    /// The categories switched off.
+    disabled_categories: std::collections::HashSet<String>,
 }
 
 impl TenantIndex {
@@ -267,6 +278,21 @@ impl AccessIndex {
                 list.retain(|r| r.id != id);
             }
         }
+    }
+
+    /// Switches a category of a tenant on or off.
+    pub fn set_category(&mut self, tenant: &str, category: &str, enabled: bool) {
+        let t = self.tenants.entry(tenant.to_owned()).or_default();
+        if enabled {
+            t.disabled_categories.remove(category);
+        } else {
+            t.disabled_categories.insert(category.to_owned());
+        }
+    }
+
+    /// Whether a category of a tenant is switched off.
+    pub fn category_disabled(&self, tenant: &str, category: &str) -> bool {
+        self.tenants.get(tenant).is_some_and(|t| t.disabled_categories.contains(category))
     }
 
     /// Sets the server tools a toolkit holds (none: forgets the toolkit's memberships).
@@ -368,9 +394,15 @@ impl AccessIndex {
         notes: &mut Notes,
     ) -> Decision {
         let is_admin = bypasses(principal, admin_bypass);
-        if !tool.tool_usable || !tool.server_usable {
-            let reason =
-                if !tool.server_usable { "the server is not running" } else { "the tool is disabled or unavailable" };
+        let category_off = tool.category.is_some_and(|c| self.category_disabled(&principal.tenant, c));
+        if !tool.tool_usable || !tool.server_usable || category_off {
+            let reason = if !tool.server_usable {
+                "the server is not running"
+            } else if category_off {
+                "the tool's category is disabled"
+            } else {
+                "the tool is disabled or unavailable"
+            };
             // Administrators still see it, but nobody calls it.
             if is_admin && required <= AccessLevel::Read {
                 return admin_decision(notes);

@@ -336,7 +336,7 @@ impl CallService {
         record.server_name = server.name.clone();
 
         // Permission first (ignoring state), so callers without access learn nothing more.
-        let permitted = ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(tool, server) };
+        let permitted = ToolRef::of(tool, server).permission_only();
         let decision = self.access.decide(actor, &permitted, AccessLevel::Execute);
         self.metrics.access_decision(decision.allowed);
         if !decision.allowed {
@@ -348,6 +348,11 @@ impl CallService {
         }
         if tool.status != ToolStatus::Enabled {
             return Err(DomainError::ToolDisabled(format!("the tool '{}' is disabled", tool.name)));
+        }
+        if let Some(category) = crate::category::category_of(tool, server)
+            && self.access.category_disabled(&actor.tenant, category)
+        {
+            return Err(DomainError::ToolDisabled(format!("the category '{category}' of '{}' is disabled", tool.name)));
         }
         if !tool.is_available || server.status != ServerStatus::Enabled {
             return Err(DomainError::Upstream(UpstreamError::NotRunning));

@@ -39,6 +39,6 @@ pub use offerings::OfferingService;
 pub use servers::{ServerService, ServerView};
 pub use stats::{ServerStats, StatsService, UptimeLog};
 pub use toolkits::{ToolkitContents, ToolkitService, ToolkitToolView};
-pub use tools::ToolService;
+pub use tools::{CatalogueEntry, CategoryState, ToolService};
 pub use users::{UserPatch, UserService};
 pub use wiring::{Ports, Services, Settings};

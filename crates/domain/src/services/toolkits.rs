@@ -291,7 +291,7 @@ impl ToolkitService {
     ) -> crate::access::Decision {
         let tool = match &view.target {
             Some((tool, server)) if with_state => ToolRef::of(tool, server),
-            Some((tool, server)) => ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(tool, server) },
+            Some((tool, server)) => ToolRef::of(tool, server).permission_only(),
             None => ToolRef {
                 tool_id: &view.entry.id,
                 tool_name: view.name(),
@@ -299,6 +299,7 @@ impl ToolkitService {
                 server_name: &kit.name,
                 tool_usable: true,
                 server_usable: true,
+                category: None,
             },
         };
         self.access.decide(actor, &tool, required)
@@ -595,7 +596,7 @@ impl ToolkitService {
     async fn check_reference(&self, actor: &Principal, tool_id: &str) -> DomainResult<()> {
         let missing = || DomainError::not_found(ResourceKind::Tool, tool_id);
         let target = self.catalogue.call_target(&actor.tenant, crate::services::ToolSelector::Id(tool_id)).await?;
-        let permitted = ToolRef { tool_usable: true, server_usable: true, ..ToolRef::of(&target.tool, &target.server) };
+        let permitted = ToolRef::of(&target.tool, &target.server).permission_only();
         if !self.access.decide(actor, &permitted, AccessLevel::Read).allowed {
             return Err(missing());
         }

@@ -14,6 +14,29 @@ use crate::{
     tool::{Tool, ToolStatus},
 };
 
+/// A tool as a catalogue lists it: with its server, its category (its own, else its
+/// server's) and whether it can be called now as far as switches go.
+#[derive(Debug, Clone)]
+pub struct CatalogueEntry {
+    /// The tool, as the actor may see it.
+    pub tool: Tool,
+    /// Its server's name.
+    pub server_name: String,
+    /// Its category.
+    pub category: Option<String>,
+    /// The tool, its server and its category are all enabled.
+    pub enabled: bool,
+}
+
+/// A category of the tools a catalogue lists, and its switch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryState {
+    /// The category, as tools name it.
+    pub name: String,
+    /// Whether it is switched on.
+    pub enabled: bool,
+}
+
 /// Lists tools (only what the principal may read) and enables or disables them.
 pub struct ToolService {
     catalogue: Arc<CatalogueCache>,
@@ -103,6 +126,37 @@ impl ToolService {
             }
         }
         Ok(callable)
+    }
+
+    /// Every tool of the tenant the actor may read, with its category and switches, and the
+    /// categories they are in (sorted). Users do not see disabled tools, nor the tools of a
+    /// disabled category; whoever manages a server sees all of its tools.
+    pub async fn catalogue(&self, actor: &Principal) -> DomainResult<(Vec<CatalogueEntry>, Vec<CategoryState>)> {
+        let catalogue = self.catalogue.snapshot(&actor.tenant).await?;
+        let servers: HashMap<&str, (&ToolServer, bool)> =
+            catalogue.servers.iter().map(|s| (s.id.as_str(), (s, self.access.may_manage(actor, s)))).collect();
+        let mut entries = Vec::new();
+        let mut categories = std::collections::BTreeMap::new();
+        for tool in &catalogue.tools {
+            let Some(&(server, manages)) = servers.get(tool.server_id.as_str()) else { continue };
+            if !manages && !self.access.may_use(actor, tool, server, AccessLevel::Read) {
+                continue;
+            }
+            let category = crate::category::category_of(tool, server);
+            let category_on = category.is_none_or(|c| !self.access.category_disabled(&actor.tenant, c));
+            if let Some(name) = category {
+                categories.entry(name.to_owned()).or_insert(category_on);
+            }
+            let usable = crate::access::ToolRef::of(tool, server);
+            entries.push(CatalogueEntry {
+                enabled: usable.tool_usable && usable.server_usable && category_on,
+                category: category.map(str::to_owned),
+                server_name: server.name.clone(),
+                tool: if manages { tool.clone() } else { tool.clone().reader_view() },
+            });
+        }
+        let categories = categories.into_iter().map(|(name, enabled)| CategoryState { name, enabled }).collect();
+        Ok((entries, categories))
     }
 
     /// Enables or disables a tool of a server the actor manages.

@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     circuit::CircuitSettings,
     ports::{
-        ApiKeyRepository, CallLog, CallLogRepository, Clock, GrantRepository, Metrics, RoleRuleRepository,
-        ServerRepository, SessionRepository, ToolRepository, ToolkitRepository, UserRepository,
+        ApiKeyRepository, CallLog, CallLogRepository, CategoryRepository, Clock, GrantRepository, Metrics,
+        RoleRuleRepository, ServerRepository, SessionRepository, ToolRepository, ToolkitRepository, UserRepository,
     },
     server::CommandPolicy,
     services::{
@@ -40,6 +40,8 @@ pub struct Ports {
     pub sessions: Arc<dyn SessionRepository>,
     /// Toolkits and their tools.
     pub toolkits: Arc<dyn ToolkitRepository>,
+    /// The switches of tool categories.
+    pub categories: Arc<dyn CategoryRepository>,
     /// How tool servers are reached.
     pub upstream: Arc<dyn UpstreamConnector>,
     /// Operational counters.

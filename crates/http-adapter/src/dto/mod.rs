@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod calls;
+pub mod chatai;
 pub mod common;
 pub mod keys;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod toolkits;
 
 pub use access::*;
 pub use calls::*;
+pub use chatai::*;
 pub use common::*;
 pub use keys::*;
 pub use lifecycle::*;

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod calls;
+pub mod chatai;
 pub mod health;
 pub mod keys;
 pub mod lifecycle;

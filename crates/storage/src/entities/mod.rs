@@ -5,6 +5,7 @@ pub mod call_records;
 pub mod grants;
 pub mod mcp_sessions;
 pub mod role_rules;
+pub mod tool_categories;
 pub mod tool_servers;
 pub mod toolkit_tools;
 pub mod toolkits;

@@ -22,7 +22,8 @@ use crate::{
     access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef, UsageCounters},
     error::DomainResult,
     ports::{
-        Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository, ToolkitRepository, UserRepository,
+        CategoryRepository, Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository,
+        ToolkitRepository, UserRepository,
     },
     services::{CatalogueCache, Ports, Settings},
 };
@@ -37,6 +38,8 @@ pub struct AccessService {
     tools: Arc<dyn ToolRepository>,
     /// Toolkits, whose memberships the index keeps (a toolkit grant reaches its members).
     toolkits: Arc<dyn ToolkitRepository>,
+    /// Category switches, which the index keeps (a disabled category disables its tools).
+    categories: Arc<dyn CategoryRepository>,
     catalogue: Arc<CatalogueCache>,
     clock: Arc<dyn Clock>,
     index: RwLock<AccessIndex>,
@@ -57,6 +60,7 @@ impl AccessService {
             servers: catalogue.clone(),
             tools: catalogue.clone(),
             toolkits: ports.toolkits.clone(),
+            categories: ports.categories.clone(),
             catalogue,
             clock: ports.clock.clone(),
             index: RwLock::new(AccessIndex::default()),
@@ -78,6 +82,9 @@ impl AccessService {
             }
             for ((tenant, toolkit_id), tool_ids) in members {
                 index.set_toolkit_members(&tenant, &toolkit_id, &tool_ids);
+            }
+            for switch in self.categories.list_all().await? {
+                index.set_category(&switch.tenant, &switch.name, switch.enabled);
             }
             let count = index.grant_count();
             let mut current = self.index.write().unwrap_or_else(|p| p.into_inner());
@@ -116,6 +123,41 @@ impl AccessService {
     pub fn decide_toolkit(&self, principal: &Principal, toolkit_id: &str, required: AccessLevel) -> Decision {
         let index = self.index.read().unwrap_or_else(|p| p.into_inner());
         index.decide_toolkit(principal, toolkit_id, required, self.clock.now(), self.admin_bypass)
+    }
+
+    /// Whether a category of the tenant is switched off (its tools are then disabled).
+    pub fn category_disabled(&self, tenant: &str, category: &str) -> bool {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).category_disabled(tenant, category)
+    }
+
+    /// Switches a category of the actor's tenant on or off (administrators only): its tools
+    /// leave or return to users' listings and calls at once. A category exists while a tool or
+    /// server of the tenant is in it.
+    pub async fn set_category_enabled(
+        &self,
+        actor: &Principal,
+        category: &str,
+        enabled: bool,
+    ) -> DomainResult<crate::category::CategorySwitch> {
+        if !actor.is_admin() {
+            return Err(crate::DomainError::Forbidden("switching a category needs the admin role".into()));
+        }
+        crate::category::validate_name(category)?;
+        let catalogue = self.catalogue.snapshot(&actor.tenant).await?;
+        let named = catalogue.servers.iter().any(|s| s.category.as_deref() == Some(category))
+            || catalogue.tools.iter().any(|t| t.category.as_deref() == Some(category));
+        if !named {
+            return Err(crate::DomainError::not_found(crate::ResourceKind::Category, category));
+        }
+        let switch = crate::category::CategorySwitch {
+            tenant: actor.tenant.clone(),
+            name: category.to_owned(),
+            enabled,
+            updated_at: self.clock.now(),
+        };
+        self.categories.set(&switch).await?;
+        self.patch_index(|index| index.set_category(&switch.tenant, &switch.name, enabled));
+        Ok(switch)
     }
 
     /// Whether the principal uses every tool of its tenant without grants (see
