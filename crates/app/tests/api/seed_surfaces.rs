@@ -99,7 +99,7 @@ async fn the_chatai_tools_api_works_as_documented(backend: Backend) {
     refused(&app.post("/api/tools/call", &alice, call.clone()).await, StatusCode::CONFLICT, "TOOL_DISABLED");
     let native = app
         .post(
-            &"/api/v1/toolservers/call".to_string(),
+            "/api/v1/toolservers/call",
             &alice,
             json!({"server_name": "fixture", "tool_name": "echo", "arguments": {"message": "hi"}}),
         )
