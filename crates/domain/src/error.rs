@@ -58,6 +58,8 @@ error_codes! {
         "A toolkit id or name that names nothing the caller may see."),
     CategoryNotFound = ("CATEGORY_NOT_FOUND", 404, "Resource Not Found",
         "A category that no tool or server of the caller's tenant (that it may see) is in."),
+    TenantNotFound = ("TENANT_NOT_FOUND", 404, "Resource Not Found",
+        "A tenant in the path that is not the caller's (only super administrators name others)."),
     NotFound = ("NOT_FOUND", 404, "Not Found",
         "A path that names no endpoint."),
     MethodNotAllowed = ("METHOD_NOT_ALLOWED", 405, "Method Not Allowed",
@@ -145,6 +147,8 @@ pub enum ResourceKind {
     ToolkitTool,
     /// A category of tools.
     Category,
+    /// A tenant.
+    Tenant,
 }
 
 impl ResourceKind {
@@ -160,6 +164,7 @@ impl ResourceKind {
             Self::Toolkit => "toolkit",
             Self::ToolkitTool => "toolkit tool",
             Self::Category => "category",
+            Self::Tenant => "tenant",
         }
     }
 
@@ -175,6 +180,7 @@ impl ResourceKind {
             Self::Toolkit => "toolkit",
             Self::ToolkitTool => "toolkit_tool",
             Self::Category => "category",
+            Self::Tenant => "tenant",
         }
     }
 
@@ -189,6 +195,7 @@ impl ResourceKind {
             Self::Toolkit => ErrorCode::ToolkitNotFound,
             Self::ToolkitTool => ErrorCode::ToolNotFound,
             Self::Category => ErrorCode::CategoryNotFound,
+            Self::Tenant => ErrorCode::TenantNotFound,
         }
     }
 }

@@ -29,37 +29,56 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !json {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "the request body must be application/json",
-                ));
-            }
-            let bytes = body.await.map_err(payload_error)?;
-            // Every body is an object: serde would read an array into a struct by position.
-            if bytes.trim_ascii_start().first() != Some(&b'{') {
-                return Err(ApiError::new(ErrorCode::MalformedRequest, "the body must be a JSON object"));
-            }
-            // Nothing may follow the object (`{...} }}}not json` is not a body).
-            let mut body: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {e}")))?;
-            integers_as_integers(&mut body, 0);
-            let value = serde_path_to_error::deserialize(body).map(Json).map_err(|e| {
-                let field = e.path().to_string();
-                let message = strip_position(e.inner());
-                ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
-            })?;
-            Ok(value)
-        })
+        // Every body is an object: serde would read an array into a struct by position.
+        read(req, payload, b'{', "a JSON object", Json)
     }
 }
 
+/// A JSON body that is a list (Emporix's PATCH operations), read as [`Json`] reads objects.
+pub struct JsonList<T>(pub Vec<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonList<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        read(req, payload, b'[', "a JSON array", JsonList)
+    }
+}
+
+/// Reads a JSON body that starts with `opening` into `T`, then wraps it.
+fn read<T: DeserializeOwned + 'static, W: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    opening: u8,
+    kind: &'static str,
+    wrap: fn(T) -> W,
+) -> Pin<Box<dyn Future<Output = Result<W, ApiError>>>> {
+    let json = is_json(req);
+    let body = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !json {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "the request body must be application/json"));
+        }
+        let bytes = body.await.map_err(payload_error)?;
+        if bytes.trim_ascii_start().first() != Some(&opening) {
+            return Err(ApiError::new(ErrorCode::MalformedRequest, format!("the body must be {kind}")));
+        }
+        // Nothing may follow the body (`{...} }}}not json` is not a body).
+        let mut body: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::new(ErrorCode::MalformedRequest, format!("malformed JSON: {e}")))?;
+        integers_as_integers(&mut body, 0);
+        serde_path_to_error::deserialize(body).map(wrap).map_err(|e| {
+            let field = e.path().to_string();
+            let message = strip_position(e.inner());
+            ApiError::validation(vec![FieldError::new(field_path(&field, &message), message)])
+        })
+    })
+}
+
 /// JSON Schema counts `2.0` as an integer, and so do clients generated from the document:
-/// whole numbers written with a fraction are read as integers. A call's `arguments` are the
-/// tool's, and pass untouched.
+/// whole numbers written with a fraction are read as integers. A call's `arguments` (ChatAI's
+/// `args`) are the tool's, and pass untouched.
 fn integers_as_integers(value: &mut serde_json::Value, depth: usize) {
     use serde_json::Value;
     match value {
@@ -74,7 +93,7 @@ fn integers_as_integers(value: &mut serde_json::Value, depth: usize) {
         Value::Array(items) => items.iter_mut().for_each(|v| integers_as_integers(v, depth + 1)),
         Value::Object(fields) => fields
             .iter_mut()
-            .filter(|(name, _)| !(depth == 0 && name.as_str() == "arguments"))
+            .filter(|(name, _)| !(depth == 0 && ["arguments", "args"].contains(&name.as_str())))
             .for_each(|(_, v)| integers_as_integers(v, depth + 1)),
         _ => {}
     }

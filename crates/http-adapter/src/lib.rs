@@ -139,6 +139,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(chatai::chatai_toggle_tool),
         )
         .service(
+            scope::scope("/ai-service")
+                .service(emporix::emporix_list_tools)
+                .service(emporix::emporix_search_tools)
+                .service(emporix::emporix_get_tool)
+                .service(emporix::emporix_upsert_tool)
+                .service(emporix::emporix_patch_tool)
+                .service(emporix::emporix_delete_tool),
+        )
+        .service(
             scope::scope("/api/v1/users")
                 .service(access::list_users)
                 .service(access::get_user)

@@ -236,6 +236,19 @@ pub const LIMITS: &[(&str, &str, Limit)] = &[
     ("InfDiscoveredTool", "description", TOOLKIT_DESCRIPTION),
     ("InfSync", "tools", Items { min: 0, max: toolkits::TOOLS_MAX }),
     ("InfSync", "discoveredBy", Text { min: 1, max: toolkits::DISCOVERED_BY_MAX }),
+    ("EmporixToolInput", "name", DISPLAY_NAME),
+    ("EmporixToolConfig", "url", URL),
+    ("EmporixToolConfig", "command", COMMAND),
+    ("EmporixToolConfig", "args", ARGS),
+    ("EmporixToolConfig", "args", ARG),
+    ("EmporixToolConfig", "env", MAP),
+    ("EmporixToolConfig", "headers", MAP),
+    ("EmporixToolConfig", "description", DESCRIPTION),
+    ("EmporixToolConfig", "timeout", TIMEOUT),
+    ("EmporixToolConfig", "category", CATEGORY),
+    ("EmporixToolConfig", "tags", TAGS),
+    ("EmporixToolConfig", "tags", TAG),
+    ("EmporixToolConfig", "openapiSpec", Text { min: 1, max: servers::SPEC_MAX }),
 ];
 
 /// Request fields left without a limit of their own, and why: each is bounded by the body
@@ -268,6 +281,9 @@ pub const UNLIMITED: &[(&str, &str, &str)] = &[
     ("NamedToolCallRequest", "arguments", "checked against the tool's input schema"),
     ("ToolCallRequest", "arguments", "checked against the tool's input schema"),
     ("ChatAiCall", "name", "a name: an unknown one is a 404"),
+    ("EmporixToolInput", "id", "ignored: the path names the tool"),
+    ("EmporixToolConfig", "secretEnv", "names of variables; only those present in env matter"),
+    ("EmporixToolConfig", "secretHeaders", "names of headers; only those present in headers matter"),
     ("ChatAiCall", "args", "checked against the tool's input schema"),
 ];
 

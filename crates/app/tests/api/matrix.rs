@@ -27,6 +27,8 @@ const CALLERS: [&str; 5] = ["guest", "user", "admin", "foreign admin", "operator
 enum Fresh {
     No,
     Server,
+    /// A server, named (Emporix names tools by their server's name).
+    ServerName,
     Grant,
     Rule,
     Key,
@@ -194,6 +196,24 @@ const ROWS: &[Row] = &[
     ("PUT", "/api/tools/category/{category}/toggle", Fresh::No, r#"{"enabled": true}"#, [D, D, A, H, A]),
     ("GET", "/api/tools/{name}", Fresh::No, "", [H, H, A, H, A]),
     ("PUT", "/api/tools/{name}/toggle", Fresh::No, r#"{"enabled": true}"#, [H, H, A, H, A]),
+    ("GET", "/ai-service/{tenant}/agentic/tools", Fresh::No, "", [A, A, A, H, A]),
+    ("POST", "/ai-service/{tenant}/agentic/tools/search", Fresh::No, r#"{"q": "enabled:false"}"#, [A, A, A, H, A]),
+    ("GET", "/ai-service/{tenant}/agentic/tools/{tool_id}", Fresh::No, "", [H, H, A, H, A]),
+    (
+        "PUT",
+        "/ai-service/{tenant}/agentic/tools/{tool_id}",
+        Fresh::No,
+        r#"{"name": "M {caller}", "type": "http", "config": {"url": "http://127.0.0.1:9/mcp", "category": "matrix"}}"#,
+        [D, D, A, H, A],
+    ),
+    (
+        "PATCH",
+        "/ai-service/{tenant}/agentic/tools/{tool_id}",
+        Fresh::No,
+        r#"[{"op": "replace", "path": "/name", "value": "P {caller}"}]"#,
+        [H, H, A, H, A],
+    ),
+    ("DELETE", "/ai-service/{tenant}/agentic/tools/{tool_id}", Fresh::ServerName, "", [H, H, A, H, A]),
 ];
 
 /// The default tenant's resources the matrix works on.
@@ -213,7 +233,7 @@ impl World {
         let operator = &self.app.admin_key;
         let created = match kind {
             Fresh::No => return String::new(),
-            Fresh::Server => {
+            Fresh::Server | Fresh::ServerName => {
                 let body = json!({"name": format!("fresh-{n}"), "display_name": "F", "base_url": "https://f.example/mcp", "auto_start": false});
                 self.app.post("/api/v1/toolservers/servers", operator, body).await
             }
@@ -237,12 +257,15 @@ impl World {
             }
         };
         assert!(created.status.is_success(), "{kind:?}: {}", created.body);
-        created.body["id"].as_str().unwrap().to_owned()
+        let key = if kind == Fresh::ServerName { "name" } else { "id" };
+        created.body[key].as_str().unwrap().to_owned()
     }
 
     fn fill(&self, text: &str, fresh: &str, caller: usize) -> String {
         let pick = |own: &str| if fresh.is_empty() { own.to_owned() } else { fresh.to_owned() };
-        let text = if text.contains("toolkits/") {
+        let text = if text.starts_with("/ai-service/") {
+            text.replace("{tenant}", "default").replace("{tool_id}", &pick("matrix"))
+        } else if text.contains("toolkits/") {
             let kit = if text.ends_with("{tool_id}") { self.toolkit.clone() } else { pick(&self.toolkit) };
             text.replace("{toolkit_id}", &kit).replace("{id}", &kit).replace("{tool_id}", &pick(&self.kit_tool))
         } else {

@@ -1,5 +1,5 @@
 //! The seed systems' own APIs over real HTTP, replaying their documented examples: ChatAI's
-//! `/api/tools` (seed 002).
+//! `/api/tools` (seed 002) and Emporix's `/ai-service/{tenant}/agentic/tools` (seed 003).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -7,7 +7,10 @@ use toolhub_domain::Role;
 
 use crate::harness::{Backend, TestApp, spawn_app};
 
-toolhub_test_support::on_both_databases!(the_chatai_tools_api_works_as_documented);
+toolhub_test_support::on_both_databases!(
+    the_chatai_tools_api_works_as_documented,
+    the_emporix_tools_api_works_as_documented
+);
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
 
@@ -185,4 +188,142 @@ async fn wait_for_logs(app: &TestApp, path: &str, key: &str, count: u64) -> Valu
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the call log never held {count} calls");
+}
+
+const EMPORIX: &str = "/ai-service/default/agentic/tools";
+
+fn ids(body: &Value) -> Vec<&str> {
+    body.as_array().unwrap_or_else(|| panic!("a list: {body}")).iter().map(|t| t["id"].as_str().unwrap()).collect()
+}
+
+async fn the_emporix_tools_api_works_as_documented(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = &app.admin_key;
+    let fixture = toolhub_test_support::fixture_bin().display().to_string();
+
+    // Upsert creates (201 with the id), then replaces (204).
+    let tool = json!({
+        "name": "Fixture", "type": "stdio", "enabled": true,
+        "config": {"command": fixture, "env": {"API_TOKEN": "s3cret-value", "MODE": "test"}},
+    });
+    let created = app.put(&format!("{EMPORIX}/fixture-tool"), admin, tool.clone()).await;
+    assert_eq!((created.status, &created.body), (StatusCode::CREATED, &json!({"id": "fixture-tool"})));
+    assert_eq!(created.header("location"), Some("/ai-service/default/agentic/tools/fixture-tool"));
+    let docs = json!({"name": "Support Docs", "type": "http", "config": {"url": "http://127.0.0.1:9/mcp"}});
+    assert_eq!(app.put(&format!("{EMPORIX}/docs"), admin, docs).await.status, StatusCode::CREATED);
+
+    let got = app.get(&format!("{EMPORIX}/fixture-tool"), admin).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    assert_eq!(
+        (&got.body["type"], &got.body["name"], &got.body["enabled"]),
+        (&json!("stdio"), &json!("Fixture"), &json!(true))
+    );
+    assert_eq!(got.body["config"]["env"], json!({"MODE": "test"}), "secret values are write-only");
+    assert_eq!(got.body["config"]["secretEnv"], json!(["API_TOKEN"]));
+    assert!(!got.body.to_string().contains("s3cret"), "{}", got.body);
+    let version = got.body["metadata"]["version"].as_i64().unwrap();
+    assert!(got.body["metadata"]["createdAt"].is_string() && got.body["metadata"]["modifiedAt"].is_string());
+
+    // Lists and searches, with the seed's own search body.
+    let list = app.get(&format!("{EMPORIX}?q=enabled:true%20type:stdio&sort=id:desc"), admin).await;
+    assert_eq!(ids(&list.body), ["fixture-tool"], "{}", list.body);
+    let list = app.get(&format!("{EMPORIX}?q=type:(http,stdio)&sort=id:desc&pageSize=1&pageNumber=2"), admin).await;
+    assert_eq!(ids(&list.body), ["docs"], "{}", list.body);
+    let found = app.post(&format!("{EMPORIX}/search"), admin, json!({"q": "name:~Support"})).await;
+    assert_eq!(ids(&found.body), ["docs"], "{}", found.body);
+    let bad = app.get(&format!("{EMPORIX}?q=colour:red"), admin).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "INVALID_QUERY"));
+
+    // Optimistic locking: a stale version is a 409; the current one replaces, secrets kept.
+    let mut replacement = tool.clone();
+    replacement["config"]["env"] = json!({"MODE": "prod"});
+    replacement["metadata"] = json!({"version": version + 5});
+    let stale = app.put(&format!("{EMPORIX}/fixture-tool"), admin, replacement.clone()).await;
+    assert_eq!((stale.status, stale.code()), (StatusCode::CONFLICT, "VERSION_MISMATCH"), "{}", stale.body);
+    replacement["metadata"] = json!({"version": version});
+    let replaced = app.put(&format!("{EMPORIX}/fixture-tool"), admin, replacement).await;
+    assert_eq!(replaced.status, StatusCode::NO_CONTENT, "{}", replaced.body);
+    let got = app.get(&format!("{EMPORIX}/fixture-tool"), admin).await.body;
+    assert_eq!((&got["config"]["env"], &got["config"]["secretEnv"]), (&json!({"MODE": "prod"}), &json!(["API_TOKEN"])));
+    assert!(got["metadata"]["version"].as_i64().unwrap() > version);
+
+    // PATCH as the seed writes it: REPLACE of a name and a config value; ADD and REMOVE on a list.
+    let patch = json!([
+        {"op": "REPLACE", "path": "/config/env/MODE", "value": "patched"},
+        {"op": "REPLACE", "path": "/name", "value": "New fixture name"},
+        {"op": "add", "path": "/config/tags", "value": "emporix"},
+        {"op": "Add", "path": "/config/tags", "value": "seed"},
+        {"op": "remove", "path": "/config/tags", "value": "seed"},
+    ]);
+    let patched =
+        app.request(reqwest::Method::PATCH, &format!("{EMPORIX}/fixture-tool"), Some(admin), Some(patch)).await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT, "{}", patched.body);
+    let got = app.get(&format!("{EMPORIX}/fixture-tool"), admin).await.body;
+    assert_eq!(got["name"], "New fixture name");
+    assert_eq!((&got["config"]["env"]["MODE"], &got["config"]["tags"]), (&json!("patched"), &json!(["emporix"])));
+    for (bad, says) in [
+        (json!([{"op": "REPLACE", "path": "/metadata/version", "value": 9}]), "cannot be patched"),
+        (json!([{"op": "MOVE", "path": "/name", "value": "x"}]), "ADD, REMOVE or REPLACE"),
+        (json!([{"op": "REPLACE", "path": "/config/botToken", "value": "x"}]), "botToken"),
+        (json!({"op": "REPLACE"}), "JSON array"),
+    ] {
+        let reply =
+            app.request(reqwest::Method::PATCH, &format!("{EMPORIX}/fixture-tool"), Some(admin), Some(bad)).await;
+        assert!(reply.status.is_client_error(), "{}", reply.body);
+        assert!(reply.body.to_string().contains(says), "{says}: {}", reply.body);
+    }
+
+    // A toolkit that uses the tool: disabling or deleting it needs force, which unassigns it.
+    let kit =
+        app.post("/api/v1/toolkits", admin, json!({"name": "agent"})).await.body["id"].as_str().unwrap().to_owned();
+    let server = app.get("/api/v1/toolservers/servers", admin).await.body;
+    let server_id = server.as_array().unwrap().iter().find(|s| s["name"] == "fixture-tool").unwrap()["id"].clone();
+    let tools =
+        app.get(&format!("/api/v1/toolservers/servers/{}/tools", server_id.as_str().unwrap()), admin).await.body;
+    let echo = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap()["id"].clone();
+    let member = app.post(&format!("/api/v1/toolkits/{kit}/tools"), admin, json!({"tool_id": echo})).await;
+    assert_eq!(member.status, StatusCode::CREATED, "{}", member.body);
+    let disable = json!([{"op": "REPLACE", "path": "/enabled", "value": false}]);
+    let refused_disable = app
+        .request(reqwest::Method::PATCH, &format!("{EMPORIX}/fixture-tool"), Some(admin), Some(disable.clone()))
+        .await;
+    assert_eq!((refused_disable.status, refused_disable.code()), (StatusCode::CONFLICT, "CONFLICT"));
+    assert!(refused_disable.body["detail"].as_str().unwrap().contains("agent"), "{}", refused_disable.body);
+    let refused_delete = app.delete(&format!("{EMPORIX}/fixture-tool"), admin).await;
+    assert_eq!((refused_delete.status, refused_delete.code()), (StatusCode::CONFLICT, "CONFLICT"));
+    let forced = app
+        .request(reqwest::Method::PATCH, &format!("{EMPORIX}/fixture-tool?force=true"), Some(admin), Some(disable))
+        .await;
+    assert_eq!(forced.status, StatusCode::NO_CONTENT, "{}", forced.body);
+    assert_eq!(app.get(&format!("{EMPORIX}/fixture-tool"), admin).await.body["enabled"], false);
+    let deleted = app.delete(&format!("{EMPORIX}/fixture-tool?force=true"), admin).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    assert_eq!(app.get(&format!("{EMPORIX}/fixture-tool"), admin).await.status, StatusCode::NOT_FOUND);
+    let left = app.get(&format!("/api/v1/toolkits/{kit}/tools"), admin).await.body;
+    assert_eq!(left.as_array().map(Vec::len), Some(0), "the toolkit no longer holds it: {left}");
+
+    // Tenants and roles: another tenant's path is missing; users read what they may see.
+    let tenant_admin = app.key("tenant-admin", Role::Admin, "default").await;
+    assert_eq!(app.get(EMPORIX, &tenant_admin).await.status, StatusCode::OK);
+    let other = app.get("/ai-service/globex/agentic/tools", &tenant_admin).await;
+    assert_eq!((other.status, other.code()), (StatusCode::NOT_FOUND, "TENANT_NOT_FOUND"));
+    let operator = app.get("/ai-service/globex/agentic/tools", admin).await;
+    assert_eq!((operator.status, &operator.body), (StatusCode::OK, &json!([])), "the operator names any tenant");
+    let alice = app.key("alice", Role::User, "default").await;
+    assert_eq!(app.get(EMPORIX, &alice).await.body, json!([]));
+    let by_alice = app
+        .put(
+            &format!("{EMPORIX}/mine"),
+            &alice,
+            json!({"name": "Mine", "type": "http", "config": {"url": "http://127.0.0.1:9/mcp"}}),
+        )
+        .await;
+    assert_eq!((by_alice.status, by_alice.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
+
+    // The seed's own PUT names an Emporix integration type, which Toolhub does not run.
+    let seed =
+        json!({"name": "Slack Native Tool", "type": "slack", "config": {"teamId": "12345", "botToken": "xoxb-35354"}});
+    let reply = app.put(&format!("{EMPORIX}/slack"), admin, seed).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert!(!reply.body.to_string().contains("xoxb"), "secrets are not echoed: {}", reply.body);
 }

@@ -259,6 +259,33 @@ impl ToolkitService {
         Ok(())
     }
 
+    /// The names of the tenant's toolkits that use a server: linked to it, or holding one of
+    /// its tools (sorted). Removing or disabling the server takes those tools from them.
+    pub async fn using_server(&self, tenant: &str, server_id: &str) -> DomainResult<Vec<String>> {
+        let tools =
+            crate::ports::ToolRepository::list_for_servers(self.catalogue.as_ref(), tenant, &[server_id.to_owned()])
+                .await?;
+        let tool_ids: std::collections::HashSet<&str> = tools.iter().map(|t| t.id.as_str()).collect();
+        let holding: std::collections::HashSet<String> = self
+            .toolkits
+            .memberships()
+            .await?
+            .into_iter()
+            .filter(|(t, member, _)| t == tenant && tool_ids.contains(member.as_str()))
+            .map(|(_, _, toolkit)| toolkit)
+            .collect();
+        let mut names: Vec<String> = self
+            .toolkits
+            .list(tenant)
+            .await?
+            .into_iter()
+            .filter(|k| holding.contains(&k.id) || k.server_id.as_deref() == Some(server_id))
+            .map(|k| k.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// A toolkit the actor may see, with its tools in order.
     pub async fn contents(&self, actor: &Principal, key: &str) -> DomainResult<ToolkitContents> {
         let kit = self.get(actor, key).await?;

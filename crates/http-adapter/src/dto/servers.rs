@@ -152,7 +152,7 @@ impl FunctionFilter {
     }
 }
 
-fn parse_transport(value: &str) -> Result<TransportType, FieldError> {
+pub(crate) fn parse_transport(value: &str) -> Result<TransportType, FieldError> {
     value.parse().map_err(|_| FieldError::new("transport_type", "must be one of http, sse, stdio, websocket, openapi"))
 }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod calls;
 pub mod chatai;
+pub mod emporix;
 pub mod health;
 pub mod keys;
 pub mod lifecycle;

@@ -1,0 +1,275 @@
+//! Seed 003's (Emporix AI Service) agentic tools at `/ai-service/{tenant}/agentic/tools`. An
+//! Emporix tool is a configured source of tools with its secrets: in Toolhub, a tool server.
+//! Its `id` is the server's name (chosen by the client, case-sensitive), `name` its display
+//! name, `type` its transport, `enabled` whether it runs; `config` holds the rest, secret
+//! values write-only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toolhub_domain::{
+    Patch,
+    query::{Field, FieldKind, Fields, Queryable, Scalar},
+    secret::{ConfigMap, MASK},
+    server::{NewToolServer, ServerPatch, ServerStatus, ToolServer, limits},
+    validation::FieldError,
+};
+use utoipa::ToSchema;
+
+/// A tool as Emporix shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmporixTool {
+    /// The tool's id: the server's name in Toolhub.
+    pub id: String,
+    /// How Toolhub reaches it: `http`, `sse`, `stdio`, `websocket` or `openapi`; `builtin`
+    /// for Toolhub's own tools (which cannot be written).
+    #[serde(rename = "type")]
+    pub tool_type: String,
+    /// Its name for people.
+    pub name: String,
+    /// Whether it runs (its tools can be called).
+    pub enabled: bool,
+    pub config: EmporixToolConfig,
+    pub metadata: EmporixMetadata,
+}
+
+/// Optimistic locking and times.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EmporixMetadata {
+    /// Incremented on every change; a `PUT` naming another version is a 409.
+    pub version: i64,
+    #[serde(rename = "createdAt")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(rename = "modifiedAt")]
+    pub modified_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a tool runs or reaches. Secret values of `env` and `headers` are write-only: they
+/// are never shown (their names are, in `secretEnv` and `secretHeaders`), and an update that
+/// leaves one out keeps it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmporixToolConfig {
+    /// Where a remote server is reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The program a `stdio` server runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The program's arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// The child's environment (secret values are not shown).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Names in `env` whose values are secret (credential-like names are anyway).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_env: Vec<String>,
+    /// Headers sent to a remote server (secret values are not shown).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Names in `headers` whose values are secret (credential-like names are anyway).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Seconds each request may take (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// For `openapi`: where the document is, or the document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi_spec: Option<String>,
+}
+
+/// The plain values of a map and the names of its secret ones.
+fn split_secrets(map: &ConfigMap) -> (BTreeMap<String, String>, Vec<String>) {
+    let plain = map.iter().filter(|(_, v)| !v.is_secret()).map(|(k, v)| (k.clone(), v.expose().to_owned())).collect();
+    let secret = map.iter().filter(|(_, v)| v.is_secret()).map(|(k, _)| k.clone()).collect();
+    (plain, secret)
+}
+
+impl From<&ToolServer> for EmporixTool {
+    fn from(s: &ToolServer) -> Self {
+        let (env, secret_env) = split_secrets(&s.env);
+        let (headers, secret_headers) = split_secrets(&s.headers);
+        Self {
+            id: s.name.clone(),
+            tool_type: if s.is_builtin { "builtin" } else { s.transport_type.as_str() }.to_owned(),
+            name: s.display_name.clone(),
+            enabled: s.status == ServerStatus::Enabled,
+            config: EmporixToolConfig {
+                url: s.base_url.clone(),
+                command: s.command.clone(),
+                args: s.args.clone(),
+                env,
+                secret_env,
+                headers,
+                secret_headers,
+                description: s.description.clone(),
+                timeout: Some(s.timeout),
+                category: s.category.clone(),
+                tags: s.tags.clone(),
+                openapi_spec: s.openapi.spec.clone(),
+            },
+            metadata: EmporixMetadata { version: s.version, created_at: s.created_at, modified_at: s.updated_at },
+        }
+    }
+}
+
+/// The fields a tool list can be queried and sorted by, as Emporix names them.
+pub const EMPORIX_TOOL_FIELDS: Fields = &[
+    Field::new("id", FieldKind::Text),
+    Field::new("name", FieldKind::Text),
+    Field::new("type", FieldKind::Text),
+    Field::new("enabled", FieldKind::Bool),
+    Field::new("metadata.version", FieldKind::Integer),
+    Field::new("metadata.createdAt", FieldKind::Time),
+    Field::new("metadata.modifiedAt", FieldKind::Time),
+];
+
+impl Queryable for EmporixTool {
+    fn value(&self, field: &str) -> Option<Scalar> {
+        match field {
+            "id" => Scalar::text(&self.id),
+            "name" => Scalar::text(&self.name),
+            "type" => Scalar::text(&self.tool_type),
+            "enabled" => Some(Scalar::Bool(self.enabled)),
+            "metadata.version" => Some(Scalar::Integer(self.metadata.version)),
+            "metadata.createdAt" => Some(Scalar::Time(self.metadata.created_at)),
+            "metadata.modifiedAt" => Some(Scalar::Time(self.metadata.modified_at)),
+            _ => None,
+        }
+    }
+}
+
+/// The version a client read, for optimistic locking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct EmporixMetadataRequest {
+    /// The version read; another one is a 409. Left out on create.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// Ignored (set by Toolhub).
+    #[serde(default, rename = "createdAt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<serde_json::Value>,
+    /// Ignored (set by Toolhub).
+    #[serde(default, rename = "modifiedAt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub modified_at: Option<serde_json::Value>,
+}
+
+/// A tool as a client writes it (`PUT` replaces it whole).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmporixToolInput {
+    /// Ignored: the id is the path's.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `http`, `sse`, `stdio`, `websocket` or `openapi`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(http|sse|stdio|websocket|openapi)$")]
+    pub tool_type: String,
+    /// Its name for people.
+    pub name: String,
+    /// Whether it runs (default false).
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub config: EmporixToolConfig,
+    #[serde(default)]
+    pub metadata: Option<EmporixMetadataRequest>,
+}
+
+impl EmporixToolInput {
+    /// The server this tool registers, named `id`.
+    pub fn into_new_server(self, id: &str) -> Result<NewToolServer, Vec<FieldError>> {
+        let transport = super::parse_transport(&self.tool_type).map_err(|e| vec![renamed(e, "type")])?;
+        let c = self.config;
+        Ok(NewToolServer {
+            name: id.to_owned(),
+            display_name: self.name,
+            description: c.description,
+            base_url: c.url,
+            transport_type: Some(transport),
+            command: c.command,
+            args: c.args,
+            env: c.env,
+            secret_env: c.secret_env,
+            headers: c.headers,
+            secret_headers: c.secret_headers,
+            timeout: c.timeout,
+            auto_start: Some(self.enabled),
+            category: c.category,
+            tags: c.tags,
+            openapi_spec: c.openapi_spec,
+            ..Default::default()
+        })
+    }
+
+    /// The change that makes `current` this tool: every field replaced, the secrets it
+    /// leaves out kept.
+    pub fn into_replacement(self, current: &ToolServer) -> Result<ServerPatch, Vec<FieldError>> {
+        let transport = super::parse_transport(&self.tool_type).map_err(|e| vec![renamed(e, "type")])?;
+        let c = self.config;
+        // The mask keeps a stored value (see `merge_config_map`).
+        let keep = |mut map: BTreeMap<String, String>, stored: &ConfigMap| {
+            for name in stored.iter().filter(|(_, v)| v.is_secret()).map(|(name, _)| name) {
+                map.entry(name.clone()).or_insert_with(|| MASK.to_owned());
+            }
+            map
+        };
+        let optional = |value: Option<String>| value.map_or(Patch::Null, Patch::Value);
+        Ok(ServerPatch {
+            display_name: Patch::Value(self.name),
+            description: optional(c.description),
+            base_url: optional(c.url),
+            transport_type: Patch::Value(transport),
+            command: optional(c.command),
+            args: Patch::Value(c.args),
+            env: Patch::Value(keep(c.env, &current.env)),
+            secret_env: c.secret_env,
+            headers: Patch::Value(keep(c.headers, &current.headers)),
+            secret_headers: c.secret_headers,
+            timeout: Patch::Value(c.timeout.unwrap_or(limits::TIMEOUT_DEFAULT)),
+            auto_start: Patch::Value(self.enabled),
+            category: optional(c.category),
+            tags: Patch::Value(c.tags),
+            openapi_spec: optional(c.openapi_spec),
+            expected_version: self.metadata.and_then(|m| m.version),
+            ..Default::default()
+        })
+    }
+}
+
+/// Emporix names the transport `type`.
+fn renamed(mut error: FieldError, field: &str) -> FieldError {
+    error.field = field.to_owned();
+    error
+}
+
+/// One PATCH operation: `ADD`, `REMOVE` or `REPLACE` (any case) of a path such as `/name`,
+/// `/enabled` or `/config/url`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmporixPatchOperation {
+    /// `ADD` (append to a list, or set), `REMOVE` (a value from a list, or the field),
+    /// `REPLACE` (set), in any case.
+    #[schema(pattern = "^(?i)(add|remove|replace)$")]
+    pub op: String,
+    /// The field, as a JSON pointer (`/config/headers/X-Team`).
+    #[schema(max_length = 500)]
+    pub path: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+}
+
+/// `{id}` of a created tool.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmporixCreated {
+    pub id: String,
+}
