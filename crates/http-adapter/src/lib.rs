@@ -139,6 +139,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(chatai::chatai_toggle_tool),
         )
         .service(
+            scope::scope("/api/v1/tools")
+                .service(openwebui::openwebui_list_tools)
+                .service(openwebui::openwebui_list_workspace_tools)
+                .service(openwebui::openwebui_export_tools)
+                .service(openwebui::openwebui_get_tool)
+                .service(openwebui::openwebui_update_tool_access),
+        )
+        .service(
             scope::scope("/ai-service")
                 .service(emporix::emporix_list_tools)
                 .service(emporix::emporix_search_tools)

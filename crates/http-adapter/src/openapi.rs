@@ -34,6 +34,7 @@ use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
         (name = "Informer Toolkits", description = "Seed 004's (Informer 5) toolkit tools API: HAL collections, custom tools, sync of discovered tools."),
         (name = "ChatAI Tools", description = "Seed 002's (ChatAI Plugin) tools API: `{success, data}` answers, `{success: false, error, code}` errors, categories with switches, the call log, debug calls."),
         (name = "Emporix Agentic Tools", description = "Seed 003's (Emporix AI Service) agentic tools: a tool is a tool server (id = its name); Emporix queries, upsert with `metadata.version` locking, PATCH operations, forced deletes. Errors are problem+json."),
+        (name = "Open WebUI Tools", description = "Seed 001's (Open WebUI) tools API: servers (`server:mcp:{name}`, `server:{name}`) and toolkits in one list, access grants, write access, export."),
         (name = "Users", description = "Principals: role, groups, disabled."),
         (name = "API Keys", description = "Keys that authenticate principals: issue, list, revoke, rotate."),
         (name = "Health", description = "Liveness and readiness probes."),

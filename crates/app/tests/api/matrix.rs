@@ -214,6 +214,11 @@ const ROWS: &[Row] = &[
         [H, H, A, H, A],
     ),
     ("DELETE", "/ai-service/{tenant}/agentic/tools/{tool_id}", Fresh::ServerName, "", [H, H, A, H, A]),
+    ("GET", "/api/v1/tools/", Fresh::No, "", [A, A, A, A, A]),
+    ("GET", "/api/v1/tools/list", Fresh::No, "", [A, A, A, A, A]),
+    ("GET", "/api/v1/tools/export", Fresh::No, "", [D, D, A, A, A]),
+    ("GET", "/api/v1/tools/id/{id}", Fresh::No, "", [H, H, A, H, A]),
+    ("POST", "/api/v1/tools/id/{id}/access/update", Fresh::No, r#"{"access_grants": []}"#, [H, H, A, H, A]),
 ];
 
 /// The default tenant's resources the matrix works on.
@@ -263,7 +268,9 @@ impl World {
 
     fn fill(&self, text: &str, fresh: &str, caller: usize) -> String {
         let pick = |own: &str| if fresh.is_empty() { own.to_owned() } else { fresh.to_owned() };
-        let text = if text.starts_with("/ai-service/") {
+        let text = if text.starts_with("/api/v1/tools/id/") {
+            text.replace("{id}", "matrix-kit")
+        } else if text.starts_with("/ai-service/") {
             text.replace("{tenant}", "default").replace("{tool_id}", &pick("matrix"))
         } else if text.contains("toolkits/") {
             let kit = if text.ends_with("{tool_id}") { self.toolkit.clone() } else { pick(&self.toolkit) };

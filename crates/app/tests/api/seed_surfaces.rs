@@ -1,5 +1,6 @@
-//! The seed systems' own APIs over real HTTP, replaying their documented examples: ChatAI's
-//! `/api/tools` (seed 002) and Emporix's `/ai-service/{tenant}/agentic/tools` (seed 003).
+//! The seed systems' own APIs over real HTTP, replaying their documented examples: Open
+//! WebUI's `/api/v1/tools` (seed 001), ChatAI's `/api/tools` (seed 002) and Emporix's
+//! `/ai-service/{tenant}/agentic/tools` (seed 003).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -9,7 +10,8 @@ use crate::harness::{Backend, TestApp, spawn_app};
 
 toolhub_test_support::on_both_databases!(
     the_chatai_tools_api_works_as_documented,
-    the_emporix_tools_api_works_as_documented
+    the_emporix_tools_api_works_as_documented,
+    the_open_webui_tools_api_works_as_documented
 );
 
 const SERVERS: &str = "/api/v1/toolservers/servers";
@@ -326,4 +328,148 @@ async fn the_emporix_tools_api_works_as_documented(backend: Backend) {
     let reply = app.put(&format!("{EMPORIX}/slack"), admin, seed).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
     assert!(!reply.body.to_string().contains("xoxb"), "secrets are not echoed: {}", reply.body);
+}
+
+const OPEN_WEBUI: &str = "/api/v1/tools";
+
+/// The items of an Open WebUI list by id.
+fn by_id(body: &Value) -> std::collections::BTreeMap<String, Value> {
+    let items = body.as_array().unwrap_or_else(|| panic!("a list: {body}"));
+    items.iter().map(|t| (t["id"].as_str().unwrap().to_owned(), t.clone())).collect()
+}
+
+fn grants_of(item: &Value) -> Vec<(String, String, String)> {
+    let mut grants: Vec<(String, String, String)> = item["access_grants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("access_grants: {item}"))
+        .iter()
+        .map(|g| {
+            let text = |k: &str| g[k].as_str().unwrap().to_owned();
+            (text("principal_type"), text("principal_id"), text("permission"))
+        })
+        .collect();
+    grants.sort();
+    grants
+}
+
+fn grant(kind: &str, id: &str, permission: &str) -> (String, String, String) {
+    (kind.to_owned(), id.to_owned(), permission.to_owned())
+}
+
+async fn the_open_webui_tools_api_works_as_documented(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = &app.admin_key;
+    let fixture = register(&app, "fixture", "demo", toolhub_test_support::fixture_bin().to_str().unwrap(), &[]).await;
+    let bot = app.key("bot", Role::Admin, "default").await;
+    let own_api = json!({
+        "name": "self", "display_name": "Toolhub itself", "transport_type": "openapi", "base_url": app.base,
+        "headers": {"Authorization": format!("Bearer {bot}")}, "function_name_filter_list": "healthz",
+    });
+    assert_eq!(app.post(SERVERS, admin, own_api).await.status, StatusCode::CREATED);
+    let idle =
+        json!({"name": "idle", "display_name": "Idle", "base_url": "http://127.0.0.1:9/mcp", "auto_start": false});
+    assert_eq!(app.post(SERVERS, admin, idle).await.status, StatusCode::CREATED);
+    let research = app.post("/api/v1/toolkits", admin, json!({"name": "research", "description": "Find things"})).await;
+    let research_id = research.body["id"].as_str().unwrap().to_owned();
+    let tools = app.get(&format!("{SERVERS}/{fixture}/tools"), admin).await.body;
+    let echo = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap()["id"].clone();
+    let member = app.post(&format!("/api/v1/toolkits/{research_id}/tools"), admin, json!({"tool_id": echo})).await;
+    assert_eq!(member.status, StatusCode::CREATED, "{}", member.body);
+    let pat = app.key("pat", Role::PowerUser, "default").await;
+    assert_eq!(app.post("/api/v1/toolkits", &pat, json!({"name": "pats-kit"})).await.status, StatusCode::CREATED);
+    let (alice, bob) = (app.key("alice", Role::User, "default").await, app.key("bob", Role::User, "default").await);
+
+    // One list: running MCP servers, OpenAPI servers and toolkits, with the seed's fields.
+    let list = app.get(&format!("{OPEN_WEBUI}/"), admin).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let items = by_id(&list.body);
+    for id in ["server:mcp:fixture", "server:self", "research", "pats-kit"] {
+        assert!(items.contains_key(id), "{id} is listed: {:?}", items.keys());
+    }
+    assert!(!items.contains_key("server:mcp:idle"), "a stopped server is not offered");
+    let mcp = &items["server:mcp:fixture"];
+    assert_eq!(
+        (&mcp["user_id"], &mcp["name"], &mcp["write_access"]),
+        (&json!("server:mcp:fixture"), &json!("fixture"), &json!(true))
+    );
+    let created = mcp["created_at"].as_i64().unwrap();
+    assert!((1_700_000_000..10_000_000_000).contains(&created), "unix seconds: {created}");
+    assert!(mcp.get("authenticated").is_none(), "no per-user OAuth here");
+    let kit = &items["research"];
+    assert_eq!((&kit["meta"]["description"], &kit["has_user_valves"]), (&json!("Find things"), &json!(false)));
+    assert_eq!(items["pats-kit"]["user_id"], "pat");
+
+    // Replacing grants: read is execute, write is admin, one per principal, invalid entries dropped.
+    let update = json!({"access_grants": [
+        {"principal_type": "user", "principal_id": "alice", "permission": "read"},
+        {"principal_type": "user", "principal_id": "alice", "permission": "write"},
+        {"principal_type": "group", "principal_id": "eng", "permission": "read"},
+        {"principal_type": "user", "principal_id": "*", "permission": "read"},
+        {"principal_type": "robot", "principal_id": "r2", "permission": "read"},
+        {"principal_type": "user", "principal_id": "carol", "permission": "own"},
+    ]});
+    let updated = app.post(&format!("{OPEN_WEBUI}/id/research/access/update"), admin, update).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(
+        grants_of(&updated.body),
+        [grant("group", "eng", "read"), grant("user", "*", "read"), grant("user", "alice", "write")]
+    );
+    let native = app.get(&format!("/api/v1/grants?toolkit_id={research_id}"), admin).await.body;
+    assert_eq!(native.as_array().map(Vec::len), Some(3), "real grants: {native}");
+
+    // Alice, a writer, sees and shares it; her grant to everyone is dropped, as Open WebUI does.
+    let seen = by_id(&app.get(&format!("{OPEN_WEBUI}/"), &alice).await.body);
+    assert_eq!(seen["research"]["write_access"], true);
+    let shared = app
+        .post(
+            &format!("{OPEN_WEBUI}/id/research/access/update"),
+            &alice,
+            json!({"access_grants": [
+                {"principal_type": "user", "principal_id": "alice", "permission": "write"},
+                {"principal_type": "user", "principal_id": "bob", "permission": "read"},
+                {"principal_type": "user", "principal_id": "*", "permission": "read"},
+            ]}),
+        )
+        .await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
+    assert_eq!(grants_of(&shared.body), [grant("user", "alice", "write"), grant("user", "bob", "read")]);
+    let bobs = by_id(&app.get(&format!("{OPEN_WEBUI}/list"), &bob).await.body);
+    assert_eq!(bobs.keys().collect::<Vec<_>>(), ["research"], "bob reads it now");
+    assert_eq!((&bobs["research"]["write_access"], &bobs["research"]["access_grants"]), (&json!(false), &json!([])));
+    let by_bob = app.post(&format!("{OPEN_WEBUI}/id/research/access/update"), &bob, json!({"access_grants": []})).await;
+    assert_eq!((by_bob.status, by_bob.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
+
+    // A server's grants are an administrator's; they are real grants the engine decides by.
+    let by_bob = app
+        .post(&format!("{OPEN_WEBUI}/id/server:mcp:fixture/access/update"), &bob, json!({"access_grants": []}))
+        .await;
+    assert_eq!(by_bob.status, StatusCode::FORBIDDEN, "bob sees it through the toolkit: {}", by_bob.body);
+    let read = json!({"access_grants": [{"principal_type": "user", "principal_id": "alice", "permission": "read"}]});
+    let shared = app.post(&format!("{OPEN_WEBUI}/id/server:mcp:fixture/access/update"), admin, read).await;
+    assert_eq!(grants_of(&shared.body), [grant("user", "alice", "read")]);
+    let call = json!({"server_name": "fixture", "tool_name": "echo", "arguments": {"message": "hi"}});
+    let called = app.post("/api/v1/toolservers/call", &alice, call).await;
+    assert_eq!(called.status, StatusCode::OK, "read is Toolhub's execute: {}", called.body);
+    let item = app.get(&format!("{OPEN_WEBUI}/id/server:mcp:fixture"), &alice).await;
+    assert_eq!((&item.body["write_access"], &item.body["access_grants"]), (&json!(false), &json!([])));
+    let by_alice = app
+        .post(&format!("{OPEN_WEBUI}/id/server:mcp:fixture/access/update"), &alice, json!({"access_grants": []}))
+        .await;
+    assert_eq!((by_alice.status, by_alice.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
+    assert_eq!(app.get(&format!("{OPEN_WEBUI}/id/server:mcp:nothing"), admin).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("{OPEN_WEBUI}/id/server:fixture"), admin).await.status,
+        StatusCode::NOT_FOUND,
+        "an MCP server is server:mcp:"
+    );
+
+    // Export: toolkits whole, for power users (their own) and administrators (all).
+    let refused = app.get(&format!("{OPEN_WEBUI}/export"), &alice).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "ACCESS_DENIED"));
+    let pats = app.get(&format!("{OPEN_WEBUI}/export"), &pat).await.body;
+    assert_eq!(by_id(&pats).keys().collect::<Vec<_>>(), ["pats-kit"]);
+    let all = by_id(&app.get(&format!("{OPEN_WEBUI}/export"), admin).await.body);
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["pats-kit", "research"]);
+    assert_eq!(all["research"]["specs"][0]["name"], "echo");
+    assert_eq!(all["research"]["specs"][0]["parameters"]["required"], json!(["message"]));
 }

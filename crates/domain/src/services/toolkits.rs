@@ -259,6 +259,22 @@ impl ToolkitService {
         Ok(())
     }
 
+    /// Replaces every grant on a toolkit, as a sharing dialog does: its editors may share it
+    /// (its members are only tools they administer, so sharing hands out nothing more than
+    /// they could); a grant to everyone is dropped unless an administrator shares.
+    pub async fn share(
+        &self,
+        actor: &Principal,
+        key: &str,
+        grants: Vec<(crate::access::Subject, AccessLevel)>,
+    ) -> DomainResult<(Toolkit, Vec<crate::access::Grant>)> {
+        let kit = self.editable(actor, key).await?;
+        let grants =
+            grants.into_iter().filter(|(s, _)| actor.is_admin() || *s != crate::access::Subject::Public).collect();
+        let made = self.access.replace_grants(actor, crate::access::Target::Toolkit(kit.id.clone()), grants).await?;
+        Ok((kit, made))
+    }
+
     /// The names of the tenant's toolkits that use a server: linked to it, or holding one of
     /// its tools (sorted). Removing or disabling the server takes those tools from them.
     pub async fn using_server(&self, tenant: &str, server_id: &str) -> DomainResult<Vec<String>> {

@@ -7,6 +7,7 @@ pub mod emporix;
 pub mod health;
 pub mod keys;
 pub mod lifecycle;
+pub mod openwebui;
 pub mod servers;
 pub mod toolkits;
 

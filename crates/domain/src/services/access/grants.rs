@@ -140,6 +140,56 @@ impl AccessService {
         self.grants.list(&actor.tenant, &filter).await
     }
 
+    /// The grants on one target (administrators, or those the caller checked may share it).
+    pub async fn grants_on(&self, tenant: &str, target: &Target) -> DomainResult<Vec<Grant>> {
+        let filter = GrantFilter { subject: None, target: Some(target.clone()) };
+        self.grants.list(tenant, &filter).await
+    }
+
+    /// Replaces every grant on a server with `grants`, as a sharing dialog does
+    /// (administrators only, as every grant on a server is).
+    pub async fn share_server(
+        &self,
+        actor: &Principal,
+        server_id: &str,
+        grants: Vec<(Subject, AccessLevel)>,
+    ) -> DomainResult<Vec<Grant>> {
+        actor.require_admin("share tool servers")?;
+        self.replace_grants(actor, Target::Server(server_id.to_owned()), grants).await
+    }
+
+    /// Replaces every grant on `target` with `grants`: one per subject (the highest level a
+    /// subject is given wins), without conditions. Checked whole before anything changes.
+    /// Callers decide who may share the target.
+    pub(crate) async fn replace_grants(
+        &self,
+        actor: &Principal,
+        target: Target,
+        grants: Vec<(Subject, AccessLevel)>,
+    ) -> DomainResult<Vec<Grant>> {
+        self.check_target(&actor.tenant, &target).await?;
+        let mut levels: Vec<(Subject, AccessLevel)> = Vec::new();
+        for (subject, level) in grants {
+            match levels.iter_mut().find(|(s, _)| *s == subject) {
+                Some((_, kept)) => *kept = (*kept).max(level),
+                None => levels.push((subject, level)),
+            }
+        }
+        let removed: Vec<String> = self.grants.delete_for_targets(&actor.tenant, std::slice::from_ref(&target)).await?;
+        let now = self.clock.now();
+        let mut made = Vec::new();
+        for (subject, level) in levels {
+            let grant = Grant::new(&actor.tenant, subject, target.clone(), level, &actor.id, now);
+            self.grants.insert(&grant).await?;
+            made.push(grant);
+        }
+        self.patch_index(|i| {
+            removed.iter().for_each(|id| i.remove_grant(&actor.tenant, id));
+            made.iter().for_each(|g| i.put_grant(g.clone()));
+        });
+        Ok(made)
+    }
+
     /// Forgets the grants on a deleted server and its tools, and the tools' places in toolkits.
     pub async fn forget_server(&self, tenant: &str, server_id: &str, tool_ids: &[String]) -> DomainResult<()> {
         let mut targets = vec![Target::Server(server_id.to_owned())];
