@@ -54,6 +54,30 @@ pub enum Command {
     /// Speak MCP on stdin/stdout, relayed to a Toolhub's gateway (for clients that only
     /// launch stdio servers). The API key comes from `TOOLHUB_KEY`.
     Connect(ConnectArgs),
+    /// Import a file into a running Toolhub (`POST /api/v1/import`): one of its exports, or an
+    /// `mcpServers` file of Claude Desktop, Cursor or VS Code. Prints what changed.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ImportArgs {
+    /// The file: a Toolhub export or `{"mcpServers": {...}}`.
+    pub file: std::path::PathBuf,
+    /// The Toolhub to import into.
+    #[arg(long, env = "TOOLHUB_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An administrator's API key (or JWT).
+    #[arg(long, env = "TOOLHUB_KEY", hide_env_values = true)]
+    pub key: String,
+    /// Report what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A name already taken: skip the entry, update the existing one, or rename the entry.
+    #[arg(long, default_value = "skip", value_parser = ["skip", "update", "rename"])]
+    pub conflicts: String,
+    /// The passphrase a sealed export was made with.
+    #[arg(long, env = "TOOLHUB_PASSPHRASE", hide_env_values = true)]
+    pub passphrase: Option<String>,
 }
 
 #[derive(Args, Clone)]

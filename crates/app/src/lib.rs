@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod connect;
+pub mod import;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 

@@ -72,6 +72,10 @@ async fn main() -> anyhow::Result<()> {
             toolhub_mcp::install_tls_provider();
             toolhub_app::connect::run(&args.endpoint(), &args.key).await
         }
+        Command::Import(args) => {
+            toolhub_mcp::install_tls_provider();
+            toolhub_app::import::run(&args).await
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&toolhub_http::openapi())?);
             Ok(())

@@ -138,6 +138,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(chatai::chatai_get_tool)
                 .service(chatai::chatai_toggle_tool),
         )
+        .service(portability::export_configuration)
+        .service(portability::import_configuration)
         .service(
             scope::scope("/api/v1/tools")
                 .service(openwebui::openwebui_list_tools)

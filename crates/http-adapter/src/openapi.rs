@@ -35,6 +35,7 @@ use crate::problem::{PROBLEM_JSON, Problem, ProblemField};
         (name = "ChatAI Tools", description = "Seed 002's (ChatAI Plugin) tools API: `{success, data}` answers, `{success: false, error, code}` errors, categories with switches, the call log, debug calls."),
         (name = "Emporix Agentic Tools", description = "Seed 003's (Emporix AI Service) agentic tools: a tool is a tool server (id = its name); Emporix queries, upsert with `metadata.version` locking, PATCH operations, forced deletes. Errors are problem+json."),
         (name = "Open WebUI Tools", description = "Seed 001's (Open WebUI) tools API: servers (`server:mcp:{name}`, `server:{name}`) and toolkits in one list, access grants, write access, export."),
+        (name = "Export and Import", description = "A tenant's configuration as a portable document (secrets left out or sealed with a passphrase); imports of exports and of `mcpServers` JSON."),
         (name = "Users", description = "Principals: role, groups, disabled."),
         (name = "API Keys", description = "Keys that authenticate principals: issue, list, revoke, rotate."),
         (name = "Health", description = "Liveness and readiness probes."),

@@ -3,7 +3,6 @@
 
 mod access_repos;
 pub mod calls;
-pub mod cipher;
 mod entities;
 mod mapping;
 mod query;
@@ -20,7 +19,7 @@ use toolhub_domain::{DomainError, ports::SecretCipher};
 use toolhub_migrations::Migrator;
 
 pub use calls::BatchingCallLog;
-pub use cipher::AeadCipher;
+pub use toolhub_domain::cipher::AeadCipher;
 
 /// Opens a connection pool. SQLite URLs create the file when missing; an in-memory SQLite
 /// database gets exactly one connection, since each connection would see its own database.

@@ -563,3 +563,52 @@ async fn connect_relays_stdio_to_the_gateway() {
     client.cancel().await.unwrap();
     assert!(stop(running).success());
 }
+
+/// `toolhub import FILE` sends a Claude Desktop file to a running Toolhub: a dry run first,
+/// then the import; a refusal exits non-zero with the problem's detail.
+#[tokio::test]
+async fn import_command_brings_an_mcp_servers_file_in() {
+    crate::harness::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path());
+    let key = running.admin_key.clone().unwrap();
+    let file = dir.path().join("claude_desktop_config.json");
+    let desktop = json!({"mcpServers": {
+        "fixture": {"command": toolhub_test_support::fixture_bin(), "env": {"API_KEY": "desk-secret"}},
+    }});
+    std::fs::write(&file, desktop.to_string()).unwrap();
+    let import = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["import", file.to_str().unwrap(), "--url", &running.base])
+            .args(extra)
+            .env("TOOLHUB_KEY", &key)
+            .output()
+            .unwrap()
+    };
+    let dry = import(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let report: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!((&report["dry_run"], &report["changes"][0]["action"]), (&json!(true), &json!("create")));
+
+    let done = import(&[]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let servers: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/toolservers/servers", running.base))
+        .bearer_auth(&key)
+        .json_reply()
+        .await;
+    let fixture = servers.as_array().unwrap().iter().find(|s| s["name"] == "fixture").expect("imported").clone();
+    assert_eq!((&fixture["status"], &fixture["env"]["API_KEY"]), (&json!("enabled"), &json!("********")));
+
+    let again = import(&["--conflicts", "sideways"]);
+    assert!(!again.status.success(), "clap refuses an unknown conflict mode");
+    std::fs::write(&file, "{\"mcpServers\": {\"nowhere\": {}}}").unwrap();
+    let refused = import(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("refused (422"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(stop(running).success());
+}

@@ -11,6 +11,7 @@ mod matrix;
 mod mcp_gateway;
 mod openapi_servers;
 mod platform;
+mod portability;
 mod queries;
 mod seed_surfaces;
 mod servers;

@@ -22,6 +22,7 @@ pub mod catalogue_cache;
 pub mod lifecycle;
 pub mod notices;
 pub mod offerings;
+pub mod portability;
 pub mod servers;
 pub mod stats;
 pub mod toolkits;
@@ -36,6 +37,7 @@ pub use catalogue_cache::{CALL_TARGET_CACHE_SECS, CallTarget, CatalogueCache, Ch
 pub use lifecycle::{BulkOperation, LifecycleService, Outcome};
 pub use notices::{ListenerId, NoticeStream, UpstreamNotices};
 pub use offerings::OfferingService;
+pub use portability::{Conflicts, ImportChange, ImportOptions, ImportReport, PortabilityService};
 pub use servers::{ServerService, ServerView};
 pub use stats::{ServerStats, StatsService, UptimeLog};
 pub use toolkits::{ToolkitContents, ToolkitService, ToolkitToolView};

@@ -53,13 +53,19 @@ impl ServerService {
         Self { servers: catalogue.clone(), tools: catalogue, clock, lifecycle, access, commands }
     }
 
-    /// Registers a server (administrators only); an `auto_start` server is started at once.
-    pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
+    /// The server `input` registers, checked as [`Self::create`] checks it, not stored.
+    pub fn check_new(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ToolServer> {
         actor.require_admin("register tool servers")?;
         let server =
             ToolServer::register(input, new_id(), actor.tenant.clone(), Some(actor.id.clone()), self.clock.now())?;
         self.commands.check(actor, None, &server)?;
         self.lifecycle.check_runnable(&server)?;
+        Ok(server)
+    }
+
+    /// Registers a server (administrators only); an `auto_start` server is started at once.
+    pub async fn create(&self, actor: &Principal, input: NewToolServer) -> DomainResult<ServerView> {
+        let server = self.check_new(actor, input)?;
         match self.servers.insert(&server).await {
             Err(DomainError::Conflict(_)) => {
                 Err(DomainError::Conflict(format!("a tool server named '{}' already exists", server.name)))

@@ -10,8 +10,8 @@ use crate::{
     },
     server::CommandPolicy,
     services::{
-        AccessService, AuthService, CallService, CatalogueCache, LifecycleService, OfferingService, ServerService,
-        StatsService, ToolService, ToolkitService, UpstreamNotices, UptimeLog, UserService,
+        AccessService, AuthService, CallService, CatalogueCache, LifecycleService, OfferingService, PortabilityService,
+        ServerService, StatsService, ToolService, ToolkitService, UpstreamNotices, UptimeLog, UserService,
     },
     upstream::UpstreamConnector,
 };
@@ -100,6 +100,8 @@ pub struct Services {
     pub calls: Arc<CallService>,
     /// Toolkits.
     pub toolkits: Arc<ToolkitService>,
+    /// Export and import.
+    pub portability: Arc<PortabilityService>,
 }
 
 impl Services {
@@ -135,6 +137,27 @@ impl Services {
             ports.clock.clone(),
         ));
         let calls = Arc::new(CallService::new(ports, catalogue.clone(), access.clone(), toolkits.clone(), settings));
-        Self { catalogue, auth, users, access, lifecycle, tools, offerings, stats, servers, calls, toolkits }
+        let portability = Arc::new(PortabilityService::new(
+            catalogue.clone(),
+            servers.clone(),
+            lifecycle.clone(),
+            tools.clone(),
+            toolkits.clone(),
+            access.clone(),
+        ));
+        Self {
+            catalogue,
+            auth,
+            users,
+            access,
+            lifecycle,
+            tools,
+            offerings,
+            stats,
+            servers,
+            calls,
+            toolkits,
+            portability,
+        }
     }
 }

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use toolhub_domain::{
-    Patch,
+    DomainError,
+    error::DomainResult,
+    portable::{SecretValue, ServerEntry},
     query::{Field, FieldKind, Fields, Queryable, Scalar},
-    secret::{ConfigMap, MASK},
-    server::{NewToolServer, ServerPatch, ServerStatus, ToolServer, limits},
-    validation::FieldError,
+    secret::ConfigMap,
+    server::{NewToolServer, ServerPatch, ServerStatus, ToolServer},
 };
 use utoipa::ToSchema;
 
@@ -185,70 +186,72 @@ pub struct EmporixToolInput {
 }
 
 impl EmporixToolInput {
-    /// The server this tool registers, named `id`.
-    pub fn into_new_server(self, id: &str) -> Result<NewToolServer, Vec<FieldError>> {
-        let transport = super::parse_transport(&self.tool_type).map_err(|e| vec![renamed(e, "type")])?;
+    /// The tool as a server entry named `id`: values of `secretEnv` and `secretHeaders` names
+    /// are secret; the stored secrets of `current` it leaves out are kept.
+    fn entry(self, id: &str, current: Option<&ToolServer>) -> ServerEntry {
         let c = self.config;
-        Ok(NewToolServer {
+        let split = |values: BTreeMap<String, String>, secret_names: &[String], stored: Option<&ConfigMap>| {
+            let (secret, plain): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                values.into_iter().partition(|(name, _)| secret_names.contains(name));
+            let mut secret: BTreeMap<String, SecretValue> = secret.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            for (name, _) in stored.into_iter().flatten().filter(|(_, v)| v.is_secret()) {
+                if !plain.contains_key(name) {
+                    secret.entry(name.clone()).or_insert(None);
+                }
+            }
+            (plain, secret)
+        };
+        let (env, secret_env) = split(c.env, &c.secret_env, current.map(|s| &s.env));
+        let (headers, secret_headers) = split(c.headers, &c.secret_headers, current.map(|s| &s.headers));
+        ServerEntry {
             name: id.to_owned(),
             display_name: self.name,
             description: c.description,
+            transport_type: self.tool_type,
             base_url: c.url,
-            transport_type: Some(transport),
             command: c.command,
             args: c.args,
-            env: c.env,
-            secret_env: c.secret_env,
-            headers: c.headers,
-            secret_headers: c.secret_headers,
+            env,
+            secret_env,
+            headers,
+            secret_headers,
             timeout: c.timeout,
             auto_start: Some(self.enabled),
             category: c.category,
             tags: c.tags,
             openapi_spec: c.openapi_spec,
             ..Default::default()
-        })
+        }
+    }
+
+    /// The server this tool registers, named `id`.
+    pub fn into_new_server(self, id: &str) -> DomainResult<NewToolServer> {
+        self.entry(id, None).to_new_server(&as_given).map_err(type_named)
     }
 
     /// The change that makes `current` this tool: every field replaced, the secrets it
-    /// leaves out kept.
-    pub fn into_replacement(self, current: &ToolServer) -> Result<ServerPatch, Vec<FieldError>> {
-        let transport = super::parse_transport(&self.tool_type).map_err(|e| vec![renamed(e, "type")])?;
-        let c = self.config;
-        // The mask keeps a stored value (see `merge_config_map`).
-        let keep = |mut map: BTreeMap<String, String>, stored: &ConfigMap| {
-            for name in stored.iter().filter(|(_, v)| v.is_secret()).map(|(name, _)| name) {
-                map.entry(name.clone()).or_insert_with(|| MASK.to_owned());
-            }
-            map
-        };
-        let optional = |value: Option<String>| value.map_or(Patch::Null, Patch::Value);
-        Ok(ServerPatch {
-            display_name: Patch::Value(self.name),
-            description: optional(c.description),
-            base_url: optional(c.url),
-            transport_type: Patch::Value(transport),
-            command: optional(c.command),
-            args: Patch::Value(c.args),
-            env: Patch::Value(keep(c.env, &current.env)),
-            secret_env: c.secret_env,
-            headers: Patch::Value(keep(c.headers, &current.headers)),
-            secret_headers: c.secret_headers,
-            timeout: Patch::Value(c.timeout.unwrap_or(limits::TIMEOUT_DEFAULT)),
-            auto_start: Patch::Value(self.enabled),
-            category: optional(c.category),
-            tags: Patch::Value(c.tags),
-            openapi_spec: optional(c.openapi_spec),
-            expected_version: self.metadata.and_then(|m| m.version),
-            ..Default::default()
-        })
+    /// leaves out kept, at the version it names.
+    pub fn into_replacement(self, current: &ToolServer) -> DomainResult<ServerPatch> {
+        let version = self.metadata.as_ref().and_then(|m| m.version);
+        let patch = self.entry(&current.name, Some(current)).replacement(&as_given).map_err(type_named)?;
+        Ok(ServerPatch { expected_version: version, ..patch })
     }
 }
 
+/// Secret values a client sends are taken as given.
+fn as_given(value: &str) -> DomainResult<String> {
+    Ok(value.to_owned())
+}
+
 /// Emporix names the transport `type`.
-fn renamed(mut error: FieldError, field: &str) -> FieldError {
-    error.field = field.to_owned();
-    error
+fn type_named(error: DomainError) -> DomainError {
+    match error {
+        DomainError::Validation(mut errors) => {
+            errors.iter_mut().filter(|e| e.field == "transport_type").for_each(|e| e.field = "type".into());
+            DomainError::Validation(errors)
+        }
+        other => other,
+    }
 }
 
 /// One PATCH operation: `ADD`, `REMOVE` or `REPLACE` (any case) of a path such as `/name`,

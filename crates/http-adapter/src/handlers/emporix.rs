@@ -195,7 +195,7 @@ async fn replace(
     if running && !enabled {
         unless_used(state, current, force, "disable it").await?;
     }
-    let patch = input.into_replacement(current).map_err(ApiError::validation)?;
+    let patch = input.into_replacement(current)?;
     state.services.servers.update(actor, &current.id, patch).await?;
     match (running, enabled) {
         (false, true) => state.services.lifecycle.enable(actor, &current.id).await.map(drop)?,
@@ -243,7 +243,7 @@ pub async fn emporix_upsert_tool(
             Ok(HttpResponse::NoContent().finish())
         }
         None => {
-            let new = input.into_new_server(&id).map_err(ApiError::validation)?;
+            let new = input.into_new_server(&id)?;
             let view = state.services.servers.create(&actor, new).await?;
             let location = format!("{}/{}", tools_path(&tenant), view.server.name);
             Ok(HttpResponse::Created()

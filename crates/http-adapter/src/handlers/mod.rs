@@ -8,6 +8,7 @@ pub mod health;
 pub mod keys;
 pub mod lifecycle;
 pub mod openwebui;
+pub mod portability;
 pub mod servers;
 pub mod toolkits;
 

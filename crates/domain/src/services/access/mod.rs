@@ -130,6 +130,14 @@ impl AccessService {
         self.index.read().unwrap_or_else(|p| p.into_inner()).category_disabled(tenant, category)
     }
 
+    /// The stored category switches of a tenant, by name.
+    pub async fn category_switches(&self, tenant: &str) -> DomainResult<Vec<crate::category::CategorySwitch>> {
+        let mut switches: Vec<_> =
+            self.categories.list_all().await?.into_iter().filter(|s| s.tenant == tenant).collect();
+        switches.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(switches)
+    }
+
     /// Switches a category of the actor's tenant on or off (administrators only): its tools
     /// leave or return to users' listings and calls at once. A category exists while a tool or
     /// server of the tenant is in it.

@@ -1,22 +1,29 @@
-//! Secrets at rest: ChaCha20-Poly1305 with a random nonce per value.
+//! Sealed secrets: ChaCha20-Poly1305 with a random nonce per value. At rest the key comes
+//! from configuration; in an export, from a passphrase (PBKDF2-HMAC-SHA256 over a random salt).
 
+use crate::{DomainError, ports::SecretCipher, secret::Secret};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chacha20poly1305::{
     ChaCha20Poly1305, KeyInit, Nonce,
     aead::{Aead, AeadCore, OsRng},
 };
-use toolhub_domain::{DomainError, ports::SecretCipher, secret::Secret};
 
 /// Sealed values read `v1:<base64(nonce || ciphertext)>`; the prefix leaves room for rotation.
 const VERSION: &str = "v1:";
 
+/// PBKDF2 rounds for a passphrase's key (OWASP's figure for PBKDF2-HMAC-SHA256).
+pub const PASSPHRASE_ROUNDS: u32 = 600_000;
+
+/// Seals and opens secrets (see [`SecretCipher`]).
 pub struct AeadCipher {
     cipher: ChaCha20Poly1305,
 }
 
 impl AeadCipher {
+    /// Bytes of a key.
     pub const KEY_LEN: usize = 32;
 
+    /// A cipher with this key.
     pub fn new(key: &[u8; Self::KEY_LEN]) -> Self {
         Self { cipher: ChaCha20Poly1305::new(key.into()) }
     }
@@ -24,6 +31,14 @@ impl AeadCipher {
     /// A new random key, base64-encoded as the configuration expects it.
     pub fn generate_key() -> String {
         STANDARD.encode(ChaCha20Poly1305::generate_key(&mut OsRng))
+    }
+
+    /// A cipher whose key is derived from a passphrase and a salt (for exports: whoever knows
+    /// the passphrase opens them anywhere).
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Self {
+        let mut key = [0u8; Self::KEY_LEN];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(passphrase.as_bytes(), salt, PASSPHRASE_ROUNDS, &mut key);
+        Self::new(&key)
     }
 
     /// Reads a base64 key from configuration.
