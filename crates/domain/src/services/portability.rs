@@ -13,7 +13,7 @@ use crate::{
         CategoryEntry, Document, FORMAT, GrantEntry, ITEMS_MAX, RuleEntry, Sealer, ServerEntry, ToolkitEntry,
         ToolkitToolEntry,
     },
-    ports::{GrantFilter, ServerRepository, ToolRepository},
+    ports::{GrantFilter, ToolRepository},
     query::ListQuery,
     secret::Secret,
     server::{ServerFilter, ServerStatus, ToolServer},
@@ -568,12 +568,8 @@ impl PortabilityService {
     }
 
     async fn server_named(&self, actor: &Principal, name: &str) -> DomainResult<ToolServer> {
-        self.catalogue
-            .list(&actor.tenant, ServerFilter::all())
-            .await?
-            .into_iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| DomainError::not_found(crate::ResourceKind::ToolServer, name))
+        let found = self.servers.find_by_name(actor, name).await?;
+        found.ok_or_else(|| DomainError::not_found(crate::ResourceKind::ToolServer, name))
     }
 
     /// The id of a server's tool, by names.

@@ -114,6 +114,15 @@ impl ServerService {
         self.visible(actor, views.remove(0)).ok_or_else(|| DomainError::not_found(ResourceKind::ToolServer, id))
     }
 
+    /// The server of this name the actor may see (as it may see it), if any.
+    pub async fn find_by_name(&self, actor: &Principal, name: &str) -> DomainResult<Option<ToolServer>> {
+        use crate::query::{Scalar, Test};
+        let named =
+            ListQuery::default().and(crate::server::SERVER_FIELDS, "name", Test::Equals(Scalar::Text(name.into())));
+        let (mut views, _) = self.query(actor, ServerFilter::all(), &named).await?;
+        Ok(views.pop().map(|v| v.server))
+    }
+
     /// What the actor may see of a server: nothing, or the server with the tools it may read.
     fn visible(&self, actor: &Principal, view: ServerView) -> Option<ServerView> {
         let tools = self.access.visible_tools(actor, &view.server, view.tools)?;

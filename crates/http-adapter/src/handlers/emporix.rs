@@ -8,8 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toolhub_domain::{
     DomainError, ErrorCode, Principal, ResourceKind, Role,
-    query::{ListQuery, Scalar, Test},
-    server::{SERVER_FIELDS, ServerFilter, ServerStatus, ToolServer},
+    server::{ServerFilter, ServerStatus, ToolServer},
     validation::FieldError,
 };
 use utoipa::IntoParams;
@@ -69,9 +68,7 @@ fn acting_in(caller: Principal, tenant: &str) -> Result<Principal, ApiError> {
 
 /// The tool (server) of this name the actor may see.
 async fn find(state: &AppState, actor: &Principal, id: &str) -> Result<Option<ToolServer>, ApiError> {
-    let named = ListQuery::default().and(SERVER_FIELDS, "name", Test::Equals(Scalar::Text(id.to_owned())));
-    let (mut views, _) = state.services.servers.query(actor, ServerFilter::all(), &named).await?;
-    Ok(views.pop().map(|v| v.server))
+    Ok(state.services.servers.find_by_name(actor, id).await?)
 }
 
 async fn require(state: &AppState, actor: &Principal, id: &str) -> Result<ToolServer, ApiError> {

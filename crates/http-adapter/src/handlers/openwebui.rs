@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, get, post, web};
 use toolhub_domain::{
     DomainError, Principal, ResourceKind, Role,
     access::{Grant, Target},
-    query::{ListQuery, Scalar, Test},
-    server::{SERVER_FIELDS, ServerFilter, ServerStatus, ToolServer, TransportType},
+    query::ListQuery,
+    server::{ServerFilter, ServerStatus, ToolServer, TransportType},
     toolkit::Toolkit,
 };
 
@@ -97,10 +97,8 @@ async fn named_server(state: &AppState, actor: &Principal, id: &str) -> Result<O
     let Some(name) = id.strip_prefix(MCP_SERVER_PREFIX).or_else(|| id.strip_prefix(SERVER_PREFIX)) else {
         return Ok(None);
     };
-    let named = ListQuery::default().and(SERVER_FIELDS, "name", Test::Equals(Scalar::Text(name.to_owned())));
-    let (mut views, _) = state.services.servers.query(actor, ServerFilter::all(), &named).await?;
-    match views.pop() {
-        Some(view) if server_id(&view.server) == id => Ok(Some(view.server)),
+    match state.services.servers.find_by_name(actor, name).await? {
+        Some(server) if server_id(&server) == id => Ok(Some(server)),
         _ => Err(DomainError::not_found(ResourceKind::ToolServer, id).into()),
     }
 }
