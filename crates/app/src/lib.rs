@@ -23,7 +23,7 @@ use toolhub_http::{
     rate_limit::RateLimiter,
 };
 use toolhub_mcp::{EgressPolicy, UpstreamManager, sandbox::SandboxSettings};
-use toolhub_storage::{AeadCipher, BatchingCallLog, Store};
+use toolhub_storage::{AeadCipher, BatchingCallLog, Store, replicas::PgReplicaBus};
 
 pub use config::{Cli, ServeArgs, StorageArgs};
 
@@ -184,6 +184,12 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let store = Arc::new(open_store(storage).await?);
         let metrics = Arc::new(PrometheusMetrics::new().context("cannot register metrics")?);
+        // Replicas share a PostgreSQL database: they tell each other of writes and commands.
+        let bus = PgReplicaBus::for_database(store.connection());
+        let replicas: Arc<dyn toolhub_domain::ports::ReplicaBus> = match &bus {
+            Some(bus) => bus.clone(),
+            None => Arc::new(toolhub_domain::ports::SingleReplica),
+        };
         let ports = Ports {
             servers: store.clone(),
             tools: store.clone(),
@@ -196,6 +202,7 @@ impl Application {
             sessions: store.clone(),
             toolkits: store.clone(),
             categories: store.clone(),
+            replicas,
             upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,
@@ -213,6 +220,18 @@ impl Application {
         let bootstrap_admin_key =
             services.auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
+        if let Some(bus) = &bus {
+            let follower = services.clone();
+            let follow = move |event| {
+                let services = follower.clone();
+                async move {
+                    if let Err(error) = services.follow(event).await {
+                        tracing::warn!(%error, "cannot follow another replica");
+                    }
+                }
+            };
+            bus.listen(follow).await.context("cannot listen to the other replicas")?;
+        }
         let grants = services.access.load().await.context("cannot load grants")?;
         tracing::info!(grants, "access index loaded");
         let counted = services.calls.restore_quotas().await.context("cannot count the quotas' calls")?;

@@ -318,3 +318,41 @@ pub trait ReadinessProbe: Send + Sync {
     /// Ok when ready; otherwise why not (shown to operators, never a secret).
     async fn check(&self) -> Result<(), String>;
 }
+
+/// What one replica tells the others that share its database, so that writes and commands
+/// take effect on every replica at once (docs/operations.md, Replicas). Each event names what
+/// to refresh, not the change itself: a replica that hears one reads storage again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplicaEvent {
+    /// Grants, role rules, toolkit memberships or category switches changed: reload the access
+    /// index.
+    Access,
+    /// Servers or tools changed: drop the copies of the catalogue.
+    Catalogue,
+    /// Users or API keys changed: drop cached authentications.
+    Auth,
+    /// A server was started (`run`) or stopped: start or stop this replica's connection to it.
+    Runtime {
+        /// The server's tenant.
+        tenant: String,
+        /// The server.
+        server_id: String,
+        /// Whether it runs now.
+        run: bool,
+    },
+}
+
+/// Carries [`ReplicaEvent`]s between the replicas sharing a database. Publishing never waits
+/// and may drop events under pressure: the periodic reload is the safety net.
+pub trait ReplicaBus: Send + Sync {
+    /// Tells the other replicas.
+    fn publish(&self, event: ReplicaEvent);
+}
+
+/// One replica alone (SQLite, or no bus configured): nothing to tell.
+pub struct SingleReplica;
+
+impl ReplicaBus for SingleReplica {
+    fn publish(&self, _: ReplicaEvent) {}
+}

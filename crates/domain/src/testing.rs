@@ -850,6 +850,7 @@ impl InMemoryStore {
             sessions: self.clone(),
             toolkits: self.clone(),
             categories: self.clone(),
+            replicas: Arc::new(crate::ports::SingleReplica),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,

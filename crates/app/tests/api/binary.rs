@@ -612,3 +612,129 @@ async fn import_command_brings_an_mcp_servers_file_in() {
     );
     assert!(stop(running).success());
 }
+
+/// Two replicas on one PostgreSQL act as one service: a server started through one runs on
+/// both (each its own child), stopping or deleting it through the other ends both children,
+/// and a grant or a key revoked through one stops working on the other. How long each took is
+/// printed (docs/operations.md gives the figures); the test waits at most 10 s for each.
+#[tokio::test]
+async fn replicas_on_one_postgresql_act_as_one_service() {
+    crate::harness::install_crypto();
+    let database = toolhub_storage::testing::create_postgres_database().await;
+    let secret_key = toolhub_storage::AeadCipher::generate_key();
+    let env = [("DATABASE_URL", database.as_str()), ("TOOLHUB_SECRET_KEY", secret_key.as_str())];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_with(dir_a.path(), &env);
+    let b = start_with(dir_b.path(), &env);
+    let key = a.admin_key.clone().expect("the first replica makes the admin key");
+    let client = reqwest::Client::new();
+    let within = Duration::from_secs(10);
+
+    // Registered (and started) through A: B runs its own child, and calls through B work.
+    let (created, pid_file_a) = start_fixture(&client, (&a, &key), dir_a.path(), json!({})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let call = |replica: &Running, key: &str, tool: &str| {
+        let body = json!({"server_name": "fixture", "tool_name": tool, "arguments": {"message": "hi"}});
+        client.post(format!("{}/api/v1/toolservers/call", replica.base)).bearer_auth(key.to_owned()).json(&body).send()
+    };
+    let pid_of = |reply: Value| reply["content"][0]["text"].as_str().and_then(|t| t.parse::<i32>().ok());
+    let started = std::time::Instant::now();
+    let pid_b = toolhub_test_support::eventually_some(within, || async {
+        let reply = call(&b, &key, "pid").await.ok()?;
+        if reply.status() != StatusCode::OK {
+            return None;
+        }
+        pid_of(reply.json().await.ok()?)
+    })
+    .await
+    .expect("B runs the server started through A");
+    eprintln!("replicas: a start reached the other replica in {:?}", started.elapsed());
+    let pid_a: i32 = std::fs::read_to_string(&pid_file_a).unwrap().trim().parse().unwrap();
+    assert_ne!(pid_a, pid_b, "each replica runs its own child");
+
+    // A grant made through A lets alice call through B; revoked through A, it stops there.
+    let alice = client
+        .post(format!("{}/api/v1/keys", a.base))
+        .bearer_auth(&key)
+        .json(&json!({"principal_id": "alice", "role": "user", "name": "alice"}))
+        .json_reply()
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grant = json!({"subject": "user:alice", "server_id": id, "access_level": "execute"});
+    let grant: Value =
+        client.post(format!("{}/api/v1/grants", a.base)).bearer_auth(&key).json(&grant).json_reply().await;
+    let granted = std::time::Instant::now();
+    let allowed = toolhub_test_support::eventually_async(within, || async {
+        call(&b, &alice, "echo").await.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    assert!(allowed, "a grant made through A works on B");
+    eprintln!("replicas: a grant reached the other replica in {:?}", granted.elapsed());
+    let revoked = std::time::Instant::now();
+    let deleted = client
+        .delete(format!("{}/api/v1/grants/{}", a.base, grant["id"].as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    let refused = toolhub_test_support::eventually_async(within, || async {
+        call(&b, &alice, "echo").await.is_ok_and(|r| r.status() != StatusCode::OK)
+    })
+    .await;
+    assert!(refused, "a grant revoked through A stops working on B");
+    eprintln!("replicas: a revocation reached the other replica in {:?}", revoked.elapsed());
+
+    // A key revoked through B stops authenticating on A (which had it cached).
+    let keys: Value = client.get(format!("{}/api/v1/keys", a.base)).bearer_auth(&alice).json_reply().await;
+    assert!(keys.is_array() || keys.is_object(), "alice authenticates on A: {keys}");
+    let key_id = client.get(format!("{}/api/v1/keys", b.base)).bearer_auth(&key).json_reply().await;
+    let key_id = key_id.as_array().unwrap().iter().find(|k| k["principal_id"] == "alice").unwrap()["id"].clone();
+    let revoke = client
+        .delete(format!("{}/api/v1/keys/{}", b.base, key_id.as_str().unwrap()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(revoke.status().is_success());
+    let locked_out = toolhub_test_support::eventually_async(within, || async {
+        let reply = client.get(format!("{}/api/v1/keys", a.base)).bearer_auth(&alice).send().await;
+        reply.is_ok_and(|r| r.status() == StatusCode::UNAUTHORIZED)
+    })
+    .await;
+    assert!(locked_out, "a key revoked through B fails on A");
+
+    // Stopped through B: both children end. Started again through A, then deleted through B:
+    // both end again, and nothing is left running.
+    let stopped =
+        client.post(format!("{}/api/v1/toolservers/servers/{id}/stop", b.base)).bearer_auth(&key).send().await;
+    assert!(stopped.unwrap().status().is_success());
+    let both_gone = toolhub_test_support::eventually(within, || {
+        !toolhub_test_support::pid_alive(pid_a) && !toolhub_test_support::pid_alive(pid_b)
+    })
+    .await;
+    assert!(both_gone, "a stop through B ends A's child too");
+    let start = client.post(format!("{}/api/v1/toolservers/servers/{id}/start", a.base)).bearer_auth(&key).send().await;
+    assert!(start.unwrap().status().is_success());
+    let pid_b = toolhub_test_support::eventually_some(within, || async {
+        let reply = call(&b, &key, "pid").await.ok()?;
+        if reply.status() != StatusCode::OK {
+            return None;
+        }
+        pid_of(reply.json().await.ok()?)
+    })
+    .await
+    .expect("B follows a start through A");
+    let pid_a: i32 = std::fs::read_to_string(&pid_file_a).unwrap().trim().parse().unwrap();
+    let delete = client.delete(format!("{}/api/v1/toolservers/servers/{id}", b.base)).bearer_auth(&key).send().await;
+    assert!(delete.unwrap().status().is_success());
+    let both_gone = toolhub_test_support::eventually(within, || {
+        !toolhub_test_support::pid_alive(pid_a) && !toolhub_test_support::pid_alive(pid_b)
+    })
+    .await;
+    assert!(both_gone, "a delete through B ends A's child too");
+    assert!(stop(a).success());
+    assert!(stop(b).success());
+}

@@ -63,6 +63,8 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     /// Recently authenticated API keys (by hash), so most requests skip the database.
     recent: std::sync::Mutex<std::collections::HashMap<String, (crate::Timestamp, Principal)>>,
+    /// Told when authentications must be forgotten, so that other replicas forget theirs.
+    replicas: Arc<dyn crate::ports::ReplicaBus>,
 }
 
 /// How long an authenticated key is trusted without asking storage again: a revoked key, a
@@ -81,11 +83,23 @@ const INVALID_KEY: &str = "invalid or expired API key";
 impl AuthService {
     /// The service over these repositories.
     pub fn new(keys: Arc<dyn ApiKeyRepository>, users: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { keys, users, clock, recent: Default::default() }
+        Self { keys, users, clock, recent: Default::default(), replicas: Arc::new(crate::ports::SingleReplica) }
     }
 
-    /// Forgets cached authentications (after a change to users or keys).
+    /// The same service, telling `replicas` when authentications must be forgotten.
+    pub fn with_replicas(self, replicas: Arc<dyn crate::ports::ReplicaBus>) -> Self {
+        Self { replicas, ..self }
+    }
+
+    /// Forgets cached authentications (after a change to users or keys), here and on the other
+    /// replicas.
     pub fn forget_cached(&self) {
+        self.forget_cached_here();
+        self.replicas.publish(crate::ports::ReplicaEvent::Auth);
+    }
+
+    /// Forgets this replica's cached authentications (another replica changed users or keys).
+    pub fn forget_cached_here(&self) {
         self.recent.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 

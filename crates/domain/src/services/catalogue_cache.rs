@@ -92,6 +92,8 @@ pub struct CatalogueCache {
     clock: Arc<dyn Clock>,
     cache: std::sync::Mutex<Cache>,
     changes: Changes,
+    /// Told of every write, so that other replicas drop their copies too.
+    replicas: Arc<dyn crate::ports::ReplicaBus>,
 }
 
 /// Tells listeners (the MCP gateway's sessions) that what principals may use may have changed:
@@ -132,9 +134,24 @@ impl Changes {
 }
 
 impl CatalogueCache {
-    /// The cache over these repositories.
-    pub fn new(servers: Arc<dyn ServerRepository>, tools: Arc<dyn ToolRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { servers, tools, clock, cache: Default::default(), changes: Changes::default() }
+    /// The cache over these repositories; writes are told to `replicas`.
+    pub fn new(
+        servers: Arc<dyn ServerRepository>,
+        tools: Arc<dyn ToolRepository>,
+        clock: Arc<dyn Clock>,
+        replicas: Arc<dyn crate::ports::ReplicaBus>,
+    ) -> Self {
+        Self { servers, tools, clock, cache: Default::default(), changes: Changes::default(), replicas }
+    }
+
+    /// Drops the copies and tells listeners (another replica wrote).
+    pub fn forget_copies(&self) {
+        let mut cache = self.lock();
+        cache.generation += 1;
+        cache.targets.clear();
+        cache.tenants.clear();
+        drop(cache);
+        self.changes.notify();
     }
 
     /// Where writes to servers and tools (and, through the access service, to grants and
@@ -222,12 +239,8 @@ impl CatalogueCache {
     /// Drops the copy after a write (called whether or not the write succeeded: a failed write
     /// may still have changed something).
     fn changed<T>(&self, result: PortResult<T>) -> PortResult<T> {
-        let mut cache = self.lock();
-        cache.generation += 1;
-        cache.targets.clear();
-        cache.tenants.clear();
-        drop(cache);
-        self.changes.notify();
+        self.forget_copies();
+        self.replicas.publish(crate::ports::ReplicaEvent::Catalogue);
         result
     }
 }

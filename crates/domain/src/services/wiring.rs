@@ -42,6 +42,8 @@ pub struct Ports {
     pub toolkits: Arc<dyn ToolkitRepository>,
     /// The switches of tool categories.
     pub categories: Arc<dyn CategoryRepository>,
+    /// The other replicas sharing the database ([`crate::ports::SingleReplica`] when none).
+    pub replicas: Arc<dyn crate::ports::ReplicaBus>,
     /// How tool servers are reached.
     pub upstream: Arc<dyn UpstreamConnector>,
     /// Operational counters.
@@ -105,14 +107,39 @@ pub struct Services {
 }
 
 impl Services {
+    /// Does here what another replica's event asks (see [`crate::ports::ReplicaEvent`]).
+    pub async fn follow(&self, event: crate::ports::ReplicaEvent) -> crate::error::DomainResult<()> {
+        use crate::ports::ReplicaEvent;
+        match event {
+            ReplicaEvent::Access => self.access.load().await.map(drop),
+            ReplicaEvent::Catalogue => {
+                self.catalogue.forget_copies();
+                Ok(())
+            }
+            ReplicaEvent::Auth => {
+                self.auth.forget_cached_here();
+                Ok(())
+            }
+            ReplicaEvent::Runtime { tenant, server_id, run } => self.lifecycle.follow(&tenant, &server_id, run).await,
+        }
+    }
+
     /// Builds every service over `ports`. Load the access index ([`AccessService::load`]) before
     /// serving.
     pub fn new(ports: &Ports, settings: &Settings) -> Self {
         let clock = ports.clock.clone();
         // Every service reads and writes servers and tools through the catalogue cache, so that
         // its copy of call targets hears of each write.
-        let catalogue = Arc::new(CatalogueCache::new(ports.servers.clone(), ports.tools.clone(), clock.clone()));
-        let auth = Arc::new(AuthService::new(ports.api_keys.clone(), ports.users.clone(), clock.clone()));
+        let catalogue = Arc::new(CatalogueCache::new(
+            ports.servers.clone(),
+            ports.tools.clone(),
+            clock.clone(),
+            ports.replicas.clone(),
+        ));
+        let auth = Arc::new(
+            AuthService::new(ports.api_keys.clone(), ports.users.clone(), clock.clone())
+                .with_replicas(ports.replicas.clone()),
+        );
         let users = Arc::new(UserService::new(ports.users.clone(), auth.clone(), clock.clone()));
         let access = Arc::new(AccessService::new(ports, catalogue.clone(), settings));
         let uptime = Arc::new(UptimeLog::default());

@@ -47,6 +47,8 @@ pub struct AccessService {
     generation: AtomicU64,
     counters: UsageCounters,
     admin_bypass: bool,
+    /// Told of every change to the index, so that other replicas reload theirs.
+    replicas: Arc<dyn crate::ports::ReplicaBus>,
 }
 
 impl AccessService {
@@ -67,6 +69,7 @@ impl AccessService {
             generation: AtomicU64::new(0),
             counters: UsageCounters::default(),
             admin_bypass: settings.admin_bypass,
+            replicas: ports.replicas.clone(),
         }
     }
 
@@ -104,6 +107,7 @@ impl AccessService {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         drop(index);
         self.catalogue.changes().notify();
+        self.replicas.publish(crate::ports::ReplicaEvent::Access);
     }
 
     /// Decides from the index, now.

@@ -64,6 +64,8 @@ pub struct LifecycleService {
     /// One operation (start, stop, refresh, delete, ...) at a time per server, so a refresh
     /// never meets a session that a stop is closing, and sees the stop's result instead.
     operations: Turns,
+    /// Told of every start and stop, so that other replicas start and stop theirs.
+    replicas: Arc<dyn crate::ports::ReplicaBus>,
     me: Weak<LifecycleService>,
 }
 
@@ -97,6 +99,7 @@ impl LifecycleService {
             notices,
             discoveries: Turns::default(),
             operations: Turns::default(),
+            replicas: ports.replicas.clone(),
             me: me.clone(),
         })
     }

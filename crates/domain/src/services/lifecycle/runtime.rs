@@ -81,6 +81,36 @@ impl LifecycleService {
         self.operations.forget(server_id);
     }
 
+    /// Starts or stops this replica's connection to a server as another replica did (its
+    /// stored state is already written): every replica runs its own connection, and its own
+    /// child for a stdio server.
+    pub async fn follow(&self, tenant: &str, server_id: &str, run: bool) -> DomainResult<()> {
+        let _turn = self.operations.take(server_id).await;
+        let running = self.upstream.is_running(server_id);
+        if run && !running {
+            let Some(server) = self.servers.get(tenant, server_id).await? else { return Ok(()) };
+            if server.status != ServerStatus::Enabled {
+                return Ok(());
+            }
+            match self.upstream.start(&server, self.observer()).await {
+                Ok(_) => self.uptime.up(server_id, self.clock.now()),
+                Err(error) => {
+                    tracing::warn!(server = %server.name, %error, "cannot start what another replica started")
+                }
+            }
+        } else if !run && running {
+            self.upstream.stop(server_id).await;
+            self.uptime.down(server_id, self.clock.now());
+        }
+        Ok(())
+    }
+
+    fn tell_replicas(&self, server: &ToolServer, run: bool) {
+        let event =
+            crate::ports::ReplicaEvent::Runtime { tenant: server.tenant.clone(), server_id: server.id.clone(), run };
+        self.replicas.publish(event);
+    }
+
     /// Connects (or spawns) the server and discovers its tools; a failure leaves it in `error`.
     pub async fn connect(&self, server: &mut ToolServer) -> DomainResult<Outcome> {
         let mut state = server.runtime();
@@ -95,6 +125,7 @@ impl LifecycleService {
                 state.last_startup_error = None;
                 state.consecutive_failures = 0;
                 self.set_runtime(server, state).await?;
+                self.tell_replicas(server, true);
                 Ok(Outcome::new(true, "Server started successfully"))
             }
             Err(error) => {
@@ -116,7 +147,9 @@ impl LifecycleService {
         self.upstream.stop(&server.id).await;
         self.uptime.down(&server.id, self.clock.now());
         state.status = ServerStatus::Disabled;
-        self.set_runtime(server, state).await
+        self.set_runtime(server, state).await?;
+        self.tell_replicas(server, false);
+        Ok(())
     }
 
     /// Whether Toolhub holds a connection to the server.
