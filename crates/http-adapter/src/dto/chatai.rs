@@ -129,8 +129,10 @@ pub struct ChatAiCategoryToggled {
 #[into_params(parameter_in = Query)]
 pub struct ChatAiLogsQuery {
     /// Records per page (1-1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Records to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Only calls of this tool (as the list names it).
     #[param(max_length = 255)]

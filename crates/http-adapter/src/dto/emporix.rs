@@ -261,7 +261,7 @@ fn type_named(error: DomainError) -> DomainError {
 pub struct EmporixPatchOperation {
     /// `ADD` (append to a list, or set), `REMOVE` (a value from a list, or the field),
     /// `REPLACE` (set), in any case.
-    #[schema(pattern = "^(?i)(add|remove|replace)$")]
+    #[schema(pattern = "^([Aa][Dd][Dd]|[Rr][Ee][Mm][Oo][Vv][Ee]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])$")]
     pub op: String,
     /// The field, as a JSON pointer (`/config/headers/X-Team`).
     #[schema(max_length = 500)]
