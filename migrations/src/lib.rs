@@ -11,6 +11,7 @@ mod m20261130_000006_toolkits;
 mod m20261130_000007_openapi_servers;
 mod m20261130_000008_list_queries;
 mod m20261130_000009_categories;
+mod m20261130_000010_quota_calls;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_openapi_servers::Migration),
             Box::new(m20261130_000008_list_queries::Migration),
             Box::new(m20261130_000009_categories::Migration),
+            Box::new(m20261130_000010_quota_calls::Migration),
         ]
     }
 }

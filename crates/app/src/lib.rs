@@ -23,7 +23,7 @@ use toolhub_http::{
     rate_limit::RateLimiter,
 };
 use toolhub_mcp::{EgressPolicy, UpstreamManager, sandbox::SandboxSettings};
-use toolhub_storage::{AeadCipher, BatchingCallLog, Store, replicas::PgReplicaBus};
+use toolhub_storage::{AeadCipher, BatchingCallLog, Store, quotas::SharedQuotaLedger, replicas::PgReplicaBus};
 
 pub use config::{Cli, ServeArgs, StorageArgs};
 
@@ -203,6 +203,11 @@ impl Application {
             toolkits: store.clone(),
             categories: store.clone(),
             replicas,
+            // Replicas count limited calls together; one process counts them in memory.
+            quotas: match &bus {
+                Some(_) => Arc::new(SharedQuotaLedger::new(store.connection().clone())),
+                None => Arc::new(toolhub_domain::access::UsageCounters::default()),
+            },
             upstream: Arc::new(upstream_manager(&serve.upstream, storage)?),
             metrics: metrics.clone(),
             clock,
@@ -290,6 +295,7 @@ impl Application {
     /// theirs, hourly.
     fn prune_periodically(&self) {
         let (calls, retention, sessions) = (self.services.calls.clone(), self.retention, self.sessions.clone());
+        let access = self.services.access.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -303,6 +309,9 @@ impl Application {
                     chrono::Utc::now() - chrono::Duration::hours(toolhub_http::mcp_gateway::SESSION_RETENTION_HOURS);
                 if let Err(error) = sessions.prune(before).await {
                     tracing::warn!(%error, "cannot prune the MCP sessions");
+                }
+                if let Err(error) = access.prune_quotas().await {
+                    tracing::warn!(%error, "cannot prune the counted calls");
                 }
             }
         });

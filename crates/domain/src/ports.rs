@@ -356,3 +356,33 @@ pub struct SingleReplica;
 impl ReplicaBus for SingleReplica {
     fn publish(&self, _: ReplicaEvent) {}
 }
+
+/// Where calls under a grant's or role rule's limits are counted (sliding hour and day). One
+/// that every replica shares makes the limits exact across replicas and restarts; the
+/// in-memory one ([`crate::access::UsageCounters`]) serves one process, restored from the call
+/// log at start-up.
+#[async_trait]
+pub trait QuotaLedger: Send + Sync {
+    /// Counts a call made `now` under `key` if the limits allow it: the quota left after it,
+    /// or (not counted) the exhausted quota with its retry-after.
+    async fn take(
+        &self,
+        key: &str,
+        conditions: &crate::access::Conditions,
+        now: Timestamp,
+    ) -> PortResult<Result<crate::access::Quota, crate::access::Quota>>;
+    /// What is left under the limits, counting nothing.
+    async fn remaining(
+        &self,
+        key: &str,
+        conditions: &crate::access::Conditions,
+        now: Timestamp,
+    ) -> PortResult<crate::access::Quota>;
+    /// Counts again a call the call log recorded at `at` (oldest first), at start-up. A ledger
+    /// that keeps its counts needs nothing.
+    fn restore(&self, _key: &str, _conditions: &crate::access::Conditions, _at: Timestamp) {}
+    /// Forgets counts older than `before` (a day ago: nothing older counts); how many.
+    async fn prune(&self, _before: Timestamp) -> PortResult<u64> {
+        Ok(0)
+    }
+}

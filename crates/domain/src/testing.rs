@@ -851,6 +851,7 @@ impl InMemoryStore {
             toolkits: self.clone(),
             categories: self.clone(),
             replicas: Arc::new(crate::ports::SingleReplica),
+            quotas: Arc::new(crate::access::UsageCounters::default()),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,

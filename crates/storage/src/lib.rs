@@ -19,6 +19,7 @@ use toolhub_domain::{DomainError, ports::SecretCipher};
 use toolhub_migrations::Migrator;
 
 pub use calls::BatchingCallLog;
+pub mod quotas;
 pub mod replicas;
 pub use toolhub_domain::cipher::AeadCipher;
 

@@ -33,6 +33,43 @@ impl Quota {
     pub fn exhausted(&self) -> bool {
         self.remaining_hour == Some(0) || self.remaining_day == Some(0)
     }
+
+    /// What is left under `conditions` with `hour` calls counted in the sliding hour and `day`
+    /// in the sliding day.
+    pub fn left(conditions: &Conditions, hour: u32, day: u32) -> Self {
+        Self {
+            remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
+            remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
+            retry_after_secs: None,
+        }
+    }
+
+    /// What is left after one more call (of a quota that is not exhausted).
+    pub fn after_one(self) -> Self {
+        Self {
+            remaining_hour: self.remaining_hour.map(|r| r.saturating_sub(1)),
+            remaining_day: self.remaining_day.map(|r| r.saturating_sub(1)),
+            retry_after_secs: None,
+        }
+    }
+
+    /// The exhausted quota with the seconds until its window frees up: when the oldest call
+    /// counted in it (`oldest_in_hour`, `oldest_in_day`) leaves it.
+    pub fn exhausted_until(
+        self,
+        oldest_in_hour: Option<Timestamp>,
+        oldest_in_day: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Self {
+        let (window, oldest) = match self.remaining_hour == Some(0) {
+            true => (chrono::Duration::hours(1), oldest_in_hour),
+            false => (chrono::Duration::days(1), oldest_in_day),
+        };
+        // Rounded up: a database keeps microseconds, and a call is never let in too early.
+        let wait = oldest.unwrap_or(now) + window - now;
+        let seconds = (wait.num_seconds() + i64::from(wait.subsec_nanos() > 0)).max(1) as u64;
+        Self { retry_after_secs: Some(seconds), ..self }
+    }
 }
 
 /// The counted calls of one key inside the last day, oldest first.
@@ -46,20 +83,12 @@ impl Window<'_> {
 
     fn quota(&self, conditions: &Conditions, now: Timestamp) -> Quota {
         let count = |window| (self.0.len() - self.start(window, now)) as u32;
-        let (hour, day) = (count(chrono::Duration::hours(1)), count(chrono::Duration::days(1)));
-        Quota {
-            remaining_hour: conditions.rate_limit_per_hour.map(|l| l.saturating_sub(hour)),
-            remaining_day: conditions.rate_limit_per_day.map(|l| l.saturating_sub(day)),
-            retry_after_secs: None,
-        }
+        Quota::left(conditions, count(chrono::Duration::hours(1)), count(chrono::Duration::days(1)))
     }
 
-    /// Seconds until the exhausted window frees up: when its oldest counted call leaves it.
-    fn retry_after(&self, quota: &Quota, now: Timestamp) -> u64 {
-        let window =
-            if quota.remaining_hour == Some(0) { chrono::Duration::hours(1) } else { chrono::Duration::days(1) };
-        let oldest = self.0.get(self.start(window, now)).copied().unwrap_or(now);
-        (oldest + window - now).num_seconds().max(1) as u64
+    /// The oldest call counted in the window ending now.
+    fn oldest(&self, window: chrono::Duration, now: Timestamp) -> Option<Timestamp> {
+        self.0.get(self.start(window, now)).copied()
     }
 }
 
@@ -102,15 +131,33 @@ impl UsageCounters {
         }
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         let list = calls.entry(key.to_owned()).or_default();
-        let before = Window(list).quota(conditions, now);
+        let window = Window(list);
+        let before = window.quota(conditions, now);
         if before.exhausted() {
-            return Err(Quota { retry_after_secs: Some(Window(list).retry_after(&before, now)), ..before });
+            let (hour, day) = (chrono::Duration::hours(1), chrono::Duration::days(1));
+            return Err(before.exhausted_until(window.oldest(hour, now), window.oldest(day, now), now));
         }
         Self::count(list, conditions, now);
-        Ok(Quota {
-            remaining_hour: before.remaining_hour.map(|r| r - 1),
-            remaining_day: before.remaining_day.map(|r| r - 1),
-            retry_after_secs: None,
-        })
+        Ok(before.after_one())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::QuotaLedger for UsageCounters {
+    async fn take(
+        &self,
+        key: &str,
+        conditions: &Conditions,
+        now: Timestamp,
+    ) -> crate::ports::PortResult<Result<Quota, Quota>> {
+        Ok(self.record(key, conditions, now))
+    }
+
+    async fn remaining(&self, key: &str, conditions: &Conditions, now: Timestamp) -> crate::ports::PortResult<Quota> {
+        Ok(UsageCounters::remaining(self, Some(key), conditions, now))
+    }
+
+    fn restore(&self, key: &str, conditions: &Conditions, at: Timestamp) {
+        UsageCounters::restore(self, key, conditions, at);
     }
 }

@@ -305,7 +305,7 @@ impl CallService {
             .circuits
             .admit(circuit, self.clock.now())
             .map_err(|retry_after_secs| DomainError::Upstream(UpstreamError::CircuitOpen { retry_after_secs }))?;
-        let quota = self.access.record_call(actor, decision).map_err(DomainError::RateLimited)?;
+        let quota = self.access.record_call(actor, decision).await?;
         record.status = CallStatus::Failed;
         let result = match futures::future::select(std::pin::pin!(work), std::pin::pin!(cancelled)).await {
             futures::future::Either::Left((result, _)) => result,

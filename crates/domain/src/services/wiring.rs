@@ -44,6 +44,8 @@ pub struct Ports {
     pub categories: Arc<dyn CategoryRepository>,
     /// The other replicas sharing the database ([`crate::ports::SingleReplica`] when none).
     pub replicas: Arc<dyn crate::ports::ReplicaBus>,
+    /// Where calls under limits are counted ([`crate::access::UsageCounters`] in one process).
+    pub quotas: Arc<dyn crate::ports::QuotaLedger>,
     /// How tool servers are reached.
     pub upstream: Arc<dyn UpstreamConnector>,
     /// Operational counters.

@@ -66,8 +66,7 @@ impl AccessService {
             return Ok(AccessReport { decision: Decision::unknown_user(), quota: Quota::default() });
         };
         let decision = self.explain(&subject, &ToolRef::of(&target.tool, &target.server), AccessLevel::Execute);
-        let quota =
-            self.counters.remaining(decision.quota_key(&subject).as_deref(), &decision.conditions, self.clock.now());
+        let quota = self.remaining_quota(&subject, &decision).await?;
         Ok(AccessReport { decision, quota })
     }
 }

@@ -19,7 +19,7 @@ pub use rules::RuleInput;
 
 use crate::{
     Principal,
-    access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef, UsageCounters},
+    access::{AccessIndex, AccessLevel, Decision, Quota, ToolRef},
     error::DomainResult,
     ports::{
         CategoryRepository, Clock, GrantRepository, RoleRuleRepository, ServerRepository, ToolRepository,
@@ -45,7 +45,8 @@ pub struct AccessService {
     index: RwLock<AccessIndex>,
     /// Bumped by every patch, so a reload that raced with a write starts over.
     generation: AtomicU64,
-    counters: UsageCounters,
+    /// Where calls under limits are counted.
+    quotas: Arc<dyn crate::ports::QuotaLedger>,
     admin_bypass: bool,
     /// Told of every change to the index, so that other replicas reload theirs.
     replicas: Arc<dyn crate::ports::ReplicaBus>,
@@ -67,7 +68,7 @@ impl AccessService {
             clock: ports.clock.clone(),
             index: RwLock::new(AccessIndex::default()),
             generation: AtomicU64::new(0),
-            counters: UsageCounters::default(),
+            quotas: ports.quotas.clone(),
             admin_bypass: settings.admin_bypass,
             replicas: ports.replicas.clone(),
         }
@@ -207,17 +208,31 @@ impl AccessService {
         for call in &counted {
             if let Some(conditions) = limited.get(&call.grant_id) {
                 let key = crate::access::index::grant_quota_key(&call.tenant, &call.principal_id, &call.grant_id);
-                self.counters.restore(&key, conditions, call.called_at);
+                self.quotas.restore(&key, conditions, call.called_at);
             }
         }
         Ok(counted.len())
     }
 
-    /// Counts a real call against the deciding grant's or rule's limits (calls, not checks).
-    pub fn record_call(&self, principal: &Principal, decision: &Decision) -> Result<Quota, Quota> {
+    /// Counts a real call against the deciding grant's or rule's limits (calls, not checks):
+    /// the quota left, or `RATE_LIMITED` with the exhausted one.
+    pub async fn record_call(&self, principal: &Principal, decision: &Decision) -> DomainResult<Quota> {
+        let conditions = &decision.conditions;
+        let limited = conditions.rate_limit_per_hour.is_some() || conditions.rate_limit_per_day.is_some();
+        let Some(key) = decision.quota_key(principal).filter(|_| limited) else { return Ok(Quota::default()) };
+        self.quotas.take(&key, conditions, self.clock.now()).await?.map_err(crate::DomainError::RateLimited)
+    }
+
+    /// What is left of the deciding grant's or rule's limits, counting nothing.
+    pub(crate) async fn remaining_quota(&self, principal: &Principal, decision: &Decision) -> DomainResult<Quota> {
         match decision.quota_key(principal) {
-            Some(key) => self.counters.record(&key, &decision.conditions, self.clock.now()),
+            Some(key) => self.quotas.remaining(&key, &decision.conditions, self.clock.now()).await,
             None => Ok(Quota::default()),
         }
+    }
+
+    /// Forgets counted calls older than a day (nothing older counts); how many.
+    pub async fn prune_quotas(&self) -> DomainResult<u64> {
+        self.quotas.prune(self.clock.now() - chrono::Duration::days(1)).await
     }
 }
