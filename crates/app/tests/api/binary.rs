@@ -613,13 +613,9 @@ async fn import_command_brings_an_mcp_servers_file_in() {
     assert!(stop(running).success());
 }
 
-/// Two replicas on one PostgreSQL act as one service: a server started through one runs on
-/// both (each its own child), stopping it through the other ends both children, a grant's
-/// quota counts the calls of both, a grant or a key revoked through one stops working on the
-/// other, and a replica killed with SIGKILL leaves no child while the other serves on. How long each took is
-/// printed (docs/operations.md gives the figures); the test waits at most 10 s for each.
-#[tokio::test]
-async fn replicas_on_one_postgresql_act_as_one_service() {
+/// Two replicas on a fresh database of the throwaway PostgreSQL, sharing the secret key, each
+/// with a data directory of its own (A first: it makes the admin key).
+async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::TempDir)) {
     crate::harness::install_crypto();
     let database = toolhub_storage::testing::create_postgres_database().await;
     let secret_key = toolhub_storage::AeadCipher::generate_key();
@@ -627,6 +623,17 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_with(dir_a.path(), &env);
     let b = start_with(dir_b.path(), &env);
+    (a, b, (dir_a, dir_b))
+}
+
+/// Two replicas on one PostgreSQL act as one service: a server started through one runs on
+/// both (each its own child), stopping it through the other ends both children, a grant's
+/// quota counts the calls of both, a grant or a key revoked through one stops working on the
+/// other, and a replica killed with SIGKILL leaves no child while the other serves on. How long each took is
+/// printed (docs/operations.md gives the figures); the test waits at most 10 s for each.
+#[tokio::test]
+async fn replicas_on_one_postgresql_act_as_one_service() {
+    let (a, b, (dir_a, _dir_b)) = start_replicas().await;
     let key = a.admin_key.clone().expect("the first replica makes the admin key");
     let client = reqwest::Client::new();
     let within = Duration::from_secs(10);
@@ -759,13 +766,7 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
 #[tokio::test]
 #[ignore = "a benchmark: bench/replicas.sh"]
 async fn replica_propagation_figures() {
-    crate::harness::install_crypto();
-    let database = toolhub_storage::testing::create_postgres_database().await;
-    let secret_key = toolhub_storage::AeadCipher::generate_key();
-    let env = [("DATABASE_URL", database.as_str()), ("TOOLHUB_SECRET_KEY", secret_key.as_str())];
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = start_with(dir_a.path(), &env);
-    let b = start_with(dir_b.path(), &env);
+    let (a, b, (dir_a, _dir_b)) = start_replicas().await;
     let key = a.admin_key.clone().unwrap();
     let client = reqwest::Client::new();
     let (created, _) = start_fixture(&client, (&a, &key), dir_a.path(), json!({})).await;
