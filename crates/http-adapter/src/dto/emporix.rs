@@ -86,35 +86,28 @@ pub struct EmporixToolConfig {
     pub openapi_spec: Option<String>,
 }
 
-/// The plain values of a map and the names of its secret ones.
-fn split_secrets(map: &ConfigMap) -> (BTreeMap<String, String>, Vec<String>) {
-    let plain = map.iter().filter(|(_, v)| !v.is_secret()).map(|(k, v)| (k.clone(), v.expose().to_owned())).collect();
-    let secret = map.iter().filter(|(_, v)| v.is_secret()).map(|(k, _)| k.clone()).collect();
-    (plain, secret)
-}
-
 impl From<&ToolServer> for EmporixTool {
     fn from(s: &ToolServer) -> Self {
-        let (env, secret_env) = split_secrets(&s.env);
-        let (headers, secret_headers) = split_secrets(&s.headers);
+        // The server as an export shows it with secrets left out: their names only.
+        let entry = ServerEntry::of(s, &|_| None);
         Self {
-            id: s.name.clone(),
+            id: entry.name,
             tool_type: if s.is_builtin { "builtin" } else { s.transport_type.as_str() }.to_owned(),
-            name: s.display_name.clone(),
+            name: entry.display_name,
             enabled: s.status == ServerStatus::Enabled,
             config: EmporixToolConfig {
-                url: s.base_url.clone(),
-                command: s.command.clone(),
-                args: s.args.clone(),
-                env,
-                secret_env,
-                headers,
-                secret_headers,
-                description: s.description.clone(),
-                timeout: Some(s.timeout),
-                category: s.category.clone(),
-                tags: s.tags.clone(),
-                openapi_spec: s.openapi.spec.clone(),
+                url: entry.base_url,
+                command: entry.command,
+                args: entry.args,
+                env: entry.env,
+                secret_env: entry.secret_env.into_keys().collect(),
+                headers: entry.headers,
+                secret_headers: entry.secret_headers.into_keys().collect(),
+                description: entry.description,
+                timeout: entry.timeout,
+                category: entry.category,
+                tags: entry.tags,
+                openapi_spec: entry.openapi_spec,
             },
             metadata: EmporixMetadata { version: s.version, created_at: s.created_at, modified_at: s.updated_at },
         }
