@@ -27,6 +27,9 @@ crate::problems! {
     OwUpdateAccessErrors = [ToolkitNotFound, ServerNotFound] + BODY + PROTECTED;
 }
 
+/// Grants one access update may carry (as the OpenAPI document says).
+pub const ACCESS_GRANTS_MAX: usize = 100;
+
 /// A server's Open WebUI id.
 fn server_id(server: &ToolServer) -> String {
     match server.transport_type {
@@ -220,7 +223,12 @@ pub async fn openwebui_update_tool_access(
     id: web::Path<String>,
     body: Json<OwAccessUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let grants = body.into_inner().access_grants.iter().filter_map(OwAccessGrant::to_domain).collect();
+    let entries = body.into_inner().access_grants;
+    if entries.len() > ACCESS_GRANTS_MAX {
+        let message = format!("at most {ACCESS_GRANTS_MAX} grants");
+        return Err(ApiError::validation(vec![toolhub_domain::validation::FieldError::new("access_grants", message)]));
+    }
+    let grants = entries.iter().filter_map(OwAccessGrant::to_domain).collect();
     let item = match named_server(&state, &caller, &id).await? {
         Some(server) => {
             state.services.access.share_server(&caller, &server.id, grants).await?;
