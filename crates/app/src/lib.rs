@@ -239,8 +239,11 @@ impl Application {
         }
         let grants = services.access.load().await.context("cannot load grants")?;
         tracing::info!(grants, "access index loaded");
-        let counted = services.calls.restore_quotas().await.context("cannot count the quotas' calls")?;
-        tracing::info!(counted, "calls of the last day counted against grants' quotas");
+        // Shared quotas are stored; counted in memory, they are counted again from the call log.
+        if bus.is_none() {
+            let counted = services.calls.restore_quotas().await.context("cannot count the quotas' calls")?;
+            tracing::info!(counted, "calls of the last day counted against grants' quotas");
+        }
         services
             .lifecycle
             .ensure_builtin_server(toolhub_domain::DEFAULT_TENANT)
