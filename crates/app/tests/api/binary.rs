@@ -623,6 +623,17 @@ async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::Te
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_with(dir_a.path(), &env);
     let b = start_with(dir_b.path(), &env);
+    // B resumes its servers in the background; once its built-in tools answer, it has listed
+    // what to resume, so servers registered later are ones it follows, not ones it resumes.
+    let key = a.admin_key.clone().expect("the first replica makes the admin key");
+    let body = json!({"server_name": "builtin_tools", "tool_name": "calculator", "arguments": {"expression": "1+1"}});
+    let client = reqwest::Client::new();
+    let resumed = toolhub_test_support::eventually_async(Duration::from_secs(10), || async {
+        let reply = client.post(format!("{}/api/v1/toolservers/call", b.base)).bearer_auth(&key).json(&body).send();
+        reply.await.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    assert!(resumed, "B starts its built-in tools");
     (a, b, (dir_a, dir_b))
 }
 
@@ -645,19 +656,21 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
         let body = json!({"server_name": "fixture", "tool_name": tool, "arguments": {"message": "hi"}});
         client.post(format!("{}/api/v1/toolservers/call", replica.base)).bearer_auth(key.to_owned()).json(&body).send()
     };
-    let pid_of = |reply: Value| reply["content"][0]["text"].as_str().and_then(|t| t.parse::<i32>().ok());
+    // B's child's process id, once B answers calls of the server.
+    let pid_on_b = || {
+        toolhub_test_support::eventually_some(within, || async {
+            let reply = call(&b, &key, "pid").await.ok()?;
+            if reply.status() != StatusCode::OK {
+                return None;
+            }
+            reply.json::<Value>().await.ok()?["content"][0]["text"].as_str()?.parse::<i32>().ok()
+        })
+    };
+    let pid_in = |file: &std::path::Path| -> i32 { std::fs::read_to_string(file).unwrap().trim().parse().unwrap() };
     let started = std::time::Instant::now();
-    let pid_b = toolhub_test_support::eventually_some(within, || async {
-        let reply = call(&b, &key, "pid").await.ok()?;
-        if reply.status() != StatusCode::OK {
-            return None;
-        }
-        pid_of(reply.json().await.ok()?)
-    })
-    .await
-    .expect("B runs the server started through A");
+    let pid_b = pid_on_b().await.expect("B runs the server started through A");
     eprintln!("replicas: a start reached the other replica in {:?}", started.elapsed());
-    let pid_a: i32 = std::fs::read_to_string(&pid_file_a).unwrap().trim().parse().unwrap();
+    let pid_a = pid_in(&pid_file_a);
     assert_ne!(pid_a, pid_b, "each replica runs its own child");
 
     // A grant made through A lets alice call through B; revoked through A, it stops there.
@@ -734,16 +747,8 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     assert!(both_gone, "a stop through B ends A's child too");
     let start = client.post(format!("{}/api/v1/toolservers/servers/{id}/start", a.base)).bearer_auth(&key).send().await;
     assert!(start.unwrap().status().is_success());
-    let pid_b = toolhub_test_support::eventually_some(within, || async {
-        let reply = call(&b, &key, "pid").await.ok()?;
-        if reply.status() != StatusCode::OK {
-            return None;
-        }
-        pid_of(reply.json().await.ok()?)
-    })
-    .await
-    .expect("B follows a start through A");
-    let pid_a: i32 = std::fs::read_to_string(&pid_file_a).unwrap().trim().parse().unwrap();
+    let pid_b = pid_on_b().await.expect("B follows a start through A");
+    let pid_a = pid_in(&pid_file_a);
 
     // kill -9 of B: its child goes with it, and A serves on.
     let mut b = b;
