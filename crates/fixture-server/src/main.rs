@@ -157,9 +157,6 @@ impl ServerHandler for Fixture {
                         // Work between reports, as a real server's reports come while it works.
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    // And a while after the last: relays of notifications run apart from the
-                    // answer's (docs/mcp-gateway.md), and a loaded machine can hold them back.
-                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 text(format!("{steps} steps"))
             }

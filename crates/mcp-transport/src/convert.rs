@@ -14,7 +14,7 @@ use rmcp::{
 use serde_json::{Map, Value, json};
 use toolhub_domain::upstream::{DiscoveredTool, LogLevel, Offering, ProgressSink, ToolCallOutcome, UpstreamError};
 
-use crate::session::ProgressRoutes;
+use crate::progress::ProgressRoutes;
 
 pub fn discovered(tool: Tool) -> DiscoveredTool {
     DiscoveredTool {
@@ -119,12 +119,6 @@ pub async fn call_reporting(
     let answer = within(timeout, handle.await_response()).await;
     if !matches!(answer, Err(UpstreamError::Timeout(_))) {
         abandoned.request = None;
-    }
-    // rmcp hands each notification to a task of its own but the answer straight to its caller,
-    // so reports sent just before the answer may still be on their way: let those tasks run
-    // before the route closes.
-    for _ in 0..3 {
-        tokio::task::yield_now().await;
     }
     match answer? {
         ServerResult::CallToolResult(result) => Ok(outcome(&result)),

@@ -14,6 +14,7 @@ pub mod sandbox;
 pub mod sse;
 
 mod convert;
+mod progress;
 mod session;
 
 use std::{
@@ -89,6 +90,13 @@ struct Live {
     /// An OpenAPI server's operations, called without the in-process MCP hop (the session's
     /// server is the same one, for listings and everything else).
     direct: Option<openapi::OpenApiServer>,
+    progress: Arc<progress::ProgressRoutes>,
+}
+
+impl Live {
+    fn of(session: &Session) -> Self {
+        Self { peer: session.peer.clone(), direct: session.direct.clone(), progress: session.progress.clone() }
+    }
 }
 
 /// A running server: in-process tools, or a supervised MCP session.
@@ -113,8 +121,6 @@ struct Shared {
     tokens: oauth::TokenCache,
     /// Clients of custom tools' requests.
     requests: http::RequestClients,
-    /// Calls in flight that pass on their progress.
-    progress: Arc<session::ProgressRoutes>,
     /// The log level servers are asked for (`None`: none was asked for, or none is now).
     log_level: std::sync::Mutex<Option<LogLevel>>,
 }
@@ -138,7 +144,6 @@ impl UpstreamManager {
                 settings,
                 tokens: oauth::TokenCache::default(),
                 requests: Default::default(),
-                progress: Default::default(),
                 log_level: Default::default(),
             }),
             running: Mutex::new(HashMap::new()),
@@ -198,7 +203,7 @@ impl Shared {
     ) -> Result<(Session, Vec<DiscoveredTool>, Option<Timestamp>), UpstreamError> {
         let timeout = timeout_of(server);
         let (bearer, refresh_at) = self.bearer(server).await?;
-        let session = session::open(server, &self.settings, bearer, timeout, self.progress.clone()).await?;
+        let session = session::open(server, &self.settings, bearer, timeout).await?;
         let level = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
         if level.is_some() {
             convert::ask_log_level(&session.peer, level, timeout).await;
@@ -229,7 +234,7 @@ impl UpstreamConnector for UpstreamManager {
         }
         let (session, tools, refresh_at) = self.connect(server).await?;
         let (stop, stop_rx) = watch::channel(false);
-        let slot = Arc::new(RwLock::new(Some(Live { peer: session.peer.clone(), direct: session.direct.clone() })));
+        let slot = Arc::new(RwLock::new(Some(Live::of(&session))));
         let group = Arc::new(std::sync::atomic::AtomicI32::new(session.process_group.unwrap_or(0)));
         let supervisor = Supervisor {
             shared: self.shared.clone(),
@@ -324,8 +329,8 @@ impl UpstreamConnector for UpstreamManager {
         progress: toolhub_domain::upstream::ProgressSink,
     ) -> Result<ToolCallOutcome, UpstreamError> {
         match self.live(server_id)? {
-            Some(Live { peer, direct: None }) => {
-                convert::call_reporting(&peer, tool, arguments, timeout, &self.shared.progress, progress).await
+            Some(Live { peer, direct: None, progress: routes }) => {
+                convert::call_reporting(&peer, tool, arguments, timeout, &routes, progress).await
             }
             // The built-in tools and OpenAPI operations report no progress.
             _ => self.call_tool(server_id, tool, arguments, timeout).await,
@@ -424,7 +429,7 @@ enum Interruption {
 impl Supervisor {
     fn set_session(&self, session: Option<&Session>) {
         if let Ok(mut slot) = self.slot.write() {
-            *slot = session.map(|s| Live { peer: s.peer.clone(), direct: s.direct.clone() });
+            *slot = session.map(Live::of);
         }
         if let Some(group) = session.and_then(|s| s.process_group) {
             self.group.store(group, std::sync::atomic::Ordering::SeqCst);

@@ -567,7 +567,13 @@ fn plain(value: &Value) -> String {
 }
 
 /// Serves `server` over an in-memory pipe: the transport the MCP client of the session uses.
-pub fn serve(server: OpenApiServer) -> tokio::io::DuplexStream {
+pub fn serve(
+    server: OpenApiServer,
+) -> rmcp::transport::async_rw::AsyncRwTransport<
+    rmcp::RoleClient,
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+> {
     use rmcp::ServiceExt;
     let (client_end, server_end) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
@@ -575,7 +581,8 @@ pub fn serve(server: OpenApiServer) -> tokio::io::DuplexStream {
             let _ = running.waiting().await;
         }
     });
-    client_end
+    let (read, write) = tokio::io::split(client_end);
+    rmcp::transport::async_rw::AsyncRwTransport::new_client(read, write)
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use toolhub_domain::{
 
 use crate::{
     Settings,
+    progress::{ProgressRoutes, ProgressTap},
     sandbox::{self, Ruleset, SandboxSettings},
 };
 
@@ -42,35 +43,6 @@ const MAX_IN_FLIGHT: usize = 256;
 /// Time a stdio server gets to exit after SIGTERM before its group is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Where calls in flight want their progress reports: by the progress token Toolhub gave the
-/// upstream (one per call, unique across sessions).
-#[derive(Default)]
-pub struct ProgressRoutes(Mutex<HashMap<String, toolhub_domain::upstream::ProgressSink>>);
-
-impl ProgressRoutes {
-    /// Routes `token`'s reports to `sink` until the returned guard is dropped.
-    pub fn route(self: &Arc<Self>, token: String, sink: toolhub_domain::upstream::ProgressSink) -> RouteGuard {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(token.clone(), sink);
-        RouteGuard { routes: self.clone(), token }
-    }
-
-    fn sink(&self, token: &str) -> Option<toolhub_domain::upstream::ProgressSink> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(token).cloned()
-    }
-}
-
-/// Ends a route when the call ends, however it ends.
-pub struct RouteGuard {
-    routes: Arc<ProgressRoutes>,
-    token: String,
-}
-
-impl Drop for RouteGuard {
-    fn drop(&mut self) {
-        self.routes.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.token);
-    }
-}
-
 /// Notices a session holds for its supervisor; more are dropped (a server's chatter never
 /// queues without bound).
 const NOTICE_BACKLOG: usize = 64;
@@ -79,7 +51,6 @@ const NOTICE_BACKLOG: usize = 64;
 pub struct ClientHooks {
     tools_changed: mpsc::UnboundedSender<()>,
     notices: mpsc::Sender<UpstreamNotice>,
-    progress: Arc<ProgressRoutes>,
 }
 
 impl ClientHooks {
@@ -115,20 +86,6 @@ impl ClientHandler for ClientHooks {
         });
     }
 
-    async fn on_progress(
-        &self,
-        params: rmcp::model::ProgressNotificationParam,
-        _context: NotificationContext<RoleClient>,
-    ) {
-        if let Some(sink) = self.progress.sink(&params.progress_token.0.to_string()) {
-            sink(toolhub_domain::upstream::Progress {
-                progress: params.progress,
-                total: params.total,
-                message: params.message,
-            });
-        }
-    }
-
     fn get_info(&self) -> ClientConfig {
         let mut config = ClientConfig::default();
         config.client_info = rmcp::model::Implementation::new("toolhub", env!("CARGO_PKG_VERSION"));
@@ -140,6 +97,8 @@ pub struct Session {
     pub peer: Peer<RoleClient>,
     /// For an OpenAPI server: its in-process server, which calls may use without the MCP hop.
     pub direct: Option<crate::openapi::OpenApiServer>,
+    /// Where this session's calls in flight want their progress reports.
+    pub progress: Arc<ProgressRoutes>,
     cancel: RunningServiceCancellationToken,
     /// Fires when the session ends by itself (process exit, connection closed).
     pub ended: oneshot::Receiver<String>,
@@ -194,17 +153,18 @@ pub async fn open(
     settings: &Settings,
     bearer: Option<String>,
     timeout: Duration,
-    progress: Arc<ProgressRoutes>,
 ) -> Result<Session, UpstreamError> {
+    let progress = Arc::new(ProgressRoutes::default());
     let (tx, tools_changed) = mpsc::unbounded_channel();
     let (notice_tx, notices) = mpsc::channel(NOTICE_BACKLOG);
-    let hooks = ClientHooks { tools_changed: tx, notices: notice_tx, progress };
+    let hooks = ClientHooks { tools_changed: tx, notices: notice_tx };
     let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
     let mut direct = None;
     let (service, process_group) = match server.transport_type {
         TransportType::Stdio => {
             let (transport, group, stderr_reader) = spawn_stdio(server, &settings.sandbox, stderr_tail.clone())?;
-            let handshake = tokio::time::timeout(timeout, hooks.serve(transport)).await;
+            let handshake =
+                tokio::time::timeout(timeout, hooks.serve(ProgressTap::new(transport, progress.clone()))).await;
             let service = match handshake {
                 Ok(Ok(service)) => service,
                 Ok(Err(e)) => {
@@ -227,7 +187,7 @@ pub async fn open(
         }
         TransportType::Http => {
             let transport = http_transport(server, settings, bearer).await?;
-            let service = tokio::time::timeout(timeout, hooks.serve(transport))
+            let service = tokio::time::timeout(timeout, hooks.serve(ProgressTap::new(transport, progress.clone())))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
                 .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
@@ -239,7 +199,7 @@ pub async fn open(
             let transport = tokio::time::timeout(timeout, crate::sse::connect(client, url))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))??;
-            let service = tokio::time::timeout(timeout, hooks.serve(transport))
+            let service = tokio::time::timeout(timeout, hooks.serve(ProgressTap::new(transport, progress.clone())))
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))?
                 .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
@@ -253,10 +213,13 @@ pub async fn open(
                 .await
                 .map_err(|_| UpstreamError::Timeout(timeout))??;
             direct = Some(opened.clone());
-            let service = tokio::time::timeout(timeout, hooks.serve(crate::openapi::serve(opened)))
-                .await
-                .map_err(|_| UpstreamError::Timeout(timeout))?
-                .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
+            let service = tokio::time::timeout(
+                timeout,
+                hooks.serve(ProgressTap::new(crate::openapi::serve(opened), progress.clone())),
+            )
+            .await
+            .map_err(|_| UpstreamError::Timeout(timeout))?
+            .map_err(|e| UpstreamError::Unavailable(handshake_failure(&e)))?;
             (service, None)
         }
     };
@@ -288,7 +251,7 @@ pub async fn open(
         };
         let _ = done.send(reason);
     });
-    Ok(Session { peer, direct, cancel, ended, tools_changed, notices, process_group, stderr_tail })
+    Ok(Session { peer, direct, progress, cancel, ended, tools_changed, notices, process_group, stderr_tail })
 }
 
 /// Resolves when the process exits (without reaping it: its `Child` does). Never resolves
