@@ -12,6 +12,7 @@ mod m20261130_000007_openapi_servers;
 mod m20261130_000008_list_queries;
 mod m20261130_000009_categories;
 mod m20261130_000010_quota_calls;
+mod m20261130_000011_replica_runtimes;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_list_queries::Migration),
             Box::new(m20261130_000009_categories::Migration),
             Box::new(m20261130_000010_quota_calls::Migration),
+            Box::new(m20261130_000011_replica_runtimes::Migration),
         ]
     }
 }

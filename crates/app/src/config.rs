@@ -189,6 +189,10 @@ pub struct ServeArgs {
     /// Seconds between reloads of grants and rules from the database (to see other replicas' writes).
     #[arg(long, env = "TOOLHUB_ACCESS_RELOAD_SECS", default_value_t = 30)]
     pub access_reload_secs: u64,
+    /// Seconds between this replica's heartbeats; one silent for three is dead and its records
+    /// are removed (docs/operations.md, Replicas).
+    #[arg(long, env = "TOOLHUB_REPLICA_HEARTBEAT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub replica_heartbeat_secs: u64,
     /// Log format.
     #[arg(long, env = "TOOLHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -214,6 +218,7 @@ impl Default for ServeArgs {
             admin_bypass: true,
             call_retention_days: 30,
             access_reload_secs: 30,
+            replica_heartbeat_secs: 5,
             log_format: LogFormat::Text,
             mcp_allowed_hosts: Vec::new(),
             mcp_allowed_origins: Vec::new(),

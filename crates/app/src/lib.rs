@@ -12,6 +12,7 @@ use anyhow::Context;
 use toolhub_domain::{
     circuit::CircuitSettings,
     ports::{Clock, SecretCipher, SystemClock},
+    replica::Liveness,
     secret::Secret,
     server::CommandPolicy,
     services::{CallService, LifecycleService, Ports, Services, Settings},
@@ -130,6 +131,7 @@ pub struct Application {
     /// The MCP gateway's stored sessions, pruned with the call log.
     sessions: Arc<dyn toolhub_domain::ports::SessionRepository>,
     access_reload: Duration,
+    heartbeat: Duration,
     /// The administrator key created on first start, to be shown once.
     pub bootstrap_admin_key: Option<Secret>,
 }
@@ -203,6 +205,7 @@ impl Application {
             toolkits: store.clone(),
             categories: store.clone(),
             replicas,
+            registry: store.clone(),
             // Replicas count limited calls together; one process counts them in memory.
             quotas: match &bus {
                 Some(_) => Arc::new(SharedQuotaLedger::new(store.connection().clone())),
@@ -220,23 +223,23 @@ impl Application {
                 cooldown: chrono::Duration::seconds(serve.upstream.circuit_cooldown_secs.into()),
             },
             commands: CommandPolicy { allowed: serve.upstream.stdio_allow.clone() },
+            replica_label: replica_label(),
+            liveness: Liveness { heartbeat: Duration::from_secs(serve.replica_heartbeat_secs) },
         };
         let services = Services::new(&ports, &settings);
         let bootstrap_admin_key =
             services.auth.bootstrap_admin_key().await.context("cannot create the first admin key")?;
         let jwt = JwtVerifier::new(jwt_settings(&serve.jwt)?).map_err(anyhow::Error::msg)?.map(Arc::new);
         if let Some(bus) = &bus {
-            let follower = services.clone();
+            let follower = Follower::start(services.clone());
             let follow = move |event| {
-                let services = follower.clone();
-                async move {
-                    if let Err(error) = services.follow(event).await {
-                        tracing::warn!(%error, "cannot follow another replica");
-                    }
-                }
+                follower.follow(event);
+                std::future::ready(())
             };
             bus.listen(follow).await.context("cannot listen to the other replicas")?;
         }
+        // Registered before anything it runs is reported.
+        services.lifecycle.heartbeat().await.context("cannot register this replica")?;
         let grants = services.access.load().await.context("cannot load grants")?;
         tracing::info!(grants, "access index loaded");
         // Shared quotas are stored; counted in memory, they are counted again from the call log.
@@ -289,6 +292,7 @@ impl Application {
             services,
             retention: chrono::Duration::days(serve.call_retention_days.into()),
             access_reload: Duration::from_secs(serve.access_reload_secs.max(1)),
+            heartbeat: settings.liveness.heartbeat,
             bootstrap_admin_key,
             sessions: ports.sessions.clone(),
         })
@@ -336,6 +340,31 @@ impl Application {
         });
     }
 
+    /// Heartbeats, and removes the records of replicas that stopped heartbeating.
+    fn heartbeat_periodically(&self) {
+        let (lifecycle, every) = (self.services.lifecycle.clone(), self.heartbeat);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match lifecycle.heartbeat().await {
+                    Ok(0) => {}
+                    Ok(servers) => tracing::info!(servers, "removed the records of replicas that stopped"),
+                    Err(error) => tracing::warn!(%error, "cannot heartbeat"),
+                }
+            }
+        });
+    }
+
+    /// What runs beside the HTTP server: resuming servers, reloads, pruning, heartbeats.
+    fn start_background(&self) {
+        self.resume_upstreams();
+        self.reload_access_periodically();
+        self.prune_periodically();
+        self.heartbeat_periodically();
+    }
+
     /// Starts the built-in server and resumes the `auto_start` servers that were running,
     /// in the background, so the API answers while slow servers start.
     fn resume_upstreams(&self) {
@@ -355,9 +384,7 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then drains in-flight requests, ends every upstream
     /// process, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.resume_upstreams();
-        self.reload_access_periodically();
-        self.prune_periodically();
+        self.start_background();
         let served = self.server.await;
         // In-flight calls have finished: write their records, then end the upstreams.
         self.services.calls.flush().await;
@@ -367,11 +394,75 @@ impl Application {
 
     /// Serves in the background (for tests).
     pub fn spawn(self) -> RunningApp {
-        self.resume_upstreams();
-        self.reload_access_periodically();
-        self.prune_periodically();
+        self.start_background();
         let handle = self.server.handle();
         tokio::spawn(self.server);
         RunningApp { handle, lifecycle: self.services.lifecycle, calls: self.services.calls }
+    }
+}
+
+/// This replica as operators see it: host name and process id.
+fn replica_label() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    format!("{}:{}", if host.is_empty() { "toolhub" } else { host }, std::process::id())
+}
+
+/// Does what the other replicas' events ask, without one kind holding up another: access
+/// reloads are coalesced (events that come during a reload make one more), starts and stops
+/// run in order on a task of their own (a slow start never delays a revocation), the rest
+/// at once.
+#[derive(Clone)]
+struct Follower {
+    services: Services,
+    access_changed: Arc<tokio::sync::Notify>,
+    commands: tokio::sync::mpsc::Sender<toolhub_domain::ports::ReplicaEvent>,
+}
+
+/// Starts and stops waiting to be followed; more are dropped, with a warning.
+const FOLLOWED_COMMANDS: usize = 1024;
+
+impl Follower {
+    fn start(services: Services) -> Self {
+        let access_changed = Arc::new(tokio::sync::Notify::new());
+        let (access, changed) = (services.access.clone(), access_changed.clone());
+        tokio::spawn(async move {
+            loop {
+                changed.notified().await;
+                if let Err(error) = access.load().await {
+                    tracing::warn!(%error, "cannot reload grants as another replica asked");
+                }
+            }
+        });
+        let (commands, mut queued) = tokio::sync::mpsc::channel(FOLLOWED_COMMANDS);
+        let runner = services.clone();
+        tokio::spawn(async move {
+            while let Some(event) = queued.recv().await {
+                if let Err(error) = runner.follow(event).await {
+                    tracing::warn!(%error, "cannot follow another replica's command");
+                }
+            }
+        });
+        Self { services, access_changed, commands }
+    }
+
+    fn follow(&self, event: toolhub_domain::ports::ReplicaEvent) {
+        use toolhub_domain::ports::ReplicaEvent;
+        match event {
+            ReplicaEvent::Access => self.access_changed.notify_one(),
+            ReplicaEvent::Runtime { .. } => {
+                if self.commands.try_send(event).is_err() {
+                    tracing::warn!("too many commands of other replicas waiting; one is dropped");
+                }
+            }
+            ReplicaEvent::Catalogue | ReplicaEvent::Auth => {
+                let services = self.services.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = services.follow(event).await {
+                        tracing::warn!(%error, "cannot follow another replica");
+                    }
+                });
+            }
+        }
     }
 }

@@ -81,6 +81,7 @@ pub mod portable;
 pub mod ports;
 pub mod principal;
 pub mod query;
+pub mod replica;
 pub mod secret;
 pub mod server;
 pub mod services;

@@ -13,8 +13,9 @@ use crate::{
     api_key::ApiKey,
     calls::{CallFilter, CallRecord, CallStatus},
     principal::User,
+    replica::{Mine, Replica, ReplicaRuntime, Running},
     secret::Secret,
-    server::{RuntimeState, ServerFilter, ToolServer},
+    server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
     toolkit::{Toolkit, ToolkitTool},
     upstream::ServerRef,
@@ -41,10 +42,12 @@ pub trait ServerRepository: Send + Sync {
     async fn update(&self, server: &ToolServer, expected_version: i64) -> PortResult<bool>;
     /// Deletes the server and its tools. Returns false when it did not exist.
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool>;
-    /// Writes the runtime fields (status, health, failures) only, leaving the configuration and
-    /// its version alone: background supervision must not conflict with an administrator's edit.
-    /// Returns false when the server no longer exists.
-    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool>;
+    /// Records a replica's runtime report and writes the server's runtime fields (status,
+    /// health, failures) with the status [`RuntimeReport::status_to_store`] gives, in one step
+    /// that replicas take one at a time per server. The configuration and its version are left
+    /// alone: background supervision must not conflict with an administrator's edit. Returns
+    /// the status stored, `None` when the server no longer exists.
+    async fn update_runtime(&self, server: &ServerRef, report: &RuntimeReport<'_>) -> PortResult<Option<ServerStatus>>;
     /// Servers of every tenant that should run when Toolhub starts: `auto_start` and last seen
     /// `enabled` or `starting`.
     async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>>;
@@ -385,4 +388,67 @@ pub trait QuotaLedger: Send + Sync {
     async fn prune(&self, _before: Timestamp) -> PortResult<u64> {
         Ok(0)
     }
+}
+
+/// What a replica writes of a server's runtime (see [`crate::replica`]).
+#[derive(Debug, Clone)]
+pub struct RuntimeReport<'a> {
+    /// The replica reporting.
+    pub replica: &'a str,
+    /// Its own connection's state.
+    pub mine: Mine,
+    /// The runtime fields; their `status` is what this replica alone would make it.
+    pub state: &'a RuntimeState,
+    /// An operator's start or stop: its status is the operator's new wish. Otherwise
+    /// (supervision, resuming, following another replica) a server the operator stopped stays
+    /// stopped.
+    pub asked: bool,
+    /// When.
+    pub at: Timestamp,
+    /// Records of replicas not heard from since then do not count.
+    pub live_since: Timestamp,
+}
+
+impl RuntimeReport<'_> {
+    /// The status to store, given the stored one and the live replicas' states (this report's
+    /// included): the operator's wish to stop, or the live replicas' combined state when the
+    /// server is to run ([`crate::replica::combined`]); this report's own when no replica is
+    /// known to live (one that never heartbeats: an embedder's single process).
+    pub fn status_to_store(&self, stored: ServerStatus, live: impl IntoIterator<Item = Running>) -> ServerStatus {
+        let wish = if self.asked { self.state.status } else { stored };
+        if !crate::replica::wanted_running(wish) {
+            return wish;
+        }
+        let own = Some(self.state.status).filter(|status| crate::replica::wanted_running(*status));
+        crate::replica::combined(live).or(own).unwrap_or(wish)
+    }
+
+    /// This report's own record of `mine`, if it makes one.
+    pub fn record(&self) -> Option<ReplicaRuntime> {
+        match self.mine {
+            Mine::Now(state) => Some(ReplicaRuntime {
+                replica: self.replica.to_owned(),
+                state,
+                error: self.state.last_startup_error.clone().filter(|_| state != Running::Running),
+                since: self.at,
+            }),
+            Mine::Same | Mine::Gone => None,
+        }
+    }
+}
+
+/// The replicas sharing the database and their runtime records (see [`crate::replica`]).
+#[async_trait]
+pub trait ReplicaRegistry: Send + Sync {
+    /// Records a heartbeat of `replica` (registering it the first time).
+    async fn heartbeat(&self, replica: &Replica) -> PortResult<()>;
+    /// The replicas heard from since `live_since`, by start time.
+    async fn live(&self, live_since: Timestamp) -> PortResult<Vec<Replica>>;
+    /// The live replicas' records of a server, by replica start time.
+    async fn runtimes(&self, server_id: &str, live_since: Timestamp) -> PortResult<Vec<ReplicaRuntime>>;
+    /// Removes the replicas not heard from since `live_since`, with their records; returns the
+    /// servers they had records of, whose status is to be combined again.
+    async fn expire(&self, live_since: Timestamp) -> PortResult<Vec<ServerRef>>;
+    /// Removes `replica` and its records (it shuts down).
+    async fn leave(&self, replica: &str) -> PortResult<()>;
 }

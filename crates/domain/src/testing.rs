@@ -20,12 +20,13 @@ use crate::{
     category::CategorySwitch,
     ports::{
         ApiKeyRepository, CallLog, CallLogRepository, CategoryRepository, Clock, GrantFilter, GrantRepository,
-        NoMetrics, PortResult, ReadinessProbe, RoleRuleRepository, SecretCipher, ServerRepository, SessionRepository,
-        SystemClock, ToolRepository, ToolkitRepository, UserRepository,
+        NoMetrics, PortResult, ReadinessProbe, ReplicaRegistry, RoleRuleRepository, RuntimeReport, SecretCipher,
+        ServerRepository, SessionRepository, SystemClock, ToolRepository, ToolkitRepository, UserRepository,
     },
     principal::User,
+    replica::{Mine, Replica, ReplicaRuntime, Running},
     secret::Secret,
-    server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
+    server::{ServerFilter, ServerStatus, ToolServer},
     services::Ports,
     tool::{Reconciliation, Tool, ToolStatus},
     toolkit::{Toolkit, ToolkitTool},
@@ -52,6 +53,9 @@ pub struct InMemoryStore {
     toolkits: Mutex<BTreeMap<String, Toolkit>>,
     toolkit_tools: Mutex<BTreeMap<String, ToolkitTool>>,
     categories: Mutex<BTreeMap<(String, String), CategorySwitch>>,
+    replicas: Mutex<BTreeMap<String, Replica>>,
+    /// Runtime records by server id, then replica.
+    runtimes: Mutex<BTreeMap<(String, String), (String, ReplicaRuntime)>>,
 }
 
 impl InMemoryStore {
@@ -110,18 +114,34 @@ impl ServerRepository for InMemoryStore {
         }
         servers.remove(id);
         lock(&self.tools).retain(|_, t| t.server_id != id);
+        lock(&self.runtimes).retain(|(server_id, _), _| server_id != id);
         Ok(true)
     }
 
-    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
-        let mut servers = lock(&self.servers);
-        match servers.get_mut(&server.id).filter(|s| s.tenant == server.tenant) {
-            Some(stored) => {
-                stored.set_runtime(state.clone());
-                Ok(true)
+    async fn update_runtime(&self, server: &ServerRef, report: &RuntimeReport<'_>) -> PortResult<Option<ServerStatus>> {
+        let key = (server.id.clone(), report.replica.to_owned());
+        match (report.mine, report.record()) {
+            (_, Some(record)) => {
+                lock(&self.runtimes).insert(key, (server.tenant.clone(), record));
             }
-            None => Ok(false),
+            (Mine::Gone, _) => {
+                lock(&self.runtimes).remove(&key);
+            }
+            _ => {}
         }
+        let live: Vec<Running> = ReplicaRegistry::runtimes(self, &server.id, report.live_since)
+            .await?
+            .into_iter()
+            .map(|r| r.state)
+            .collect();
+        let mut servers = lock(&self.servers);
+        let Some(stored) = servers.get_mut(&server.id).filter(|s| s.tenant == server.tenant) else {
+            return Ok(None);
+        };
+        let mut state = report.state.clone();
+        state.status = report.status_to_store(stored.status, live);
+        stored.set_runtime(state);
+        Ok(Some(stored.status))
     }
 
     async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {
@@ -851,10 +871,65 @@ impl InMemoryStore {
             toolkits: self.clone(),
             categories: self.clone(),
             replicas: Arc::new(crate::ports::SingleReplica),
+            registry: self.clone(),
             quotas: Arc::new(crate::access::UsageCounters::default()),
             upstream,
             metrics: Arc::new(NoMetrics),
             clock,
         }
+    }
+}
+
+#[async_trait]
+impl ReplicaRegistry for InMemoryStore {
+    async fn heartbeat(&self, replica: &Replica) -> PortResult<()> {
+        lock(&self.replicas).insert(replica.id.clone(), replica.clone());
+        Ok(())
+    }
+
+    async fn live(&self, live_since: Timestamp) -> PortResult<Vec<Replica>> {
+        let mut live: Vec<Replica> =
+            lock(&self.replicas).values().filter(|r| r.heartbeat_at >= live_since).cloned().collect();
+        live.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        Ok(live)
+    }
+
+    async fn runtimes(&self, server_id: &str, live_since: Timestamp) -> PortResult<Vec<ReplicaRuntime>> {
+        let live = self.live(live_since).await?;
+        let runtimes = lock(&self.runtimes);
+        Ok(live
+            .iter()
+            .filter_map(|replica| runtimes.get(&(server_id.to_owned(), replica.id.clone())))
+            .map(|(_, record)| record.clone())
+            .collect())
+    }
+
+    async fn expire(&self, live_since: Timestamp) -> PortResult<Vec<ServerRef>> {
+        let dead: Vec<String> =
+            lock(&self.replicas).values().filter(|r| r.heartbeat_at < live_since).map(|r| r.id.clone()).collect();
+        let mut servers = Vec::new();
+        for replica in dead {
+            servers.extend(self.remove_replica(&replica));
+        }
+        servers.sort_by(|a, b| a.id.cmp(&b.id));
+        servers.dedup();
+        Ok(servers)
+    }
+
+    async fn leave(&self, replica: &str) -> PortResult<()> {
+        self.remove_replica(replica);
+        Ok(())
+    }
+}
+
+impl InMemoryStore {
+    /// Removes a replica and its records; the servers it had records of.
+    fn remove_replica(&self, replica: &str) -> Vec<ServerRef> {
+        lock(&self.replicas).remove(replica);
+        let mut runtimes = lock(&self.runtimes);
+        let mine: Vec<(String, String)> = runtimes.keys().filter(|(_, of)| of == replica).cloned().collect();
+        mine.into_iter()
+            .filter_map(|key| runtimes.remove(&key).map(|(tenant, _)| ServerRef { tenant, id: key.0 }))
+            .collect()
     }
 }

@@ -7,6 +7,7 @@ mod entities;
 mod mapping;
 mod query;
 mod repos;
+mod runtimes;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod toolkit_repo;

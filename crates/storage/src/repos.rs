@@ -10,12 +10,12 @@ use toolhub_domain::{
     api_key::ApiKey,
     category::CategorySwitch,
     ports::{
-        ApiKeyRepository, CategoryRepository, PortResult, ServerRepository, SessionRepository, ToolRepository,
-        UserRepository,
+        ApiKeyRepository, CategoryRepository, PortResult, RuntimeReport, ServerRepository, SessionRepository,
+        ToolRepository, UserRepository,
     },
     principal::User,
     query::ListQuery,
-    server::{RuntimeState, ServerFilter, ServerStatus, ToolServer},
+    server::{ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
     upstream::ServerRef,
 };
@@ -93,26 +93,19 @@ impl ServerRepository for Store {
             .exec(&self.db)
             .await
             .map_err(db_error)?;
+        if result.rows_affected == 1 {
+            // The replicas' records of it go with it.
+            crate::entities::server_runtimes::Entity::delete_many()
+                .filter(crate::entities::server_runtimes::Column::ServerId.eq(id))
+                .exec(&self.db)
+                .await
+                .map_err(db_error)?;
+        }
         Ok(result.rows_affected == 1)
     }
 
-    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
-        let row = tool_servers::ActiveModel {
-            status: Set(state.status.as_str().to_owned()),
-            last_health_check: Set(state.last_health_check),
-            last_startup_success: Set(state.last_startup_success),
-            last_startup_error: Set(state.last_startup_error.clone()),
-            consecutive_failures: Set(state.consecutive_failures),
-            ..Default::default()
-        };
-        let result = tool_servers::Entity::update_many()
-            .set(row)
-            .filter(tool_servers::Column::Id.eq(server.id.as_str()))
-            .filter(tool_servers::Column::Tenant.eq(server.tenant.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(result.rows_affected == 1)
+    async fn update_runtime(&self, server: &ServerRef, report: &RuntimeReport<'_>) -> PortResult<Option<ServerStatus>> {
+        self.report_runtime(server, report).await
     }
 
     async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {

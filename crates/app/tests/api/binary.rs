@@ -128,9 +128,10 @@ async fn start_fixture(
     mut env: Value,
 ) -> (Value, std::path::PathBuf) {
     env["FIXTURE_PID_FILE"] = json!("fixture.pid");
+    // One failure gives a child up (the replica test crashes one on purpose).
     let body = json!({
         "name": "fixture", "display_name": "Fixture", "transport_type": "stdio",
-        "command": toolhub_test_support::fixture_bin().display().to_string(), "env": env,
+        "command": toolhub_test_support::fixture_bin().display().to_string(), "env": env, "max_failures": 1,
     });
     let created: Value = client
         .post(format!("{}/api/v1/toolservers/servers", running.base))
@@ -613,13 +614,26 @@ async fn import_command_brings_an_mcp_servers_file_in() {
     assert!(stop(running).success());
 }
 
+/// The pid a stdio child writes to `file` once it is not `old` (a new child started).
+async fn eventually_new_pid(file: &std::path::Path, old: i32) -> i32 {
+    let read = || std::fs::read_to_string(file).ok()?.trim().parse::<i32>().ok().filter(|pid| *pid != old);
+    toolhub_test_support::eventually_some(Duration::from_secs(10), || async { read() })
+        .await
+        .expect("a new child writes its pid")
+}
+
 /// Two replicas on a fresh database of the throwaway PostgreSQL, sharing the secret key, each
 /// with a data directory of its own (A first: it makes the admin key).
-async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::TempDir)) {
+async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::TempDir), Vec<(&'static str, String)>) {
     crate::harness::install_crypto();
     let database = toolhub_storage::testing::create_postgres_database().await;
     let secret_key = toolhub_storage::AeadCipher::generate_key();
-    let env = [("DATABASE_URL", database.as_str()), ("TOOLHUB_SECRET_KEY", secret_key.as_str())];
+    let env = [
+        ("DATABASE_URL", database.as_str()),
+        ("TOOLHUB_SECRET_KEY", secret_key.as_str()),
+        // A replica silent for 3 s is dead.
+        ("TOOLHUB_REPLICA_HEARTBEAT_SECS", "1"),
+    ];
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_with(dir_a.path(), &env);
     let b = start_with(dir_b.path(), &env);
@@ -634,7 +648,8 @@ async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::Te
     })
     .await;
     assert!(resumed, "B starts its built-in tools");
-    (a, b, (dir_a, dir_b))
+    let env = env.iter().map(|(name, value)| (*name, value.to_string())).collect();
+    (a, b, (dir_a, dir_b), env)
 }
 
 /// Two replicas on one PostgreSQL act as one service: a server started through one runs on
@@ -644,7 +659,7 @@ async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::Te
 /// printed (docs/operations.md gives the figures); the test waits at most 10 s for each.
 #[tokio::test]
 async fn replicas_on_one_postgresql_act_as_one_service() {
-    let (a, b, (dir_a, _dir_b)) = start_replicas().await;
+    let (a, b, (dir_a, _dir_b), env) = start_replicas().await;
     let key = a.admin_key.clone().expect("the first replica makes the admin key");
     let client = reqwest::Client::new();
     let within = Duration::from_secs(10);
@@ -672,6 +687,42 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     eprintln!("replicas: a start reached the other replica in {:?}", started.elapsed());
     let pid_a = pid_in(&pid_file_a);
     assert_ne!(pid_a, pid_b, "each replica runs its own child");
+    // Health shows each replica's own connection; the status combines them.
+    let health = |replica: &Running| {
+        let url = format!("{}/api/v1/toolservers/servers/{id}/health", replica.base);
+        client.get(url).bearer_auth(key.clone()).json_reply()
+    };
+    let states = |health: &Value| -> Vec<String> {
+        health["replicas"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap().to_owned()).collect()
+    };
+    let both_running = toolhub_test_support::eventually_async(within, || async {
+        states(&health(&a).await) == ["running", "running"]
+    })
+    .await;
+    assert!(both_running, "{}", health(&a).await);
+
+    // B's child crashes and B gives it up (max_failures 1): A's child serves on, the server
+    // stays `enabled`, and health says which replica failed.
+    let _ = call(&b, &key, "crash").await;
+    let b_failed = toolhub_test_support::eventually_some(within, || async {
+        let health = health(&a).await;
+        let failed = health["replicas"].as_array().unwrap().iter().any(|r| r["state"] == "failed");
+        failed.then_some(health)
+    });
+    let health_after = b_failed.await.expect("B reports its child failed");
+    assert_eq!(health_after["status"], "enabled", "one replica's failure leaves the server enabled: {health_after}");
+    assert_eq!(states(&health_after), ["running", "failed"], "{health_after}");
+    assert_eq!(call(&a, &key, "echo").await.unwrap().status(), StatusCode::OK, "A serves calls");
+    // Restarted through B: both replicas run it again.
+    let restart = client.post(format!("{}/api/v1/toolservers/servers/{id}/restart", b.base)).bearer_auth(&key).send();
+    assert!(restart.await.unwrap().status().is_success());
+    let pid_b = pid_on_b().await.expect("B runs the server again");
+    let both_running = toolhub_test_support::eventually_async(within, || async {
+        states(&health(&b).await) == ["running", "running"]
+    })
+    .await;
+    assert!(both_running, "{}", health(&b).await);
+    let pid_a = eventually_new_pid(&pid_file_a, pid_a).await;
 
     // A grant made through A lets alice call through B; revoked through A, it stops there.
     let alice = client
@@ -700,6 +751,16 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     for replica in [&b, &a] {
         assert_eq!(call(replica, &alice, "echo").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     }
+    // And across a restart of A: still none left.
+    assert!(stop(a).success());
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let a = start_with(dir_a.path(), &env);
+    let pid_a = eventually_new_pid(&pid_file_a, pid_a).await;
+    let limited = toolhub_test_support::eventually_async(within, || async {
+        call(&a, &alice, "echo").await.is_ok_and(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+    })
+    .await;
+    assert!(limited, "a restart does not reset the quota");
     let revoked = std::time::Instant::now();
     let deleted = client
         .delete(format!("{}/api/v1/grants/{}", a.base, grant["id"].as_str().unwrap()))
@@ -757,6 +818,11 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     let gone = toolhub_test_support::eventually(within, || !toolhub_test_support::pid_alive(pid_b)).await;
     assert!(gone, "a killed replica leaves no child");
     assert_eq!(call(&a, &key, "echo").await.unwrap().status(), StatusCode::OK, "A serves on");
+    // B's records expire (three missed heartbeats): only A's connection is left.
+    let expired =
+        toolhub_test_support::eventually_async(within, || async { states(&health(&a).await) == ["running"] }).await;
+    assert!(expired, "the killed replica's records expire: {}", health(&a).await);
+    assert_eq!(health(&a).await["status"], "enabled");
 
     // Deleted through A: its child ends too, and nothing is left running.
     let delete = client.delete(format!("{}/api/v1/toolservers/servers/{id}", a.base)).bearer_auth(&key).send().await;
@@ -771,7 +837,7 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
 #[tokio::test]
 #[ignore = "a benchmark: bench/replicas.sh"]
 async fn replica_propagation_figures() {
-    let (a, b, (dir_a, _dir_b)) = start_replicas().await;
+    let (a, b, (dir_a, _dir_b), _) = start_replicas().await;
     let key = a.admin_key.clone().unwrap();
     let client = reqwest::Client::new();
     let (created, _) = start_fixture(&client, (&a, &key), dir_a.path(), json!({})).await;

@@ -16,8 +16,8 @@ use crate::{
     DomainError, ResourceKind, Timestamp,
     calls::{ArgumentsValidator, compile_schema},
     error::DomainResult,
-    ports::{Clock, PortResult, ServerRepository, ToolRepository},
-    server::{RuntimeState, ServerFilter, ToolServer},
+    ports::{Clock, PortResult, RuntimeReport, ServerRepository, ToolRepository},
+    server::{ServerFilter, ServerStatus, ToolServer},
     tool::{Reconciliation, Tool, ToolStatus},
     upstream::ServerRef,
 };
@@ -295,8 +295,8 @@ impl ServerRepository for CatalogueCache {
         self.changed(self.servers.delete(tenant, id).await)
     }
 
-    async fn update_runtime(&self, server: &ServerRef, state: &RuntimeState) -> PortResult<bool> {
-        self.changed(self.servers.update_runtime(server, state).await)
+    async fn update_runtime(&self, server: &ServerRef, report: &RuntimeReport<'_>) -> PortResult<Option<ServerStatus>> {
+        self.changed(self.servers.update_runtime(server, report).await)
     }
 
     async fn list_to_resume(&self) -> PortResult<Vec<ToolServer>> {

@@ -44,6 +44,9 @@ pub struct Ports {
     pub categories: Arc<dyn CategoryRepository>,
     /// The other replicas sharing the database ([`crate::ports::SingleReplica`] when none).
     pub replicas: Arc<dyn crate::ports::ReplicaBus>,
+    /// Where replicas report their connections and heartbeat (the database; the in-memory
+    /// store for one process without one).
+    pub registry: Arc<dyn crate::ports::ReplicaRegistry>,
     /// Where calls under limits are counted ([`crate::access::UsageCounters`] in one process).
     pub quotas: Arc<dyn crate::ports::QuotaLedger>,
     /// How tool servers are reached.
@@ -66,6 +69,10 @@ pub struct Settings {
     pub circuits: CircuitSettings,
     /// Who may set the command of a stdio server.
     pub commands: CommandPolicy,
+    /// How this replica is named to operators (host and process id).
+    pub replica_label: String,
+    /// How often replicas heartbeat.
+    pub liveness: crate::replica::Liveness,
 }
 
 impl Default for Settings {
@@ -75,6 +82,8 @@ impl Default for Settings {
             stable_after: Duration::from_secs(60),
             circuits: CircuitSettings::default(),
             commands: CommandPolicy::default(),
+            replica_label: format!("toolhub-{}", std::process::id()),
+            liveness: crate::replica::Liveness::default(),
         }
     }
 }

@@ -71,6 +71,24 @@ pub struct ToolServerHealthCheck {
     pub tools_count: i64,
     pub last_check: DateTime<Utc>,
     pub error_message: Option<String>,
+    /// The replica that answered: `is_running`, `is_responsive` and `tools_count` are its own.
+    pub replica_id: String,
+    /// How each live replica runs the server (docs/operations.md, Replicas). `status` combines
+    /// them: `enabled` while any runs it, `starting` while any starts it, `error` when all failed.
+    pub replicas: Vec<ReplicaRuntimeState>,
+}
+
+/// One replica's own connection to a server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplicaRuntimeState {
+    pub replica_id: String,
+    /// `starting`, `running` or `failed`.
+    #[schema(value_type = String, example = "running")]
+    pub state: toolhub_domain::replica::Running,
+    /// Why it failed or is retrying (the server's managers only).
+    pub error: Option<String>,
+    /// Since when it is in this state.
+    pub since: DateTime<Utc>,
 }
 
 impl From<HealthReport> for ToolServerHealthCheck {
@@ -84,6 +102,17 @@ impl From<HealthReport> for ToolServerHealthCheck {
             tools_count: r.tools_count as i64,
             last_check: r.server.last_health_check.unwrap_or_else(Utc::now),
             error_message: r.error_message,
+            replica_id: r.replica,
+            replicas: r
+                .replicas
+                .into_iter()
+                .map(|runtime| ReplicaRuntimeState {
+                    replica_id: runtime.replica,
+                    state: runtime.state,
+                    error: runtime.error,
+                    since: runtime.since,
+                })
+                .collect(),
         }
     }
 }

@@ -20,7 +20,8 @@ pub use runtime::{BulkItem, BulkOperation, ConnectivityReport, HealthReport};
 
 use crate::{
     error::DomainResult,
-    ports::{Clock, Metrics, ServerRepository, ToolRepository},
+    ports::{Clock, Metrics, RuntimeReport, ServerRepository, ToolRepository},
+    replica::{Liveness, Mine, Replica},
     server::{RuntimeState, ToolServer},
     services::{AccessService, CatalogueCache, Ports, Settings, UpstreamNotices, stats::UptimeLog},
     upstream::{ServerRef, UpstreamConnector, UpstreamObserver},
@@ -66,6 +67,11 @@ pub struct LifecycleService {
     operations: Turns,
     /// Told of every start and stop, so that other replicas start and stop theirs.
     replicas: Arc<dyn crate::ports::ReplicaBus>,
+    /// Where this replica reports its connections and heartbeats.
+    registry: Arc<dyn crate::ports::ReplicaRegistry>,
+    /// This replica.
+    replica: Replica,
+    liveness: Liveness,
     me: Weak<LifecycleService>,
 }
 
@@ -100,6 +106,14 @@ impl LifecycleService {
             discoveries: Turns::default(),
             operations: Turns::default(),
             replicas: ports.replicas.clone(),
+            registry: ports.registry.clone(),
+            replica: Replica {
+                id: crate::new_id(),
+                label: settings.replica_label.clone(),
+                started_at: ports.clock.now(),
+                heartbeat_at: ports.clock.now(),
+            },
+            liveness: settings.liveness,
             me: me.clone(),
         })
     }
@@ -109,8 +123,22 @@ impl LifecycleService {
         self.me.upgrade().expect("LifecycleService lives in an Arc")
     }
 
-    async fn set_runtime(&self, server: &mut ToolServer, state: RuntimeState) -> DomainResult<()> {
-        self.servers.update_runtime(&ServerRef::from(&*server), &state).await?;
+    /// Writes `state` as this replica's report on the server: `mine` is its own connection's
+    /// state, `asked` whether an operator's start or stop set the state (see
+    /// [`crate::ports::RuntimeReport`]). `server` takes the status stored.
+    async fn report(
+        &self,
+        server: &mut ToolServer,
+        mut state: RuntimeState,
+        mine: Mine,
+        asked: bool,
+    ) -> DomainResult<()> {
+        let at = self.clock.now();
+        let live_since = self.liveness.live_since(at);
+        let report = RuntimeReport { replica: &self.replica.id, mine, state: &state, asked, at, live_since };
+        if let Some(status) = self.servers.update_runtime(&ServerRef::from(&*server), &report).await? {
+            state.status = status;
+        }
         server.set_runtime(state);
         Ok(())
     }

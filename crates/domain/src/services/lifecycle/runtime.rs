@@ -1,6 +1,7 @@
 //! Starting and stopping servers, on request, in bulk, at start-up and at shutdown.
 
 use super::{LifecycleService, Outcome, Turn, timeout_of};
+use crate::replica::{Mine, Replica, Running};
 use crate::{
     DomainError, Principal, builtin,
     error::DomainResult,
@@ -22,6 +23,10 @@ pub struct HealthReport {
     pub tools_count: usize,
     /// Why it did not answer, if it did not.
     pub error_message: Option<String>,
+    /// The replica that checked (`is_running` and `is_responsive` are its own).
+    pub replica: String,
+    /// How each live replica runs it (errors for its managers only).
+    pub replicas: Vec<crate::replica::ReplicaRuntime>,
 }
 
 /// A one-off connection attempt.
@@ -83,24 +88,23 @@ impl LifecycleService {
 
     /// Starts or stops this replica's connection to a server as another replica did (its
     /// stored state is already written): every replica runs its own connection, and its own
-    /// child for a stdio server.
+    /// child for a stdio server. Its own state is reported as supervision's is.
     pub async fn follow(&self, tenant: &str, server_id: &str, run: bool) -> DomainResult<()> {
         let _turn = self.operations.take(server_id).await;
         let running = self.upstream.is_running(server_id);
         if run && !running {
-            let Some(server) = self.servers.get(tenant, server_id).await? else { return Ok(()) };
-            if server.status != ServerStatus::Enabled {
+            let Some(mut server) = self.servers.get(tenant, server_id).await? else { return Ok(()) };
+            if !crate::replica::wanted_running(server.status) {
                 return Ok(());
             }
-            match self.upstream.start(&server, self.observer()).await {
-                Ok(_) => self.uptime.up(server_id, self.clock.now()),
-                Err(error) => {
-                    tracing::warn!(server = %server.name, %error, "cannot start what another replica started")
-                }
-            }
+            self.run(&mut server, false).await?;
         } else if !run && running {
             self.upstream.stop(server_id).await;
             self.uptime.down(server_id, self.clock.now());
+            if let Some(mut server) = self.servers.get(tenant, server_id).await? {
+                let state = server.runtime();
+                self.report(&mut server, state, Mine::Gone, false).await?;
+            }
         }
         Ok(())
     }
@@ -111,11 +115,22 @@ impl LifecycleService {
         self.replicas.publish(event);
     }
 
-    /// Connects (or spawns) the server and discovers its tools; a failure leaves it in `error`.
+    /// Connects (or spawns) the server, as an operator asked, and discovers its tools; a failure
+    /// leaves it in `error` (unless another replica runs it).
     pub async fn connect(&self, server: &mut ToolServer) -> DomainResult<Outcome> {
+        let outcome = self.run(server, true).await?;
+        if outcome.success {
+            self.tell_replicas(server, true);
+        }
+        Ok(outcome)
+    }
+
+    /// Connects this replica to the server and reports how that went; `asked`: an operator's
+    /// start (else resuming or following, which leave a server stopped meanwhile stopped).
+    async fn run(&self, server: &mut ToolServer, asked: bool) -> DomainResult<Outcome> {
         let mut state = server.runtime();
         state.status = ServerStatus::Starting;
-        self.set_runtime(server, state.clone()).await?;
+        self.report(server, state.clone(), Mine::Now(Running::Starting), asked).await?;
         match self.upstream.start(server, self.observer()).await {
             Ok(found) => {
                 self.uptime.up(&server.id, self.clock.now());
@@ -124,8 +139,7 @@ impl LifecycleService {
                 state.last_startup_success = Some(self.clock.now());
                 state.last_startup_error = None;
                 state.consecutive_failures = 0;
-                self.set_runtime(server, state).await?;
-                self.tell_replicas(server, true);
+                self.report(server, state, Mine::Now(Running::Running), false).await?;
                 Ok(Outcome::new(true, "Server started successfully"))
             }
             Err(error) => {
@@ -133,21 +147,21 @@ impl LifecycleService {
                 let error = server.redact_secrets(&error.to_string());
                 state.last_startup_error = Some(error.clone());
                 state.consecutive_failures += 1;
-                self.set_runtime(server, state).await?;
+                self.report(server, state, Mine::Now(Running::Failed), false).await?;
                 Ok(Outcome::new(false, format!("Failed to start server: {error}")))
             }
         }
     }
 
-    /// Disconnects; stdio servers end with their whole process tree.
+    /// Disconnects, as an operator asked; stdio servers end with their whole process tree.
     pub async fn disconnect(&self, server: &mut ToolServer) -> DomainResult<()> {
         let mut state = server.runtime();
         state.status = ServerStatus::Stopping;
-        self.set_runtime(server, state.clone()).await?;
+        self.report(server, state.clone(), Mine::Same, true).await?;
         self.upstream.stop(&server.id).await;
         self.uptime.down(&server.id, self.clock.now());
         state.status = ServerStatus::Disabled;
-        self.set_runtime(server, state).await?;
+        self.report(server, state, Mine::Gone, true).await?;
         self.tell_replicas(server, false);
         Ok(())
     }
@@ -206,11 +220,16 @@ impl LifecycleService {
         };
         let mut state = server.runtime();
         state.last_health_check = Some(self.clock.now());
-        self.set_runtime(&mut server, state).await?;
+        self.report(&mut server, state, Mine::Same, false).await?;
         let manages = self.access.may_manage(actor, &server);
         let error_message = error_message.filter(|_| manages);
+        let mut replicas = self.runtimes(id).await?;
+        for runtime in &mut replicas {
+            runtime.error = runtime.error.take().filter(|_| manages);
+        }
         let server = if manages { server } else { server.reader_view() };
-        Ok(HealthReport { server, is_running, is_responsive, tools_count, error_message })
+        let replica = self.replica.id.clone();
+        Ok(HealthReport { server, is_running, is_responsive, tools_count, error_message, replica, replicas })
     }
 
     /// Connects once without touching the running connection or the stored state.
@@ -269,15 +288,53 @@ impl LifecycleService {
     /// that was running. Returns how many are running.
     pub async fn resume(&self) -> DomainResult<usize> {
         let servers = self.servers.list_to_resume().await?;
-        let attempts = servers.into_iter().map(|mut server| async move { self.connect(&mut server).await });
+        let attempts = servers.into_iter().map(|mut server| async move { self.run(&mut server, false).await });
         let outcomes = futures::future::join_all(attempts).await;
         Ok(outcomes.into_iter().filter(|o| matches!(o, Ok(Outcome { success: true, .. }))).count())
     }
 
-    /// Stops every connection and process (at shutdown); stored states stay, so the same
-    /// servers resume on the next start.
+    /// Stops every connection and process (at shutdown) and removes this replica's records;
+    /// stored states stay, so the same servers resume on the next start.
     pub async fn shutdown(&self) {
         self.upstream.stop_all().await;
+        if let Err(error) = self.registry.leave(&self.replica.id).await {
+            tracing::warn!(%error, "cannot remove this replica's records");
+        }
+    }
+
+    /// Records this replica's heartbeat and removes the records of replicas not heard from
+    /// for [`crate::replica::Liveness::expiry`], combining their servers' statuses again. Run
+    /// at start-up before anything else, then every [`crate::replica::Liveness::heartbeat`].
+    /// Returns how many servers had records of dead replicas.
+    pub async fn heartbeat(&self) -> DomainResult<usize> {
+        let now = self.clock.now();
+        let me = Replica { heartbeat_at: now, ..self.replica.clone() };
+        self.registry.heartbeat(&me).await?;
+        let orphaned = self.registry.expire(self.liveness.live_since(now)).await?;
+        for server in &orphaned {
+            if let Some(mut stored) = self.load_ref(server).await {
+                let state = stored.runtime();
+                self.report(&mut stored, state, Mine::Same, false).await?;
+            }
+        }
+        Ok(orphaned.len())
+    }
+
+    /// The live replicas.
+    pub async fn replicas(&self) -> DomainResult<Vec<Replica>> {
+        let now = self.clock.now();
+        self.registry.live(self.liveness.live_since(now)).await
+    }
+
+    /// How each live replica runs the server.
+    pub async fn runtimes(&self, server_id: &str) -> DomainResult<Vec<crate::replica::ReplicaRuntime>> {
+        let now = self.clock.now();
+        self.registry.runtimes(server_id, self.liveness.live_since(now)).await
+    }
+
+    /// This replica's id.
+    pub fn replica_id(&self) -> &str {
+        &self.replica.id
     }
 
     /// Registers the tenant's built-in server (`builtin_tools`) unless it exists.

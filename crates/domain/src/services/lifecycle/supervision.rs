@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use super::LifecycleService;
 use crate::{
     DomainError,
+    replica::{Mine, Running},
     server::ServerStatus,
     upstream::{DiscoveredTool, ServerRef, UpstreamNotice, UpstreamObserver},
 };
@@ -28,7 +29,8 @@ impl UpstreamObserver for LifecycleService {
             error
         });
         let failures = state.consecutive_failures.max(1) as u32;
-        if let Err(e) = self.set_runtime(&mut stored, state).await {
+        let mine = Mine::Now(if give_up { Running::Failed } else { Running::Starting });
+        if let Err(e) = self.report(&mut stored, state, mine, false).await {
             log_failure(&e);
         }
         (!give_up).then_some(failures)
@@ -43,7 +45,7 @@ impl UpstreamObserver for LifecycleService {
         state.last_startup_success = Some(self.clock.now());
         state.last_startup_error = None;
         let result = async {
-            self.set_runtime(&mut stored, state).await?;
+            self.report(&mut stored, state, Mine::Now(Running::Running), false).await?;
             self.sync_tools(&stored, &tools, "restart").await
         };
         if let Err(e) = result.await {
