@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use toolhub_domain::{
     ports::{
-        ApiKeyRepository, CallLogRepository, GrantRepository, RoleRuleRepository, ServerRepository, SessionRepository,
-        ToolRepository, ToolkitRepository, UserRepository,
+        ApiKeyRepository, CallLogRepository, GrantRepository, ReplicaRegistry, RoleRuleRepository, ServerRepository,
+        SessionRepository, ToolRepository, ToolkitRepository, UserRepository,
     },
     testing::InMemoryStore,
 };
@@ -43,6 +43,7 @@ impl TestDb {
         calls: CallLogRepository,
         sessions: SessionRepository,
         toolkits: ToolkitRepository,
+        replicas: ReplicaRegistry,
     );
 
     /// The SQL store (for tests of what only a database does).

@@ -7,5 +7,6 @@ mod calls;
 mod harness;
 mod keys_and_users;
 mod queries;
+mod replicas;
 mod servers;
 mod toolkits;
