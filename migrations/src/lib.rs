@@ -13,6 +13,7 @@ mod m20261130_000008_list_queries;
 mod m20261130_000009_categories;
 mod m20261130_000010_quota_calls;
 mod m20261130_000011_replica_runtimes;
+mod m20261130_000012_quota_buckets;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_categories::Migration),
             Box::new(m20261130_000010_quota_calls::Migration),
             Box::new(m20261130_000011_replica_runtimes::Migration),
+            Box::new(m20261130_000012_quota_buckets::Migration),
         ]
     }
 }
