@@ -335,7 +335,8 @@ pub enum ReplicaEvent {
     Catalogue,
     /// Users or API keys changed: drop cached authentications.
     Auth,
-    /// A server was started (`run`) or stopped: start or stop this replica's connection to it.
+    /// A server was started (`run`: also restarted, or reconfigured while running) or stopped:
+    /// start anew or stop this replica's connection to it.
     Runtime {
         /// The server's tenant.
         tenant: String,

@@ -653,10 +653,13 @@ async fn start_replicas() -> (Running, Running, (tempfile::TempDir, tempfile::Te
 }
 
 /// Two replicas on one PostgreSQL act as one service: a server started through one runs on
-/// both (each its own child), stopping it through the other ends both children, a grant's
-/// quota counts the calls of both, a grant or a key revoked through one stops working on the
-/// other, and a replica killed with SIGKILL leaves no child while the other serves on. How long each took is
-/// printed (docs/operations.md gives the figures); the test waits at most 10 s for each.
+/// both (each its own child); health shows each replica's state; one replica's failed child
+/// leaves the server `enabled` and the other serving; a restart through one and a change of
+/// configuration through the other connect both anew; a grant's quota counts the calls of both
+/// and survives a restart; a grant or a key revoked through one stops working on the other;
+/// stopping through the other ends both children; a replica killed with SIGKILL leaves no child,
+/// its records expire and the other serves on. How long each took is printed
+/// (docs/operations.md gives the figures); the test waits at most 10 s for each.
 #[tokio::test]
 async fn replicas_on_one_postgresql_act_as_one_service() {
     let (a, b, (dir_a, _dir_b), env) = start_replicas().await;
@@ -722,6 +725,16 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     })
     .await;
     assert!(both_running, "{}", health(&b).await);
+    let pid_a = eventually_new_pid(&pid_file_a, pid_a).await;
+    // A change of its configuration through A connects B anew too: B's child is a new one.
+    let update = client.put(format!("{}/api/v1/toolservers/servers/{id}", a.base)).bearer_auth(&key);
+    assert!(update.json(&json!({"description": "changed"})).send().await.unwrap().status().is_success());
+    let renewed = toolhub_test_support::eventually_some(within, || async {
+        let reply = call(&b, &key, "pid").await.ok()?;
+        let pid = reply.json::<Value>().await.ok()?["content"][0]["text"].as_str()?.parse::<i32>().ok()?;
+        (pid != pid_b).then_some(pid)
+    });
+    let pid_b = renewed.await.expect("B reconnects after a change through A");
     let pid_a = eventually_new_pid(&pid_file_a, pid_a).await;
 
     // A grant made through A lets alice call through B; revoked through A, it stops there.

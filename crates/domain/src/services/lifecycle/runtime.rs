@@ -88,11 +88,13 @@ impl LifecycleService {
 
     /// Starts or stops this replica's connection to a server as another replica did (its
     /// stored state is already written): every replica runs its own connection, and its own
-    /// child for a stdio server. Its own state is reported as supervision's is.
+    /// child for a stdio server. A start connects anew even when connected, as the operator's
+    /// start does (it may follow a restart or a new configuration). Its own state is reported
+    /// as supervision's is.
     pub async fn follow(&self, tenant: &str, server_id: &str, run: bool) -> DomainResult<()> {
         let _turn = self.operations.take(server_id).await;
         let running = self.upstream.is_running(server_id);
-        if run && !running {
+        if run {
             let Some(mut server) = self.servers.get(tenant, server_id).await? else { return Ok(()) };
             if !crate::replica::wanted_running(server.status) {
                 return Ok(());
