@@ -736,6 +736,29 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     });
     let pid_b = renewed.await.expect("B reconnects after a change through A");
     let pid_a = eventually_new_pid(&pid_file_a, pid_a).await;
+    // A tool disabled through B is refused through A; enabled again through A, B calls it.
+    let tools: Value =
+        client.get(format!("{}/api/v1/toolservers/servers/{id}/tools", a.base)).bearer_auth(&key).json_reply().await;
+    let echo = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "echo").unwrap()["id"].clone();
+    let echo = echo.as_str().unwrap();
+    let switch = |replica: &Running, action: &str| {
+        let url = format!("{}/api/v1/toolservers/tools/{echo}/{action}", replica.base);
+        client.post(url).bearer_auth(key.clone()).send()
+    };
+    assert!(switch(&b, "disable").await.unwrap().status().is_success());
+    let disabled = std::time::Instant::now();
+    let refused = toolhub_test_support::eventually_async(within, || async {
+        call(&a, &key, "echo").await.is_ok_and(|r| r.status() != StatusCode::OK)
+    })
+    .await;
+    assert!(refused, "a tool disabled through B is refused on A");
+    eprintln!("replicas: a tool switch reached the other replica in {:?}", disabled.elapsed());
+    assert!(switch(&a, "enable").await.unwrap().status().is_success());
+    let enabled = toolhub_test_support::eventually_async(within, || async {
+        call(&b, &key, "echo").await.is_ok_and(|r| r.status() == StatusCode::OK)
+    })
+    .await;
+    assert!(enabled, "a tool enabled through A works on B");
 
     // A grant made through A lets alice call through B; revoked through A, it stops there.
     let alice = client
