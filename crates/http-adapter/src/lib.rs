@@ -49,6 +49,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(calls::prometheus_metrics)
         .service(health::readyz)
+        .service(health::list_replicas)
         .service(
             scope::scope("/api/v1/toolservers")
                 // `/servers/bulk` before `/servers/{server_id}`, so the literal segment wins.

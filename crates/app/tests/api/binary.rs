@@ -703,6 +703,16 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     })
     .await;
     assert!(both_running, "{}", health(&a).await);
+    let replicas = |replica: &Running| {
+        let listed = client.get(format!("{}/api/v1/replicas", replica.base)).bearer_auth(key.clone()).json_reply();
+        async move {
+            let listed: Value = listed.await;
+            let current: Vec<bool> =
+                listed["replicas"].as_array().unwrap().iter().map(|r| r["current"] == true).collect();
+            current
+        }
+    };
+    assert_eq!(replicas(&a).await, [true, false], "both replicas live, A (the older) answering");
 
     // B's child crashes and B gives it up (max_failures 1): A's child serves on, the server
     // stays `enabled`, and health says which replica failed.
@@ -858,6 +868,7 @@ async fn replicas_on_one_postgresql_act_as_one_service() {
     let expired =
         toolhub_test_support::eventually_async(within, || async { states(&health(&a).await) == ["running"] }).await;
     assert!(expired, "the killed replica's records expire: {}", health(&a).await);
+    assert_eq!(replicas(&a).await, [true], "only A is live");
     assert_eq!(health(&a).await["status"], "enabled");
 
     // Deleted through A: its child ends too, and nothing is left running.

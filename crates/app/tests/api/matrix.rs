@@ -46,6 +46,7 @@ const ROWS: &[Row] = &[
     ("GET", "/healthz", Fresh::No, "", [A, A, A, A, A]),
     ("GET", "/readyz", Fresh::No, "", [A, A, A, A, A]),
     ("GET", "/metrics", Fresh::No, "", [D, D, D, D, A]),
+    ("GET", "/api/v1/replicas", Fresh::No, "", [D, D, D, D, A]),
     ("GET", "/api/v1/grants", Fresh::No, "", [D, D, A, A, A]),
     ("POST", "/api/v1/grants/search", Fresh::No, r#"{"q": "access_level:read"}"#, [D, D, A, A, A]),
     (

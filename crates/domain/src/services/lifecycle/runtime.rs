@@ -322,8 +322,12 @@ impl LifecycleService {
         Ok(orphaned.len())
     }
 
-    /// The live replicas.
-    pub async fn replicas(&self) -> DomainResult<Vec<Replica>> {
+    /// The live replicas, for the operator (they serve every tenant: super administrators
+    /// only).
+    pub async fn replicas(&self, actor: &Principal) -> DomainResult<Vec<Replica>> {
+        if actor.role != crate::Role::SuperAdmin {
+            return Err(DomainError::Forbidden("only super administrators may list the replicas".into()));
+        }
         let now = self.clock.now();
         self.registry.live(self.liveness.live_since(now)).await
     }
