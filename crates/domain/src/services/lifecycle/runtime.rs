@@ -1,11 +1,11 @@
 //! Starting and stopping servers, on request, in bulk, at start-up and at shutdown.
 
 use super::{LifecycleService, Outcome, Turn, timeout_of};
-use crate::replica::{Mine, Replica, Running};
 use crate::{
     DomainError, Principal, builtin,
     error::DomainResult,
     new_id,
+    replica::{Mine, Replica, Running},
     server::{NewToolServer, ServerStatus, ToolServer, TransportType, limits},
     validation::Validator,
 };
@@ -99,7 +99,10 @@ impl LifecycleService {
             if !crate::replica::wanted_running(server.status) {
                 return Ok(());
             }
-            self.run(&mut server, false).await?;
+            let outcome = self.run(&mut server, false).await?;
+            if !outcome.success {
+                tracing::warn!(server = %server.name, "cannot start what another replica started: {}", outcome.message);
+            }
         } else if !run && running {
             self.upstream.stop(server_id).await;
             self.uptime.down(server_id, self.clock.now());
