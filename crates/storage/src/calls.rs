@@ -10,9 +10,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use tokio::sync::{Notify, mpsc, oneshot};
 use toolhub_domain::{
@@ -99,7 +97,7 @@ impl CallLogRepository for Store {
             return Ok(());
         }
         let usage = Usage::of(records);
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         let rows: Vec<call_records::ActiveModel> =
             records.iter().map(|r| to_row(r).into_active_model().reset_all()).collect();
         call_records::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(db_error)?;

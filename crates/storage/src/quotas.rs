@@ -7,7 +7,7 @@
 //! limits are never exceeded; a caller at its limit may wait up to a minute longer.
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use toolhub_domain::{
     Timestamp,
     access::{Conditions, Quota},
@@ -65,7 +65,7 @@ async fn count(db: &impl ConnectionTrait, key: &str, now: Timestamp) -> PortResu
 #[async_trait]
 impl QuotaLedger for SharedQuotaLedger {
     async fn take(&self, key: &str, conditions: &Conditions, now: Timestamp) -> PortResult<Result<Quota, Quota>> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
         txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, lock, [key.into()]))
             .await

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait, sea_query::OnConflict,
+    Set, sea_query::OnConflict,
 };
 use toolhub_domain::{
     Timestamp,
@@ -194,7 +194,7 @@ impl ToolRepository for Store {
     }
 
     async fn apply(&self, changes: &Reconciliation) -> PortResult<()> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         for tool in &changes.inserted {
             let row = mapping::tool_to_row(tool).into_active_model().reset_all();
             tools::Entity::insert(row).exec_without_returning(&txn).await.map_err(db_error)?;

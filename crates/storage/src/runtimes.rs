@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
-    TransactionTrait, sea_query::OnConflict,
+    sea_query::OnConflict,
 };
 use toolhub_domain::{
     Timestamp,
@@ -27,7 +27,7 @@ impl Store {
         server: &ServerRef,
         report: &RuntimeReport<'_>,
     ) -> PortResult<Option<ServerStatus>> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         if txn.get_database_backend() == DbBackend::Postgres {
             let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
             let key = format!("runtime:{}", server.id);
@@ -178,7 +178,7 @@ impl ReplicaRegistry for Store {
     }
 
     async fn expire(&self, live_since: Timestamp) -> PortResult<Vec<ServerRef>> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         let dead: Vec<String> = replicas::Entity::find()
             .filter(replicas::Column::HeartbeatAt.lt(live_since))
             .all(&txn)
@@ -193,7 +193,7 @@ impl ReplicaRegistry for Store {
     }
 
     async fn leave(&self, replica: &str) -> PortResult<()> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         remove_replicas(&txn, vec![replica.to_owned()]).await?;
         txn.commit().await.map_err(db_error)
     }

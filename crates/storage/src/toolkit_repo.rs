@@ -1,9 +1,7 @@
 //! Toolkits and their tools on sea-orm. A custom tool's config is sealed whole.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
 use toolhub_domain::{
     DomainError,
     ports::{PortResult, SecretCipher, ToolkitRepository},
@@ -152,7 +150,7 @@ impl ToolkitRepository for Store {
     }
 
     async fn delete(&self, tenant: &str, id: &str) -> PortResult<bool> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         toolkit_tools::Entity::delete_many()
             .filter(toolkit_tools::Column::Tenant.eq(tenant))
             .filter(toolkit_tools::Column::ToolkitId.eq(id))
@@ -213,7 +211,7 @@ impl ToolkitRepository for Store {
     }
 
     async fn replace_tools(&self, tenant: &str, toolkit_id: &str, tools: &[ToolkitTool]) -> PortResult<()> {
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = crate::begin_write(&self.db).await?;
         toolkit_tools::Entity::delete_many()
             .filter(toolkit_tools::Column::Tenant.eq(tenant))
             .filter(toolkit_tools::Column::ToolkitId.eq(toolkit_id))
