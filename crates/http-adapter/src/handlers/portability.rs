@@ -30,7 +30,8 @@ const PASSPHRASE_MAX: usize = 1_000;
 pub struct PassphraseHeader {
     /// Secret values are sealed with it (export) or opened with it (import); without it an
     /// export leaves them out.
-    #[param(rename = "X-Toolhub-Passphrase", max_length = 1000)]
+    // Visible ASCII without spaces at either end (HTTP drops them, and a header holds no more).
+    #[param(rename = "X-Toolhub-Passphrase", min_length = 1, max_length = 1000, pattern = "^[!-~]([ -~]*[!-~])?$")]
     x_toolhub_passphrase: Option<String>,
 }
 
