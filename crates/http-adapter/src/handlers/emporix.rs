@@ -25,12 +25,12 @@ use crate::{
 };
 
 crate::problems! {
-    EmporixListToolsErrors = [TenantNotFound, InvalidQuery] + PROTECTED;
+    EmporixListToolsErrors = [TenantNotFound, InvalidQuery, ValidationFailed] + PROTECTED;
     EmporixSearchToolsErrors = [TenantNotFound, InvalidQuery] + BODY + PROTECTED;
-    EmporixGetToolErrors = [TenantNotFound, ServerNotFound, InvalidQuery] + PROTECTED;
+    EmporixGetToolErrors = [TenantNotFound, ServerNotFound, InvalidQuery, ValidationFailed] + PROTECTED;
     EmporixUpsertToolErrors = [TenantNotFound, ServerNotFound, VersionMismatch, Conflict, InvalidSpec] + UPSTREAM + BODY + PROTECTED;
     EmporixPatchToolErrors = [TenantNotFound, ServerNotFound, Conflict, InvalidSpec] + UPSTREAM + BODY + PROTECTED;
-    EmporixDeleteToolErrors = [TenantNotFound, ServerNotFound, Conflict] + PROTECTED;
+    EmporixDeleteToolErrors = [TenantNotFound, ServerNotFound, Conflict, ValidationFailed] + PROTECTED;
 }
 
 /// Operations one PATCH may carry.
